@@ -1,0 +1,65 @@
+# Vigil: `make lab` runs the stack in local containers, `make test` is what CI runs.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT := $(abspath .)
+VENV ?= $(ROOT)/.venv
+PY ?= python3
+BIN := $(VENV)/bin
+export PATH := $(BIN):$(PATH)
+export VIGIL_ROOT := $(ROOT)
+export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
+export PY_COLORS := 0
+export ANSIBLE_NOCOLOR := 1
+
+# Role scenarios: roles/<role>/molecule/<scenario>; cross-role scenarios: molecule/<scenario>.
+ROLE_SCENARIOS := $(sort $(wildcard roles/*/molecule/*/molecule.yml))
+CROSS_SCENARIOS := $(sort $(wildcard molecule/*/molecule.yml))
+# Limit with e.g. `make molecule MOLECULE_ONLY=node_exporter`
+MOLECULE_ONLY ?=
+
+.PHONY: help venv lint unit syntax molecule test lab lab-down lab-images build clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(BIN)/ansible-playbook: requirements.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+venv: $(BIN)/ansible-playbook ## create .venv with the pinned tooling
+
+lint: venv ## yamllint, ansible-lint (production profile), syntax check
+	yamllint --strict .
+	ansible-lint --profile production
+	$(MAKE) --no-print-directory syntax
+
+syntax: venv ## ansible-playbook --syntax-check on every playbook
+	ansible-playbook -i inventories/lab --syntax-check site.yml
+	ansible-playbook -i inventories/example --syntax-check site.yml
+
+unit: venv ## pytest unit tests (and integration tests, skipped without VIGIL_IT_*)
+	python -m pytest
+
+lab-images: ## Docker engine + vigil/debian12-systemd and vigil/debian13-systemd images
+	scripts/lab-images.sh
+
+molecule: venv lab-images ## every Molecule scenario (role and cross-role)
+	scripts/molecule-all.sh $(MOLECULE_ONLY)
+
+test: lint unit molecule ## everything CI runs
+
+lab: venv lab-images ## create the lab containers and run site.yml on them
+	scripts/lab.sh up
+
+lab-down: ## remove the lab containers
+	scripts/lab.sh down
+
+build: venv ## build the collection tarball vigil-monitoring-*.tar.gz
+	ansible-galaxy collection build --force --output-path build/
+
+clean: ## remove build output and caches
+	rm -rf build .cache .pytest_cache
