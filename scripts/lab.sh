@@ -33,12 +33,9 @@ create() {
       [[ $(docker container inspect -f '{{.State.Running}}' "$name") == true ]] || docker start "$name" >/dev/null
       continue
     fi
-    local cache=/var/cache/vigil-lab/apt-${image##*/}
-    mkdir -p "$cache"
     log "creating $name ($image)"
     docker run -d --name "$name" --hostname "$name" --network "$network" \
       --cgroupns host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
-      -v "$cache:/var/cache/apt/archives:rw" \
       --tmpfs /run --tmpfs /run/lock --tmpfs /tmp \
       --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
       --cap-add SYS_ADMIN --cap-add NET_ADMIN --cap-add NET_RAW \

@@ -15,30 +15,7 @@ from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_bytes
 
 
-class ModuleExit(Exception):
-    """Raised instead of sys.exit when a module calls exit_json."""
-
-    def __init__(self, result: Dict[str, Any]):
-        super().__init__(result)
-        self.result = result
-
-
-class ModuleFail(Exception):
-    """Raised instead of sys.exit when a module calls fail_json."""
-
-    def __init__(self, result: Dict[str, Any]):
-        super().__init__(result.get("msg"))
-        self.result = result
-
-
-def _exit_json(self, **kwargs):  # pylint: disable=unused-argument
-    kwargs.setdefault("changed", False)
-    raise ModuleExit(kwargs)
-
-
-def _fail_json(self, **kwargs):  # pylint: disable=unused-argument
-    kwargs["failed"] = True
-    raise ModuleFail(kwargs)
+from module_harness import ModuleExit, ModuleFail, _exit_json, _fail_json  # noqa: F401  (re-exported)
 
 
 @pytest.fixture
