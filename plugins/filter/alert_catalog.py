@@ -1,0 +1,951 @@
+# -*- coding: utf-8 -*-
+# Copyright: Vigil maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Alerting as code: Vigil's alert catalog and everything generated from it.
+
+The catalog is a list of alert entries (data, not rule files). These filters merge the
+shipped catalog with the user's list, validate it, and render it for Prometheus (rule
+file), Grafana (alerting file provisioning) and Alertmanager (routing tree, receivers,
+inhibition, and the ``amtool config routes test`` cases that prove the routing).
+
+alert_catalog_merge(builtin, user=None, default_owner=None, runbook_base_url=None)
+  builtin: the shipped catalog (alert_catalog_builtin)
+  user:    the user's list (alert_catalog). A new name adds an alert; an existing name
+           overrides only the fields given (labels are merged key by key);
+           ``enabled: false`` removes the alert.
+  default_owner:    owner given to entries that have none (empty: owner is required)
+  runbook_base_url: prefix for runbook_url values that are not absolute URLs
+  returns  the effective, validated list (disabled entries dropped, defaults filled in).
+
+alert_catalog_rules(catalog)
+  returns  a Prometheus rule file: {groups: [{name, rules: [{alert, expr, for, labels,
+           annotations}]}]}; the owner becomes the label ``team``.
+
+alert_catalog_grafana(catalog, datasource_uid, folder='Vigil', interval='1m', org_id=1,
+                      no_data_state='OK', exec_err_state='Error')
+  returns  a Grafana alerting file-provisioning document (apiVersion 1).
+
+alertmanager_routing(catalog, teams, triage_receiver='triage', triage_channels=None, ...)
+  teams:   {team: {pager: [channel, ...], digest: [channel, ...]}}
+  returns  {route, receivers, inhibit_rules} for alertmanager.yml.
+
+alertmanager_route_tests(catalog, routing)
+  returns  [{labels: {...}, receivers: [...]}], one case per catalog alert.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Dict, List, Optional, Tuple
+
+from ansible.errors import AnsibleFilterError
+
+SEVERITIES = ("critical", "warning", "info")
+
+ENTRY_KEYS = (
+    "name",
+    "expr",
+    "for",
+    "severity",
+    "owner",
+    "summary",
+    "description",
+    "runbook_url",
+    "incident",
+    "labels",
+    "group",
+    "enabled",
+    "keep_firing_for",
+    "inhibits",
+)
+REQUIRED_KEYS = ("name", "expr", "for", "severity", "owner", "summary", "description", "runbook_url")
+RESERVED_LABELS = ("alertname", "severity", "team")
+
+NAME_RE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+OWNER_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
+GROUP_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+LABEL_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Prometheus' model.ParseDuration: units in decreasing order, each at most once.
+DURATION_RE = re.compile(r"^(?:0|(?=\d)(?:\d+y)?(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?(?:\d+ms)?)$")
+JOB_RE = re.compile(r"""\bjob\s*=\s*"([^"]+)\"""")
+
+# Rule group derived from the scrape job an expression selects, then from metric prefixes.
+GROUP_BY_JOB = {"node": "host", "blackbox": "probe", "windows": "windows"}
+GROUP_BY_METRIC = (
+    ("node_", "host"),
+    ("probe_", "probe"),
+    ("prometheus_", "prometheus"),
+    ("alertmanager_", "alertmanager"),
+    ("vigil_custom_", "custom"),
+    ("windows_", "windows"),
+)
+DEFAULT_GROUP = "general"
+
+# Alertmanager 0.25 receiver integrations, per Vigil channel type:
+# (config list key, required keys (any one of), optional keys passed through as given).
+CHANNEL_TYPES = {
+    "webhook": ("webhook_configs", ("url",), ("send_resolved", "max_alerts", "http_config")),
+    # msteams_configs exists only from Alertmanager 0.26: send to a Teams bridge's webhook URL.
+    "msteams": ("webhook_configs", ("url",), ("send_resolved", "max_alerts", "http_config")),
+    "slack": (
+        "slack_configs",
+        ("api_url", "api_url_file"),
+        (
+            "channel",
+            "username",
+            "title",
+            "text",
+            "title_link",
+            "icon_emoji",
+            "icon_url",
+            "send_resolved",
+            "http_config",
+            "color",
+            "fallback",
+            "pretext",
+            "footer",
+            "short_fields",
+            "link_names",
+            "mrkdwn_in",
+        ),
+    ),
+    "email": (
+        "email_configs",
+        ("to",),
+        (
+            "from",
+            "smarthost",
+            "hello",
+            "auth_username",
+            "auth_password",
+            "auth_password_file",
+            "auth_secret",
+            "auth_identity",
+            "require_tls",
+            "tls_config",
+            "headers",
+            "html",
+            "text",
+            "send_resolved",
+        ),
+    ),
+    "pagerduty": (
+        "pagerduty_configs",
+        ("routing_key",),
+        (
+            "url",
+            "client",
+            "client_url",
+            "description",
+            "severity",
+            "class",
+            "component",
+            "group",
+            "details",
+            "images",
+            "links",
+            "send_resolved",
+            "http_config",
+        ),
+    ),
+    "opsgenie": (
+        "opsgenie_configs",
+        ("api_key", "api_key_file"),
+        (
+            "api_url",
+            "message",
+            "description",
+            "source",
+            "details",
+            "entity",
+            "responders",
+            "actions",
+            "tags",
+            "note",
+            "priority",
+            "update_alerts",
+            "send_resolved",
+            "http_config",
+        ),
+    ),
+}
+CONFIG_LIST_KEYS = tuple(sorted({spec[0] for spec in CHANNEL_TYPES.values()}))
+
+DEFAULT_GROUP_BY = ["alertname", "team"]
+DEFAULT_TIMING = {"group_wait": "30s", "group_interval": "5m", "repeat_interval": "4h"}
+PAGER_TIMING = {"group_wait": "10s", "group_interval": "5m", "repeat_interval": "1h"}
+DIGEST_TIMING = {"group_wait": "5m", "group_interval": "30m", "repeat_interval": "12h"}
+TEAM_KEYS = ("pager", "digest")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _describe(entry: Any, index: int, source: str) -> str:
+    name = entry.get("name") if isinstance(entry, Mapping) else None
+    if _is_str(name) and name:
+        return "%s entry '%s' (item %d)" % (source, name, index + 1)
+    return "%s item %d (no name)" % (source, index + 1)
+
+
+def _fail(where: str, problem: str, fix: str) -> AnsibleFilterError:
+    return AnsibleFilterError("%s: %s; %s" % (where, problem, fix))
+
+
+def _as_list(value: Any, what: str) -> List[Any]:
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
+        raise AnsibleFilterError("%s must be a list of alert entries, got %s" % (what, type(value).__name__))
+    return list(value)
+
+
+def _check_keys(entry: Mapping, where: str) -> None:
+    unknown = sorted(str(k) for k in entry if k not in ENTRY_KEYS)
+    if unknown:
+        raise _fail(
+            where,
+            "unknown key(s) %s" % ", ".join(unknown),
+            "allowed keys are %s (extra Prometheus labels go under 'labels')" % ", ".join(ENTRY_KEYS),
+        )
+
+
+def _check_name(entry: Mapping, where: str) -> str:
+    name = entry.get("name")
+    if name is None or (_is_str(name) and not name.strip()):
+        raise _fail(where, "missing name", "give every alert a unique CamelCase name, e.g. DiskAlmostFull")
+    if not _is_str(name) or not NAME_RE.match(name):
+        raise _fail(
+            where,
+            "name %r is not CamelCase" % (name,),
+            "use letters and digits starting upper-case, e.g. DiskAlmostFull",
+        )
+    return name
+
+
+def _index_names(entries: List[Any], source: str) -> Dict[str, int]:
+    seen: Dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        where = _describe(entry, index, source)
+        if not isinstance(entry, Mapping):
+            raise _fail(
+                where,
+                "is a %s, not a mapping" % type(entry).__name__,
+                "write each alert as a dict with name, expr, ...",
+            )
+        _check_keys(entry, where)
+        name = _check_name(entry, where)
+        if name in seen:
+            raise _fail(
+                where,
+                "name '%s' appears twice in %s (items %d and %d)" % (name, source, seen[name] + 1, index + 1),
+                "merge the two entries into one",
+            )
+        seen[name] = index
+    return seen
+
+
+def _check_duration(value: Any, key: str, where: str) -> str:
+    if not _is_str(value) or not DURATION_RE.match(value.strip()) or not value.strip():
+        raise _fail(
+            where,
+            "%s %r is not a Prometheus duration" % (key, value),
+            "write it like 30s, 5m, 1h or 1h30m (quoted string)",
+        )
+    return value.strip()
+
+
+def _derive_group(expr: str) -> str:
+    jobs = JOB_RE.findall(expr)
+    if jobs:
+        job = jobs[0]
+        return GROUP_BY_JOB.get(job, job)
+    for prefix, group in GROUP_BY_METRIC:
+        if re.search(r"\b%s" % re.escape(prefix), expr):
+            return group
+    return DEFAULT_GROUP
+
+
+def _text(entry: Mapping, key: str, where: str, required: bool) -> Optional[str]:
+    value = entry.get(key)
+    if value is None or (_is_str(value) and not value.strip()):
+        if required:
+            raise _fail(where, "missing %s" % key, _REQUIRED_FIX[key])
+        return None
+    if not _is_str(value):
+        raise _fail(where, "%s must be a string, got %s" % (key, type(value).__name__), "quote the value")
+    return value.strip()
+
+
+_REQUIRED_FIX = {
+    "expr": "set expr to the PromQL expression that returns the failing series",
+    "for": "set for to how long the condition must hold, e.g. 5m",
+    "severity": "set severity to critical, warning or info",
+    "owner": "set owner to the team that gets the alert (e.g. infra), or set alert_catalog_default_owner",
+    "summary": "set summary to a one-line text (Prometheus templating allowed)",
+    "description": "set description to what is wrong and what it affects (Prometheus templating allowed)",
+    "runbook_url": "set runbook_url to the page that tells the on-call what to do",
+}
+
+
+def _normalize(
+    entry: Mapping, where: str, default_owner: Optional[str], runbook_base_url: Optional[str]
+) -> Dict[str, Any]:
+    """Validate one enabled entry; return it with defaults filled in, in a stable key order."""
+    _check_keys(entry, where)
+    name = _check_name(entry, where)
+    entry = dict(entry)
+    if (entry.get("owner") is None or entry.get("owner") == "") and default_owner:
+        entry["owner"] = default_owner
+    missing = [k for k in REQUIRED_KEYS if entry.get(k) is None or (_is_str(entry.get(k)) and not entry.get(k).strip())]
+    if missing:
+        key = missing[0]
+        raise _fail(where, "missing %s" % ", ".join(missing), _REQUIRED_FIX[key])
+
+    expr = _text(entry, "expr", where, True)
+    severity = entry.get("severity")
+    if severity not in SEVERITIES:
+        raise _fail(where, "unknown severity %r" % (severity,), "use one of %s" % ", ".join(SEVERITIES))
+    owner = entry.get("owner")
+    if not _is_str(owner) or not OWNER_RE.match(owner):
+        raise _fail(
+            where,
+            "owner %r is not a team name" % (owner,),
+            "use a lower-case team name (letters, digits, - or _), e.g. infra",
+        )
+    result: Dict[str, Any] = {"name": name}
+    group = entry.get("group")
+    if group is None or group == "":
+        group = _derive_group(expr)
+    elif not _is_str(group) or not GROUP_RE.match(group):
+        raise _fail(
+            where,
+            "group %r is not a valid rule group name" % (group,),
+            "use letters, digits, '.', '-' or '_', e.g. host",
+        )
+    result["group"] = group
+    result["severity"] = severity
+    result["owner"] = owner
+    result["expr"] = expr
+    result["for"] = _check_duration(entry.get("for"), "for", where)
+    if entry.get("keep_firing_for") not in (None, ""):
+        result["keep_firing_for"] = _check_duration(entry["keep_firing_for"], "keep_firing_for", where)
+    result["summary"] = _text(entry, "summary", where, True)
+    result["description"] = _text(entry, "description", where, True)
+
+    runbook = _text(entry, "runbook_url", where, True)
+    if not re.match(r"^https?://", runbook):
+        if runbook_base_url:
+            runbook = str(runbook_base_url) + runbook
+        else:
+            raise _fail(
+                where,
+                "runbook_url %r is not an absolute http(s) URL" % runbook,
+                "give a full URL or set alert_catalog_runbook_base_url",
+            )
+    result["runbook_url"] = runbook
+    incident = entry.get("incident")
+    if incident not in (None, ""):
+        if not isinstance(incident, (str, int)) or isinstance(incident, bool):
+            raise _fail(
+                where,
+                "incident must be a reference string, got %s" % type(incident).__name__,
+                "e.g. incident: INC-2024-031",
+            )
+        result["incident"] = str(incident).strip()
+
+    labels = entry.get("labels") or {}
+    if not isinstance(labels, Mapping):
+        raise _fail(
+            where, "labels must be a mapping, got %s" % type(labels).__name__, "write labels as key: value pairs"
+        )
+    clean_labels: Dict[str, str] = {}
+    for key in sorted(labels, key=str):
+        value = labels[key]
+        if not _is_str(key) or not LABEL_RE.match(key) or key.startswith("__"):
+            raise _fail(
+                where,
+                "label name %r is not a valid Prometheus label name" % (key,),
+                "use letters, digits and _, not starting with __",
+            )
+        if key in RESERVED_LABELS:
+            raise _fail(
+                where,
+                "label '%s' is set by the catalog" % key,
+                "use the entry's name/severity/owner field instead of labels.%s" % key,
+            )
+        if isinstance(value, bool) or value is None or isinstance(value, (Mapping, list)):
+            raise _fail(where, "label '%s' has value %r" % (key, value), "label values are strings: quote it")
+        clean_labels[key] = str(value)
+    result["labels"] = clean_labels
+
+    inhibits = entry.get("inhibits") or []
+    if _is_str(inhibits) or not isinstance(inhibits, Sequence):
+        raise _fail(where, "inhibits must be a list of alert names", "e.g. inhibits: [DiskAlmostFull]")
+    for target in inhibits:
+        if not _is_str(target) or not NAME_RE.match(target):
+            raise _fail(
+                where, "inhibits names %r, which is not an alert name" % (target,), "list CamelCase alert names"
+            )
+        if target == name:
+            raise _fail(where, "inhibits itself", "remove %s from its own inhibits list" % name)
+    result["inhibits"] = list(inhibits)
+    return result
+
+
+def _check_enabled(entry: Mapping, where: str) -> bool:
+    enabled = entry.get("enabled", True)
+    if enabled is None:
+        return True
+    if not isinstance(enabled, bool):
+        raise _fail(where, "enabled %r is not a boolean" % (enabled,), "write enabled: true or enabled: false")
+    return enabled
+
+
+def _check_inhibits(entries: List[Dict[str, Any]], disabled: Iterable[str], known_source: str) -> None:
+    enabled_names = {e["name"] for e in entries}
+    disabled = set(disabled)
+    for entry in entries:
+        kept = []
+        for target in entry["inhibits"]:
+            if target in enabled_names:
+                kept.append(target)
+            elif target not in disabled:
+                raise _fail(
+                    "%s entry '%s'" % (known_source, entry["name"]),
+                    "inhibits unknown alert '%s'" % target,
+                    "list only alert names from the catalog",
+                )
+        entry["inhibits"] = kept
+
+
+def _validated(catalog: Any, what: str = "catalog") -> List[Dict[str, Any]]:
+    """Re-validate an effective catalog (the output of alert_catalog_merge); idempotent."""
+    entries = _as_list(catalog, what)
+    _index_names(entries, what)
+    result = []
+    for index, entry in enumerate(entries):
+        where = _describe(entry, index, what)
+        if not _check_enabled(entry, where):
+            continue
+        result.append(_normalize(entry, where, None, None))
+    _check_inhibits(result, [], what)
+    return result
+
+
+# --------------------------------------------------------------------------- merge
+
+
+def alert_catalog_merge(
+    builtin: Any,
+    user: Any = None,
+    default_owner: Optional[str] = None,
+    runbook_base_url: Optional[str] = None,
+) -> List[Dict[str, Any]]:
+    """Merge the user's alert list into the shipped catalog; return the validated effective list."""
+    base = _as_list(builtin, "alert_catalog_builtin")
+    overrides = _as_list(user, "alert_catalog")
+    base_names = _index_names(base, "alert_catalog_builtin")
+    user_names = _index_names(overrides, "alert_catalog")
+    if (
+        default_owner is not None
+        and default_owner != ""
+        and (not _is_str(default_owner) or not OWNER_RE.match(default_owner))
+    ):
+        raise AnsibleFilterError(
+            "alert_catalog_default_owner %r is not a team name; use a lower-case team name such as infra"
+            % (default_owner,)
+        )
+
+    merged: List[Tuple[Dict[str, Any], str]] = []
+    for index, entry in enumerate(base):
+        name = entry["name"]
+        where = _describe(entry, index, "alert_catalog_builtin")
+        combined = copy.deepcopy(dict(entry))
+        if name in user_names:
+            uindex = user_names[name]
+            override = overrides[uindex]
+            where = "alert_catalog entry '%s' (item %d, overriding the built-in alert)" % (name, uindex + 1)
+            for key, value in override.items():
+                if key == "labels" and isinstance(value, Mapping) and isinstance(combined.get("labels"), Mapping):
+                    labels = dict(combined["labels"])
+                    labels.update(value)
+                    combined["labels"] = labels
+                else:
+                    combined[key] = copy.deepcopy(value)
+        merged.append((combined, where))
+    for index, entry in enumerate(overrides):
+        if entry["name"] not in base_names:
+            merged.append((copy.deepcopy(dict(entry)), _describe(entry, index, "alert_catalog")))
+
+    result: List[Dict[str, Any]] = []
+    disabled: List[str] = []
+    for entry, where in merged:
+        if not _check_enabled(entry, where):
+            disabled.append(entry["name"])
+            continue
+        result.append(_normalize(entry, where, default_owner, runbook_base_url))
+    _check_inhibits(result, disabled, "alert_catalog")
+    return result
+
+
+# --------------------------------------------------------------------------- Prometheus
+
+
+def _annotations(entry: Mapping) -> Dict[str, str]:
+    annotations = {
+        "summary": entry["summary"],
+        "description": entry["description"],
+        "runbook_url": entry["runbook_url"],
+    }
+    if entry.get("incident"):
+        annotations["incident"] = entry["incident"]
+    return annotations
+
+
+def _labels(entry: Mapping) -> Dict[str, str]:
+    labels = {"severity": entry["severity"], "team": entry["owner"]}
+    labels.update(entry.get("labels") or {})
+    return labels
+
+
+def _grouped(entries: List[Dict[str, Any]]) -> List[Tuple[str, List[Dict[str, Any]]]]:
+    order: List[str] = []
+    groups: Dict[str, List[Dict[str, Any]]] = {}
+    for entry in entries:
+        if entry["group"] not in groups:
+            order.append(entry["group"])
+            groups[entry["group"]] = []
+        groups[entry["group"]].append(entry)
+    return [(name, groups[name]) for name in order]
+
+
+def alert_catalog_rules(catalog: Any) -> Dict[str, Any]:
+    """Render the effective catalog as a Prometheus rule file."""
+    entries = _validated(catalog)
+    groups = []
+    for group, members in _grouped(entries):
+        rules = []
+        for entry in members:
+            rule: Dict[str, Any] = {"alert": entry["name"], "expr": entry["expr"], "for": entry["for"]}
+            if entry.get("keep_firing_for"):
+                rule["keep_firing_for"] = entry["keep_firing_for"]
+            rule["labels"] = _labels(entry)
+            rule["annotations"] = _annotations(entry)
+            rules.append(rule)
+        groups.append({"name": group, "rules": rules})
+    return {"groups": groups}
+
+
+# --------------------------------------------------------------------------- Grafana
+
+
+def grafana_rule_uid(name: str) -> str:
+    """Stable Grafana rule uid for an alert name: vigil-<kebab-case>, at most 40 characters."""
+    kebab = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", name).lower()
+    uid = "vigil-" + kebab
+    if len(uid) > 40:
+        digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
+        uid = uid[:31].rstrip("-") + "-" + digest
+    return uid
+
+
+GRAFANA_NO_DATA = ("OK", "NoData", "Alerting", "KeepLast")
+GRAFANA_EXEC_ERR = ("OK", "Error", "Alerting", "KeepLast")
+
+
+def alert_catalog_grafana(
+    catalog: Any,
+    datasource_uid: Any,
+    folder: str = "Vigil",
+    interval: str = "1m",
+    org_id: int = 1,
+    no_data_state: str = "OK",
+    exec_err_state: str = "Error",
+) -> Dict[str, Any]:
+    """Render the effective catalog as a Grafana alerting file-provisioning document.
+
+    Each rule has three steps: A queries the Prometheus datasource with the catalog's
+    expression (instant, so its value stays available as $values.A), B turns every
+    returned series into 1 (``is_number($A)``), C is the threshold B > 0 and the
+    rule's condition. A catalog expression returns series only while something is
+    wrong, so "no data" means healthy: noDataState defaults to OK.
+    """
+    if not _is_str(datasource_uid) or not datasource_uid.strip():
+        raise AnsibleFilterError(
+            "alert_catalog_grafana: datasource_uid is empty; pass the uid of Grafana's Prometheus datasource"
+        )
+    if no_data_state not in GRAFANA_NO_DATA:
+        raise AnsibleFilterError(
+            "alert_catalog_grafana: no_data_state %r is not one of %s" % (no_data_state, ", ".join(GRAFANA_NO_DATA))
+        )
+    if exec_err_state not in GRAFANA_EXEC_ERR:
+        raise AnsibleFilterError(
+            "alert_catalog_grafana: exec_err_state %r is not one of %s" % (exec_err_state, ", ".join(GRAFANA_EXEC_ERR))
+        )
+    _check_duration(interval, "interval", "alert_catalog_grafana")
+    entries = _validated(catalog)
+    uids: Dict[str, str] = {}
+    groups = []
+    for group, members in _grouped(entries):
+        rules = []
+        for entry in members:
+            uid = grafana_rule_uid(entry["name"])
+            if uid in uids:
+                raise AnsibleFilterError(
+                    "alert_catalog_grafana: alerts '%s' and '%s' map to the same Grafana uid %s; rename one of them"
+                    % (uids[uid], entry["name"], uid)
+                )
+            uids[uid] = entry["name"]
+            annotations = {k: re.sub(r"\$value\b", "$values.A.Value", v) for k, v in _annotations(entry).items()}
+            rules.append(
+                {
+                    "uid": uid,
+                    "title": entry["name"],
+                    "condition": "C",
+                    "data": [
+                        {
+                            "refId": "A",
+                            "relativeTimeRange": {"from": 600, "to": 0},
+                            "datasourceUid": datasource_uid,
+                            "model": {
+                                "refId": "A",
+                                "expr": entry["expr"],
+                                "instant": True,
+                                "range": False,
+                                "intervalMs": 1000,
+                                "maxDataPoints": 43200,
+                            },
+                        },
+                        {
+                            "refId": "B",
+                            "datasourceUid": "__expr__",
+                            "model": {"refId": "B", "type": "math", "expression": "is_number($A)"},
+                        },
+                        {
+                            "refId": "C",
+                            "datasourceUid": "__expr__",
+                            "model": {
+                                "refId": "C",
+                                "type": "threshold",
+                                "expression": "B",
+                                "conditions": [{"evaluator": {"type": "gt", "params": [0]}}],
+                            },
+                        },
+                    ],
+                    "for": entry["for"],
+                    "labels": _labels(entry),
+                    "annotations": annotations,
+                    "noDataState": no_data_state,
+                    "execErrState": exec_err_state,
+                    "isPaused": False,
+                }
+            )
+        groups.append({"orgId": org_id, "name": group, "folder": folder, "interval": interval, "rules": rules})
+    return {"apiVersion": 1, "groups": groups}
+
+
+# --------------------------------------------------------------------------- Alertmanager
+
+
+def _plain(value: Any) -> Any:
+    """Plain YAML-able data; vaulted values (ansible-core 2.19's EncryptedString) become their text.
+
+    Without this, to_nice_yaml would write a vaulted secret as a ``!vault`` block into
+    alertmanager.yml. The role that writes the file must use no_log.
+    """
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return str(value)
+
+
+def _channel_config(channel: Any, where: str) -> Tuple[str, Dict[str, Any]]:
+    if not isinstance(channel, Mapping):
+        raise _fail(where, "is a %s, not a mapping" % type(channel).__name__, "write each channel as {type: ..., ...}")
+    ctype = channel.get("type")
+    if ctype not in CHANNEL_TYPES:
+        raise _fail(where, "unknown channel type %r" % (ctype,), "use one of %s" % ", ".join(sorted(CHANNEL_TYPES)))
+    list_key, required, optional = CHANNEL_TYPES[ctype]
+    unknown = sorted(str(k) for k in channel if k != "type" and k not in required and k not in optional)
+    if unknown:
+        raise _fail(
+            where,
+            "unknown key(s) %s for a %s channel" % (", ".join(unknown), ctype),
+            "allowed: %s" % ", ".join(required + optional),
+        )
+    channel = _plain(channel)
+    given = [k for k in required if channel.get(k) not in (None, "")]
+    if not given:
+        raise _fail(
+            where,
+            "%s channel has no %s" % (ctype, " or ".join(required)),
+            "set %s (keep the secret in Ansible Vault and reference the vaulted variable)" % required[0],
+        )
+    config = {k: channel[k] for k in channel if k != "type" and channel[k] is not None}
+    return list_key, config
+
+
+def _receiver(name: str, channels: Any, where: str) -> Dict[str, Any]:
+    if _is_str(channels) or isinstance(channels, Mapping) or not isinstance(channels, Sequence):
+        raise _fail(where, "channels must be a list", "write e.g. [{type: slack, api_url: ...}]")
+    receiver: Dict[str, Any] = {"name": name}
+    for index, channel in enumerate(channels):
+        list_key, config = _channel_config(channel, "%s channel %d" % (where, index + 1))
+        receiver.setdefault(list_key, []).append(config)
+    return receiver
+
+
+def _timing(defaults: Mapping[str, str], override: Any, what: str) -> Dict[str, str]:
+    timing = dict(defaults)
+    if override:
+        if not isinstance(override, Mapping):
+            raise AnsibleFilterError(
+                "alertmanager_routing: %s must be a mapping of group_wait/group_interval/repeat_interval" % what
+            )
+        for key, value in override.items():
+            if key not in DEFAULT_TIMING:
+                raise AnsibleFilterError(
+                    "alertmanager_routing: %s has unknown key '%s'; use group_wait, group_interval or repeat_interval"
+                    % (what, key)
+                )
+            timing[key] = _check_duration(value, key, "alertmanager_routing %s" % what)
+    return timing
+
+
+def _matcher(label: str, value: str, op: str = "=") -> str:
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return '%s%s"%s"' % (label, op, escaped)
+
+
+def alertmanager_routing(
+    catalog: Any,
+    teams: Any,
+    triage_receiver: str = "triage",
+    triage_channels: Any = None,
+    null_receiver: str = "blackhole",
+    group_by: Optional[Sequence[str]] = None,
+    default_timing: Optional[Mapping[str, str]] = None,
+    pager_timing: Optional[Mapping[str, str]] = None,
+    digest_timing: Optional[Mapping[str, str]] = None,
+    host_down_alert: str = "HostDown",
+    inhibit_equal: Optional[Sequence[str]] = None,
+) -> Dict[str, Any]:
+    """Derive Alertmanager's route tree, receivers and inhibit rules from the catalog and teams.
+
+    teams: {team: {pager: [channel], digest: [channel]}}; a channel is {type: webhook|slack|
+    msteams|email|pagerduty|opsgenie, ...the integration's keys...}. Critical alerts go to
+    <team>-pager (or <team>-digest when the team has no pager channels), warnings to
+    <team>-digest, info to the null receiver; anything else falls to the triage receiver.
+    """
+    entries = _validated(catalog)
+    if not _is_str(triage_receiver) or not triage_receiver.strip():
+        raise AnsibleFilterError(
+            "alertmanager_routing: triage_receiver is empty; name the catch-all receiver, e.g. triage"
+        )
+    if not triage_channels:
+        raise AnsibleFilterError(
+            "alertmanager_routing: the triage receiver '%s' has no channels; set alertmanager_triage_channels to where "
+            "alerts nobody owns must go (a chat or webhook channel watched by people)" % triage_receiver
+        )
+    if teams is None:
+        teams = {}
+    if not isinstance(teams, Mapping):
+        raise AnsibleFilterError(
+            "alertmanager_routing: teams must be a mapping of team name to {pager: [...], digest: [...]}"
+        )
+
+    triage = _receiver(triage_receiver, triage_channels, "alertmanager_triage_channels")
+    if all(key == "email_configs" for key in triage if key != "name"):
+        raise AnsibleFilterError(
+            "alertmanager_routing: the triage receiver '%s' only sends email; an email-only catch-all is where alerts get "
+            "lost: add a chat, webhook or pager channel to alertmanager_triage_channels" % triage_receiver
+        )
+
+    owners: Dict[str, Dict[str, List[str]]] = {}
+    for entry in entries:
+        owners.setdefault(entry["owner"], {}).setdefault(entry["severity"], []).append(entry["name"])
+
+    team_receivers: Dict[str, Dict[str, str]] = {}
+    receivers: List[Dict[str, Any]] = [triage, {"name": null_receiver}]
+    reserved = {triage_receiver, null_receiver}
+    for team in sorted(set(teams) | set(owners), key=str):
+        where = "alertmanager_teams['%s']" % team
+        if not _is_str(team) or not OWNER_RE.match(team):
+            raise _fail(
+                where, "team name %r is not valid" % (team,), "use a lower-case team name (letters, digits, - or _)"
+            )
+        spec = teams.get(team)
+        owned = owners.get(team, {})
+        if spec is None:
+            names = sorted(n for names in owned.values() for n in names)
+            raise _fail(
+                where,
+                "team '%s' owns alerts (%s) but has no receiver" % (team, ", ".join(names)),
+                "add %s to alertmanager_teams with pager and/or digest channels" % team,
+            )
+        if not isinstance(spec, Mapping):
+            raise _fail(
+                where, "must be a mapping with pager and/or digest channel lists", "write {pager: [...], digest: [...]}"
+            )
+        unknown = sorted(str(k) for k in spec if k not in TEAM_KEYS)
+        if unknown:
+            raise _fail(
+                where, "unknown key(s) %s" % ", ".join(unknown), "a team has only pager and digest channel lists"
+            )
+        team_receivers[team] = {}
+        for kind in TEAM_KEYS:
+            channels = spec.get(kind)
+            if not channels:
+                continue
+            name = "%s-%s" % (team, kind)
+            if name in reserved:
+                raise _fail(
+                    where, "receiver name %s clashes with the triage or null receiver" % name, "rename the team"
+                )
+            receivers.append(_receiver(name, channels, "%s.%s" % (where, kind)))
+            team_receivers[team][kind] = name
+        if not team_receivers[team]:
+            names = sorted(n for names in owned.values() for n in names)
+            raise _fail(
+                where,
+                "team '%s' has no pager or digest channels%s"
+                % (team, " but owns alerts (%s)" % ", ".join(names) if names else ""),
+                "add channels under pager (critical) and digest (warning)",
+            )
+        if owned.get("warning") and "digest" not in team_receivers[team]:
+            raise _fail(
+                where,
+                "team '%s' owns warning alerts (%s) but has no digest channels" % (team, ", ".join(owned["warning"])),
+                "add digest channels (warnings are batched, not paged)",
+            )
+
+    pager = _timing(PAGER_TIMING, pager_timing, "pager_timing")
+    digest = _timing(DIGEST_TIMING, digest_timing, "digest_timing")
+    top = _timing(DEFAULT_TIMING, default_timing, "default_timing")
+
+    routes: List[Dict[str, Any]] = [
+        {"receiver": null_receiver, "matchers": [_matcher("severity", "info")], "continue": False}
+    ]
+    for team in sorted(team_receivers):
+        kinds = team_receivers[team]
+        children = [
+            dict(
+                {"receiver": kinds.get("pager") or kinds["digest"], "matchers": [_matcher("severity", "critical")]},
+                **pager,
+                **{"continue": False},
+            )
+        ]
+        if "digest" in kinds:
+            children.append(
+                dict(
+                    {"receiver": kinds["digest"], "matchers": [_matcher("severity", "warning")]},
+                    **digest,
+                    **{"continue": False},
+                )
+            )
+        routes.append({"matchers": [_matcher("team", team)], "routes": children})
+
+    route = {
+        "receiver": triage_receiver,
+        "group_by": list(group_by) if group_by else list(DEFAULT_GROUP_BY),
+    }
+    route.update(top)
+    route["routes"] = routes
+
+    equal = list(inhibit_equal) if inhibit_equal else ["instance"]
+    inhibit_rules: List[Dict[str, Any]] = []
+    names = {e["name"] for e in entries}
+    if host_down_alert and host_down_alert in names:
+        inhibit_rules.append(
+            {
+                "source_matchers": [_matcher("alertname", host_down_alert)],
+                "target_matchers": [_matcher("alertname", host_down_alert, "!=")],
+                "equal": list(equal),
+            }
+        )
+    for entry in entries:
+        targets = entry["inhibits"]
+        if targets:
+            if len(targets) == 1:
+                target = _matcher("alertname", targets[0])
+            else:
+                target = _matcher("alertname", "|".join(targets), "=~")
+            inhibit_rules.append(
+                {
+                    "source_matchers": [_matcher("alertname", entry["name"])],
+                    "target_matchers": [target],
+                    "equal": list(equal),
+                }
+            )
+    return {"route": route, "receivers": receivers, "inhibit_rules": inhibit_rules}
+
+
+def _receiver_names(routing: Any) -> Tuple[str, str, set]:
+    if (
+        not isinstance(routing, Mapping)
+        or not isinstance(routing.get("route"), Mapping)
+        or not routing.get("receivers")
+    ):
+        raise AnsibleFilterError(
+            "alertmanager_route_tests: routing must be the output of alertmanager_routing (route and receivers)"
+        )
+    triage = routing["route"].get("receiver")
+    names = set()
+    null = None
+    for receiver in routing["receivers"]:
+        names.add(receiver["name"])
+        if not any(key in receiver for key in CONFIG_LIST_KEYS) and null is None:
+            null = receiver["name"]
+    if null is None:
+        raise AnsibleFilterError(
+            "alertmanager_route_tests: routing has no null receiver (one without integrations) for info alerts"
+        )
+    return triage, null, names
+
+
+def alertmanager_route_tests(catalog: Any, routing: Any) -> List[Dict[str, Any]]:
+    """Expected routing for every catalog alert, as cases for ``amtool config routes test``.
+
+    The expectation follows the policy (critical -> team pager, else team digest; warning ->
+    team digest; info -> null receiver; unknown team -> triage), not the route tree, so
+    running the cases against the rendered config checks the tree.
+    """
+    entries = _validated(catalog)
+    triage, null, names = _receiver_names(routing)
+    cases = []
+    for entry in entries:
+        team = entry["owner"]
+        if entry["severity"] == "info":
+            expected = null
+        elif entry["severity"] == "critical":
+            expected = next((n for n in ("%s-pager" % team, "%s-digest" % team) if n in names), triage)
+        else:
+            expected = "%s-digest" % team if "%s-digest" % team in names else triage
+        labels = {"alertname": entry["name"]}
+        labels.update(_labels(entry))
+        cases.append({"labels": labels, "receivers": [expected]})
+    return cases
+
+
+class FilterModule:
+    """Alert catalog filters."""
+
+    def filters(self):
+        return {
+            "alert_catalog_merge": alert_catalog_merge,
+            "alert_catalog_rules": alert_catalog_rules,
+            "alert_catalog_grafana": alert_catalog_grafana,
+            "alertmanager_routing": alertmanager_routing,
+            "alertmanager_route_tests": alertmanager_route_tests,
+        }

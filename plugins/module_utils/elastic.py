@@ -1,0 +1,496 @@
+# -*- coding: utf-8 -*-
+# Copyright: Vigil maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Elasticsearch and Kibana helpers for Vigil's modules.
+
+* ``ElasticsearchClient`` / ``KibanaClient``: ``ApiClient`` subclasses that know how
+  Elastic authenticates (``Authorization: ApiKey <key>`` for API keys, ``Bearer`` for
+  service-account tokens, basic auth for users), that Kibana wants ``kbn-xsrf`` on
+  writes, and how Kibana spaces prefix paths (``/s/<space>/api/...``).
+* Comparison helpers: canonical JSON, content hashes, "desired is a subset of what
+  the server returns" for APIs that add defaults, dotted paths of what changed.
+* Ingest pipeline ``_simulate`` evaluation against expected documents.
+* The Alertmanager v2 alert payload, built once and used both as a Kibana webhook
+  body template and as the literal payload a lab posts to a real Alertmanager.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import json
+import uuid
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+
+from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import (
+    API_MUTUALLY_EXCLUSIVE,
+    API_REQUIRED_TOGETHER,
+    ApiClient,
+    ApiError,
+    api_argument_spec,
+    quote_segment,
+)
+
+# --------------------------------------------------------------------------------------
+# Arguments and clients
+# --------------------------------------------------------------------------------------
+
+ELASTIC_MUTUALLY_EXCLUSIVE = list(API_MUTUALLY_EXCLUSIVE) + [("api_key", "api_token"), ("api_key", "url_username")]
+ELASTIC_REQUIRED_TOGETHER = list(API_REQUIRED_TOGETHER)
+
+# Fields Elasticsearch (9.2+) adds to pipelines and templates and refuses on PUT.
+ES_SERVER_DATE_FIELDS = ("created_date", "created_date_millis", "modified_date", "modified_date_millis")
+
+
+def elastic_argument_spec() -> Dict[str, Dict[str, Any]]:
+    """The shared API options plus ``api_key`` (Elasticsearch API key)."""
+    spec = api_argument_spec()
+    spec["api_key"] = dict(type="str", no_log=True)
+    return spec
+
+
+def kibana_argument_spec() -> Dict[str, Dict[str, Any]]:
+    """Elastic options plus ``space_id`` (Kibana space; default space when unset)."""
+    spec = elastic_argument_spec()
+    spec["space_id"] = dict(type="str")
+    return spec
+
+
+def encode_api_key(value: str) -> str:
+    """Return the ``ApiKey`` credential: ``id:key`` is base64-encoded, an encoded key is kept."""
+    value = value.strip()
+    if ":" in value:
+        return base64.b64encode(value.encode("utf-8")).decode("ascii")
+    return value
+
+
+class ElasticsearchClient(ApiClient):
+    """ApiClient for Elasticsearch: ``api_key`` -> ``ApiKey``, ``api_token`` -> ``Bearer``."""
+
+    auth_scheme = "Bearer"
+
+    def __init__(self, module, extra_headers: Optional[Dict[str, str]] = None):
+        super().__init__(module, extra_headers)
+        api_key = module.params.get("api_key")
+        if api_key:
+            self.headers["Authorization"] = "ApiKey %s" % encode_api_key(api_key)
+
+    def get_or_none(self, path: str) -> Optional[Any]:
+        """GET ``path``; the documented 404 means "absent" (None); other errors raise."""
+        status, body = self.request("GET", path, expected=(200, 404))
+        return None if status == 404 else body
+
+
+class KibanaClient(ElasticsearchClient):
+    """ApiClient for Kibana: ``kbn-xsrf`` on every request, paths prefixed by the space."""
+
+    def __init__(self, module, extra_headers: Optional[Dict[str, str]] = None):
+        headers = {"kbn-xsrf": "vigil"}
+        headers.update(extra_headers or {})
+        super().__init__(module, headers)
+        self.space_prefix = space_prefix(module.params.get("space_id"))
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        expected: Iterable[int] = (200,),
+        headers: Optional[Dict[str, str]] = None,
+    ) -> Tuple[int, Any]:
+        return super().request(method, self.space_prefix + path, body=body, expected=expected, headers=headers)
+
+
+def space_prefix(space_id: Optional[str]) -> str:
+    """``/s/<space>`` for a named space; empty for the default space."""
+    if not space_id or space_id == "default":
+        return ""
+    return "/s/%s" % quote_segment(space_id)
+
+
+def looks_like_uuid(value: str) -> bool:
+    """True for a UUID in its canonical 8-4-4-4-12 form (Kibana's saved-object IDs)."""
+    try:
+        return str(uuid.UUID(value)) == value.lower()
+    except ValueError:
+        return False
+
+
+def api_error_message(what: str, err: ApiError) -> str:
+    """One readable line for a failed call: what was attempted, the status, the server's reason."""
+    return "%s failed: %s %s returned HTTP %s: %s" % (what, err.method, err.url, err.status, error_reason(err.body))
+
+
+def error_reason(body: Any) -> str:
+    """Pull the human reason out of an Elasticsearch or Kibana error body."""
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict):
+            reason = err.get("reason") or err.get("type")
+            causes = err.get("root_cause") or []
+            if causes and isinstance(causes[0], dict) and causes[0].get("reason") not in (None, reason):
+                return "%s (%s)" % (reason, causes[0].get("reason"))
+            return str(reason)
+        if body.get("message"):
+            return str(body["message"])
+    return json.dumps(body, sort_keys=True) if not isinstance(body, str) else body
+
+
+def fail_api(module, what: str, err: ApiError, **extra: Any) -> None:
+    """fail_json with the HTTP status and body of the failed call."""
+    module.fail_json(msg=api_error_message(what, err), status=err.status, response=err.body, **extra)
+
+
+# --------------------------------------------------------------------------------------
+# Comparison helpers
+# --------------------------------------------------------------------------------------
+
+
+def canonical_json(value: Any) -> str:
+    """Deterministic JSON: sorted keys, no spaces, UTF-8 kept."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sha256_of(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+
+
+def same(a: Any, b: Any) -> bool:
+    """Strict JSON equality: ``true`` is not ``1`` and ``"1"`` is not ``1``."""
+    return canonical_json(a) == canonical_json(b)
+
+
+def without_keys(value: Dict[str, Any], keys: Iterable[str]) -> Dict[str, Any]:
+    drop = set(keys)
+    return {k: v for k, v in value.items() if k not in drop}
+
+
+def is_subset(desired: Any, actual: Any) -> bool:
+    """True when everything in ``desired`` is in ``actual``.
+
+    Dicts: every desired key is present with a matching value (the server may add
+    keys, for example defaults). Lists: same length, element by element. Scalars:
+    strict JSON equality.
+    """
+    if isinstance(desired, dict):
+        if not isinstance(actual, dict):
+            return False
+        return all(k in actual and is_subset(v, actual[k]) for k, v in desired.items())
+    if isinstance(desired, list):
+        if not isinstance(actual, list) or len(desired) != len(actual):
+            return False
+        return all(is_subset(d, a) for d, a in zip(desired, actual))
+    return same(desired, actual)
+
+
+def changed_paths(before: Any, after: Any, prefix: str = "") -> List[str]:
+    """Dotted paths whose values differ between two JSON documents (for messages and results)."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        paths: List[str] = []
+        for key in sorted(set(before) | set(after), key=str):
+            sub = "%s%s" % (prefix + "." if prefix else "", key)
+            if key not in before or key not in after:
+                paths.append(sub)
+            else:
+                paths.extend(changed_paths(before[key], after[key], sub))
+        return paths
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        paths = []
+        for index, (b, a) in enumerate(zip(before, after)):
+            paths.extend(changed_paths(b, a, "%s[%d]" % (prefix, index)))
+        return paths
+    return [] if same(before, after) else [prefix or "(root)"]
+
+
+def subset_changed_paths(desired: Any, actual: Any, prefix: str = "") -> List[str]:
+    """Like changed_paths, but only for what ``desired`` sets (server-added keys are ignored)."""
+    if isinstance(desired, dict) and isinstance(actual, dict):
+        paths: List[str] = []
+        for key in sorted(desired, key=str):
+            sub = "%s%s" % (prefix + "." if prefix else "", key)
+            if key not in actual:
+                paths.append(sub)
+            else:
+                paths.extend(subset_changed_paths(desired[key], actual[key], sub))
+        return paths
+    if isinstance(desired, list) and isinstance(actual, list) and len(desired) == len(actual):
+        paths = []
+        for index, (d, a) in enumerate(zip(desired, actual)):
+            paths.extend(subset_changed_paths(d, a, "%s[%d]" % (prefix, index)))
+        return paths
+    return [] if is_subset(desired, actual) else [prefix or "(root)"]
+
+
+def project(actual: Optional[Dict[str, Any]], keys: Iterable[str]) -> Dict[str, Any]:
+    """The keys of ``actual`` that the user manages (for a readable diff 'before')."""
+    if not actual:
+        return {}
+    return {k: actual[k] for k in keys if k in actual}
+
+
+def diff_result(before: Any, after: Any) -> Dict[str, Any]:
+    return {"before": before if before is not None else {}, "after": after if after is not None else {}}
+
+
+def flatten_settings(settings: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:
+    """Flatten nested index settings to dotted keys, the way ``flat_settings=true`` shows them."""
+    flat: Dict[str, Any] = {}
+    for key, value in settings.items():
+        full = "%s.%s" % (prefix, key) if prefix else str(key)
+        if isinstance(value, dict):
+            flat.update(flatten_settings(value, full))
+        else:
+            flat[full] = value
+    return flat
+
+
+def settings_value(value: Any) -> Any:
+    """Elasticsearch stores setting values as strings (lists as lists of strings)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return [settings_value(v) for v in value]
+    if value is None:
+        return None
+    return str(value)
+
+
+def normalize_index_settings(settings: Dict[str, Any]) -> Dict[str, Any]:
+    """Flatten, add the ``index.`` prefix Elasticsearch adds, and stringify values."""
+    out: Dict[str, Any] = {}
+    for key, value in flatten_settings(settings).items():
+        if not key.startswith("index."):
+            key = "index." + key
+        out[key] = settings_value(value)
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Ingest pipeline simulation
+# --------------------------------------------------------------------------------------
+
+MISSING = "(missing)"
+
+
+def pipeline_hash(body: Dict[str, Any]) -> str:
+    """sha256 of the canonical body, ``_meta.vigil_hash`` itself excluded."""
+    clean = copy.deepcopy(body)
+    meta = clean.get("_meta")
+    if isinstance(meta, dict):
+        meta.pop("vigil_hash", None)
+        if not meta:
+            clean.pop("_meta")
+    return sha256_of(clean)
+
+
+def with_content_hash(body: Dict[str, Any]) -> Dict[str, Any]:
+    """A copy of ``body`` whose ``_meta.vigil_hash`` is the hash of the rest."""
+    out = copy.deepcopy(body)
+    meta = dict(out.get("_meta") or {})
+    meta.pop("vigil_hash", None)
+    digest = pipeline_hash(out)
+    meta["vigil_hash"] = digest
+    out["_meta"] = meta
+    return out
+
+
+def simulate_request(pipeline: Dict[str, Any], samples: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
+    docs = []
+    for index, sample in enumerate(samples):
+        doc: Dict[str, Any] = {"_id": str(sample.get("id") or index + 1), "_source": sample["document"]}
+        if sample.get("index"):
+            doc["_index"] = sample["index"]
+        docs.append(doc)
+    return {"pipeline": pipeline, "docs": docs}
+
+
+def lookup_field(document: Any, key: str) -> Tuple[bool, Any]:
+    """Find ``key`` in a document: literally first, then as a dotted path."""
+    if not isinstance(document, dict):
+        return False, None
+    if key in document:
+        return True, document[key]
+    if "." in key:
+        node: Any = document
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return False, None
+            node = node[part]
+        return True, node
+    return False, None
+
+
+def compare_expected(expected: Dict[str, Any], actual: Any, prefix: str = "") -> List[Dict[str, Any]]:
+    """Mismatches between the fields listed in ``expected`` and the output document.
+
+    Nested dicts are compared field by field; lists and scalars exactly. ``null``
+    in ``expected`` means the field must be absent (or null).
+    """
+    mismatches: List[Dict[str, Any]] = []
+    for key, want in expected.items():
+        path = "%s.%s" % (prefix, key) if prefix else str(key)
+        found, got = lookup_field(actual, str(key))
+        if want is None:
+            if found and got is not None:
+                mismatches.append({"field": path, "expected": None, "actual": got})
+        elif isinstance(want, dict) and found and isinstance(got, dict):
+            mismatches.extend(compare_expected(want, got, path))
+        elif not found:
+            mismatches.append({"field": path, "expected": want, "actual": MISSING})
+        elif not same(want, got):
+            mismatches.append({"field": path, "expected": want, "actual": got})
+    return mismatches
+
+
+def evaluate_simulation(response: Any, samples: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """One result per sample: ``{sample, ok, error, mismatches, output}``."""
+    docs = response.get("docs") if isinstance(response, dict) else None
+    docs = docs if isinstance(docs, list) else []
+    results = []
+    for index, sample in enumerate(samples):
+        entry = docs[index] if index < len(docs) else None
+        result: Dict[str, Any] = {"sample": index + 1, "ok": False, "error": None, "mismatches": [], "output": None}
+        if isinstance(entry, dict) and entry.get("error") is not None:
+            result["error"] = error_reason({"error": entry["error"]})
+        elif not isinstance(entry, dict) or not isinstance(entry.get("doc"), dict):
+            result["error"] = "no output document (dropped by the pipeline or missing from the answer)"
+        else:
+            source = entry["doc"].get("_source", {})
+            result["output"] = source
+            result["mismatches"] = compare_expected(sample.get("expected") or {}, source)
+            result["ok"] = not result["mismatches"]
+        results.append(result)
+    return results
+
+
+def describe_simulation_failures(results: Sequence[Dict[str, Any]]) -> str:
+    """A readable per-sample report of what differed."""
+    lines = []
+    for result in results:
+        if result["ok"]:
+            continue
+        if result["error"]:
+            lines.append("sample %d: the pipeline failed: %s" % (result["sample"], result["error"]))
+            continue
+        for m in result["mismatches"]:
+            lines.append(
+                "sample %d: field %s: expected %s, got %s"
+                % (result["sample"], m["field"], _show(m["expected"]), _show(m["actual"]))
+            )
+    return "; ".join(lines)
+
+
+def _show(value: Any) -> str:
+    return value if value == MISSING else json.dumps(value, sort_keys=True)
+
+
+def validate_samples(samples: Any) -> List[str]:
+    """Argument errors for ``simulate_samples``, each naming the item and the fix."""
+    errors = []
+    for index, sample in enumerate(samples or []):
+        where = "simulate_samples[%d]" % index
+        if not isinstance(sample, dict):
+            errors.append("%s must be a dict with keys 'document' and 'expected'" % where)
+            continue
+        if not isinstance(sample.get("document"), dict):
+            errors.append(
+                "%s.document must be a dict: the input document (_source) to run through the pipeline" % where
+            )
+        if not isinstance(sample.get("expected"), dict):
+            errors.append("%s.expected must be a dict of the fields the output document must contain" % where)
+        unknown = set(sample) - {"document", "expected", "index", "id"}
+        if unknown:
+            errors.append("%s has unknown key(s) %s; allowed: document, expected, index, id" % (where, sorted(unknown)))
+    return errors
+
+
+# --------------------------------------------------------------------------------------
+# Alertmanager v2 payload
+# --------------------------------------------------------------------------------------
+
+REQUIRED_ALERT_LABELS = ("alertname", "severity", "team")
+
+# Kibana mustache variables for a webhook action body. Kibana renders the webhook
+# body with JSON escaping, so these are safe inside JSON strings.
+KIBANA_TEMPLATE_DEFAULTS = {
+    "stack": {
+        "annotations": {"summary": "{{context.title}}", "description": "{{context.message}}"},
+        "generator_url": "{{rule.url}}",
+        "starts_at": "{{date}}",
+    },
+    "detection": {
+        "annotations": {"summary": "{{context.rule.name}}", "description": "{{context.rule.description}}"},
+        "generator_url": "{{context.results_link}}",
+        "starts_at": "{{date}}",
+    },
+}
+
+
+def alertmanager_alert(
+    labels: Dict[str, Any],
+    annotations: Optional[Dict[str, Any]] = None,
+    generator_url: Optional[str] = None,
+    starts_at: Optional[str] = None,
+    ends_at: Optional[str] = None,
+    source: str = "kibana",
+) -> Dict[str, Any]:
+    """One Alertmanager v2 alert (``POST /api/v2/alerts`` takes a list of these).
+
+    Labels must include alertname, severity and team; ``source`` is added unless
+    the labels set it. Label and annotation values are strings, as Alertmanager
+    requires. Raises ValueError naming what is wrong.
+    """
+    if not isinstance(labels, dict):
+        raise ValueError("labels must be a dict with at least %s" % ", ".join(REQUIRED_ALERT_LABELS))
+    missing = [name for name in REQUIRED_ALERT_LABELS if not labels.get(name)]
+    if missing:
+        raise ValueError("labels must set %s (missing: %s)" % (", ".join(REQUIRED_ALERT_LABELS), ", ".join(missing)))
+    if annotations is not None and not isinstance(annotations, dict):
+        raise ValueError("annotations must be a dict of strings")
+    alert: Dict[str, Any] = {
+        "labels": _string_map(dict({"source": source}, **labels)),
+        "annotations": _string_map(annotations or {}),
+    }
+    if generator_url:
+        alert["generatorURL"] = str(generator_url)
+    if starts_at:
+        alert["startsAt"] = str(starts_at)
+    if ends_at:
+        alert["endsAt"] = str(ends_at)
+    return alert
+
+
+def alertmanager_alerts(labels: Dict[str, Any], **kwargs: Any) -> List[Dict[str, Any]]:
+    """The Alertmanager v2 request body: a list with one alert."""
+    return [alertmanager_alert(labels, **kwargs)]
+
+
+def kibana_alertmanager_body(
+    labels: Dict[str, Any],
+    annotations: Optional[Dict[str, Any]] = None,
+    generator_url: Optional[str] = None,
+    starts_at: Optional[str] = None,
+    rule_kind: str = "stack",
+) -> str:
+    """The webhook action ``body`` (a mustache template) producing the same payload in Kibana.
+
+    The labels are exactly those of ``alertmanager_alerts`` for the same arguments.
+    ``rule_kind`` is ``stack`` (alerting rules such as ``.es-query``) or
+    ``detection`` (security detection rules); it picks which Kibana variables fill
+    the annotations, generatorURL and startsAt when those are not given.
+    """
+    if rule_kind not in KIBANA_TEMPLATE_DEFAULTS:
+        raise ValueError("rule_kind must be one of %s" % ", ".join(sorted(KIBANA_TEMPLATE_DEFAULTS)))
+    defaults = KIBANA_TEMPLATE_DEFAULTS[rule_kind]
+    body = alertmanager_alerts(
+        labels,
+        annotations=annotations if annotations is not None else dict(defaults["annotations"]),
+        generator_url=generator_url or defaults["generator_url"],
+        starts_at=starts_at or defaults["starts_at"],
+    )
+    return json.dumps(body, sort_keys=True)
+
+
+def _string_map(values: Dict[str, Any]) -> Dict[str, str]:
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in values.items() if v is not None}

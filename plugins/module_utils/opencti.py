@@ -1,0 +1,500 @@
+# -*- coding: utf-8 -*-
+# Copyright: Vigil maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""OpenCTI helpers: indicator CSV parsing and validation, and an idempotent importer on pycti.
+
+The parsing half is pure Python (no pycti) so that it can be tested and reused without
+a platform. The importer half talks to OpenCTI through pycti's ``OpenCTIApiClient``:
+every create is preceded by a lookup, so that a second run with the same CSV sends no
+mutation at all.
+
+Look-ups, and why each is the one OpenCTI itself deduplicates on:
+
+* indicator: by the STIX ID OpenCTI derives from the pattern (``Indicator.generate_id``,
+  the ``standard_id`` of an indicator is a UUIDv5 of its pattern);
+* observable: by ``value`` and ``entity_type`` (IP, domain, URL) or by ``hashes.<ALGO>``
+  (file hashes), the filters OpenCTI's own connectors use;
+* label: by ``value``; external reference: by its derived STIX ID (URL, or source name
+  and external ID).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import ipaddress
+import re
+import time
+import traceback
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+try:
+    from pycti import OpenCTIApiClient
+    from pycti import __version__ as PYCTI_VERSION
+    from pycti.entities.opencti_external_reference import ExternalReference as _PyctiExternalReference
+    from pycti.entities.opencti_indicator import Indicator as _PyctiIndicator
+
+    HAS_PYCTI = True
+    PYCTI_IMPORT_ERROR = None
+except ImportError:  # pragma: no cover - exercised by the "no pycti" unit test through a flag
+    OpenCTIApiClient = None
+    PYCTI_VERSION = None
+    _PyctiExternalReference = None
+    _PyctiIndicator = None
+    HAS_PYCTI = False
+    PYCTI_IMPORT_ERROR = traceback.format_exc()
+
+# The pycti release this collection is tested with; pycti should match the platform.
+PYCTI_TESTED_VERSION = "7.261026.0"
+
+COLUMNS = ("type", "value", "score", "labels", "incident_ref", "valid_until", "description")
+COLUMN_ALIASES = {
+    "incident": "incident_ref",
+    "incident_reference": "incident_ref",
+    "incident_id": "incident_ref",
+    "label": "labels",
+    "expires": "valid_until",
+}
+TYPES = ("ip", "domain", "url", "sha256", "md5", "sha1")
+
+HASHES = {
+    # type: (STIX hash name, hex length, pattern key, pycti simple observable key)
+    "md5": ("MD5", 32, "file:hashes.MD5", "File.hashes.MD5"),
+    "sha1": ("SHA-1", 40, "file:hashes.'SHA-1'", "File.hashes.SHA-1"),
+    "sha256": ("SHA-256", 64, "file:hashes.'SHA-256'", "File.hashes.SHA-256"),
+}
+
+_DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+_HEX = re.compile(r"^[0-9a-f]+$")
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_URL_SCHEMES = ("http", "https", "ftp", "ftps", "sftp", "ws", "wss")
+
+
+class RowError(ValueError):
+    """A problem with one CSV row; the message names the column and the fix."""
+
+
+def stix_quote(value: str) -> str:
+    """A STIX pattern string literal: backslash and single quote escaped."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def normalise_header(name: str) -> str:
+    key = re.sub(r"[\s-]+", "_", (name or "").strip().lower())
+    return COLUMN_ALIASES.get(key, key)
+
+
+def check_ip(value: str) -> Tuple[str, str]:
+    """(entity type, canonical address) for one IPv4 or IPv6 address."""
+    if "/" in value:
+        raise RowError("value %r is a network range; list single addresses (type ip takes one address)" % value)
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        raise RowError("value %r is not an IPv4 or IPv6 address" % value) from None
+    return ("IPv4-Addr" if address.version == 4 else "IPv6-Addr"), str(address)
+
+
+def check_domain(value: str) -> str:
+    domain = value.strip().rstrip(".").lower()
+    try:
+        domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise RowError("value %r is not a valid domain name" % value) from None
+    labels = domain.split(".")
+    if len(domain) > 253 or len(labels) < 2 or not all(_DOMAIN_LABEL.match(label) for label in labels):
+        raise RowError("value %r is not a valid domain name (expected e.g. c2.example.net)" % value)
+    return domain
+
+
+def check_url(value: str) -> str:
+    from urllib.parse import urlsplit
+
+    if any(c.isspace() for c in value):
+        raise RowError("value %r is not a valid URL (it contains whitespace)" % value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        raise RowError("value %r is not a valid URL" % value) from None
+    if parts.scheme.lower() not in _URL_SCHEMES or not parts.netloc:
+        raise RowError("value %r is not a valid URL (expected scheme://host/..., scheme one of %s)"
+                       % (value, ", ".join(_URL_SCHEMES)))
+    return value
+
+
+def check_hash(kind: str, value: str) -> str:
+    digest = value.strip().lower()
+    name, length = HASHES[kind][0], HASHES[kind][1]
+    if len(digest) != length or not _HEX.match(digest):
+        raise RowError("value %r is not a %s hash (%d hexadecimal characters)" % (value, name, length))
+    return digest
+
+
+def check_score(raw: str, default: int) -> int:
+    text = (raw or "").strip()
+    if not text:
+        return default
+    try:
+        score = int(text)
+    except ValueError:
+        raise RowError("score %r is not an integer; use a whole number from 0 to 100" % raw) from None
+    if not 0 <= score <= 100:
+        raise RowError("score %d is out of range; use a whole number from 0 to 100" % score)
+    return score
+
+
+def check_valid_until(raw: str, now: datetime.datetime) -> Optional[str]:
+    """ISO 8601 date or date-time -> UTC 'YYYY-MM-DDTHH:MM:SS.000Z'; must be in the future."""
+    text = (raw or "").strip()
+    if not text:
+        return None
+    try:
+        if _DATE_ONLY.match(text):
+            when = datetime.datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=datetime.timezone.utc)
+        else:
+            iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+            when = datetime.datetime.fromisoformat(iso)
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=datetime.timezone.utc)
+    except ValueError:
+        raise RowError("valid_until %r is not a date; use YYYY-MM-DD or an ISO 8601 date-time such as "
+                       "2030-01-31T00:00:00Z" % raw) from None
+    when = when.astimezone(datetime.timezone.utc)
+    if when <= now:
+        raise RowError("valid_until %s is in the past; OpenCTI refuses an indicator that expires before it is "
+                       "valid (leave it empty for OpenCTI's default lifetime)" % text)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def split_labels(raw: str, defaults: List[str]) -> List[str]:
+    labels: List[str] = []
+    for label in list(defaults) + (raw or "").split(";"):
+        value = label.strip().lower()
+        if value and value not in labels:
+            labels.append(value)
+    return labels
+
+
+def indicator_spec(row: Dict[str, str], default_score: int, default_labels: List[str],
+                   now: datetime.datetime) -> Dict[str, Any]:
+    """Validate one CSV row; return what to import, or raise RowError listing every problem."""
+    problems: List[str] = []
+    kind = (row.get("type") or "").strip().lower()
+    raw_value = (row.get("value") or "").strip()
+    spec: Dict[str, Any] = {"type": kind, "value": raw_value}
+
+    if kind not in TYPES:
+        problems.append("type %r is unknown; use one of %s" % (row.get("type") or "", ", ".join(TYPES)))
+    elif not raw_value:
+        problems.append("value is empty")
+    else:
+        try:
+            if kind == "ip":
+                entity, value = check_ip(raw_value)
+                stix_type = entity.lower()
+                spec.update(value=value, observable_type=entity, pattern="[%s:value = %s]" % (stix_type, stix_quote(value)),
+                            observable_key="%s.value" % entity, lookup={"key": "value", "entity_type": entity})
+            elif kind == "domain":
+                value = check_domain(raw_value)
+                spec.update(value=value, observable_type="Domain-Name",
+                            pattern="[domain-name:value = %s]" % stix_quote(value),
+                            observable_key="Domain-Name.value", lookup={"key": "value", "entity_type": "Domain-Name"})
+            elif kind == "url":
+                value = check_url(raw_value)
+                spec.update(value=value, observable_type="Url", pattern="[url:value = %s]" % stix_quote(value),
+                            observable_key="Url.value", lookup={"key": "value", "entity_type": "Url"})
+            else:
+                value = check_hash(kind, raw_value)
+                name, _length, pattern_key, observable_key = HASHES[kind]
+                spec.update(value=value, observable_type="StixFile",
+                            pattern="[%s = %s]" % (pattern_key, stix_quote(value)),
+                            observable_key=observable_key, lookup={"key": "hashes.%s" % name, "entity_type": "StixFile"})
+        except RowError as exc:
+            problems.append(str(exc))
+
+    for check in (
+        lambda: spec.__setitem__("score", check_score(row.get("score") or "", default_score)),
+        lambda: spec.__setitem__("valid_until", check_valid_until(row.get("valid_until") or "", now)),
+    ):
+        try:
+            check()
+        except RowError as exc:
+            problems.append(str(exc))
+
+    if problems:
+        raise RowError("; ".join(problems))
+    spec["labels"] = split_labels(row.get("labels") or "", default_labels)
+    spec["incident_ref"] = (row.get("incident_ref") or "").strip() or None
+    spec["description"] = (row.get("description") or "").strip() or None
+    return spec
+
+
+def parse_csv(text: str, delimiter: str, default_score: int, default_labels: List[str],
+              now: Optional[datetime.datetime] = None) -> Dict[str, Any]:
+    """Parse and validate the CSV text.
+
+    Returns ``{"rows": [...valid specs with 'line'...], "errors": [...], "skipped": [...],
+    "unknown_columns": [...]}``. Raises ValueError when the file itself is unusable
+    (no header, no ``type`` or ``value`` column).
+    """
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    # Comment lines (starting with #) and blank lines are not rows.
+    lines = [(number, line) for number, line in enumerate(text.splitlines(keepends=True), start=1)
+             if line.strip() and not line.lstrip().startswith("#")]
+    if not lines:
+        raise ValueError("the CSV is empty: expected a header line %s and one indicator a line" % ",".join(COLUMNS))
+    reader = csv.reader([line for _number, line in lines], delimiter=delimiter, strict=True)
+    records: List[Tuple[int, List[str]]] = []
+    start = 0
+    try:
+        for record in reader:
+            # A quoted field may span lines: the record starts where the previous one ended.
+            records.append((lines[start][0], record))
+            start = reader.line_num
+    except csv.Error as exc:
+        raise ValueError("the CSV cannot be read at line %d: %s" % (lines[min(start, len(lines) - 1)][0], exc)) from None
+    header_line = records[0][1]
+    header = [normalise_header(name) for name in header_line]
+    missing = [name for name in ("type", "value") if name not in header]
+    if missing:
+        raise ValueError("the CSV header %r has no %s column; the first line must name the columns, e.g. %s"
+                         % (",".join(header_line), " or ".join(missing), ",".join(COLUMNS)))
+    unknown = [name for name in header if name not in COLUMNS]
+
+    rows: List[Dict[str, Any]] = []
+    errors: List[Dict[str, Any]] = []
+    skipped: List[Dict[str, Any]] = []
+    seen: Dict[Tuple[str, str], int] = {}
+    for line, record in records[1:]:
+        if len(record) > len(header):
+            errors.append({"line": line, "type": record[0] if record else "", "value": "",
+                           "error": "%d fields for %d columns; quote values that contain the delimiter %r"
+                           % (len(record), len(header), delimiter)})
+            continue
+        row = dict(zip(header, record))
+        try:
+            spec = indicator_spec(row, default_score, default_labels, now)
+        except RowError as exc:
+            errors.append({"line": line, "type": (row.get("type") or "").strip(),
+                           "value": (row.get("value") or "").strip(), "error": str(exc)})
+            continue
+        key = (spec["observable_type"], spec["value"])
+        if key in seen:
+            skipped.append({"line": line, "type": spec["type"], "value": spec["value"],
+                            "reason": "duplicate of line %d" % seen[key]})
+            continue
+        seen[key] = line
+        spec["line"] = line
+        rows.append(spec)
+    return {"rows": rows, "errors": errors, "skipped": skipped, "unknown_columns": unknown}
+
+
+# --------------------------------------------------------------------------- importer
+
+HEALTH_QUERY = """
+    query healthCheck {
+        about {
+            version
+        }
+    }
+"""
+
+INDICATOR_ATTRIBUTES = """
+    id
+    standard_id
+    entity_type
+    pattern
+    name
+    x_opencti_score
+    valid_until
+    observables {
+        edges {
+            node {
+                id
+                entity_type
+                observable_value
+            }
+        }
+    }
+"""
+
+OBSERVABLE_ATTRIBUTES = """
+    id
+    standard_id
+    entity_type
+    observable_value
+"""
+
+
+class OpenCTIError(Exception):
+    """The platform refused a request or could not be reached."""
+
+
+def _message(exc: Exception) -> str:
+    """pycti raises ValueError({'name': ..., 'error_message': ...}) for GraphQL errors."""
+    if exc.args and isinstance(exc.args[0], dict):
+        detail = exc.args[0]
+        return "%s: %s" % (detail.get("name", "error"), detail.get("error_message", detail))
+    return str(exc)
+
+
+class IndicatorImporter:
+    """Look up, then create what is missing, one CSV row at a time."""
+
+    def __init__(self, client: Any, check_mode: bool, options: Dict[str, Any]):
+        self.client = client
+        self.check_mode = check_mode
+        self.options = options
+        self._labels: Dict[str, str] = {}
+        self._references: Dict[Tuple[str, str], str] = {}
+
+    # -- look-ups ---------------------------------------------------------------
+    def find_indicator(self, spec: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+        standard_id = _PyctiIndicator.generate_id(spec["pattern"])
+        return self.client.indicator.read(id=standard_id, customAttributes=INDICATOR_ATTRIBUTES)
+
+    def find_observable(self, spec: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+        lookup = spec["lookup"]
+        return self.client.stix_cyber_observable.read(
+            filters={
+                "mode": "and",
+                "filters": [
+                    {"key": "entity_type", "values": [lookup["entity_type"]]},
+                    {"key": lookup["key"], "values": [spec["value"]]},
+                ],
+                "filterGroups": [],
+            },
+            customAttributes=OBSERVABLE_ATTRIBUTES,
+        )
+
+    def label_id(self, value: str) -> str:
+        if value not in self._labels:
+            label = self.client.label.read(
+                filters={"mode": "and", "filters": [{"key": "value", "values": [value]}], "filterGroups": []})
+            if label is None:
+                label = self.client.label.create(value=value)
+            if not label:
+                raise OpenCTIError("label %r could not be read or created (the token needs the right to create labels)"
+                                   % value)
+            self._labels[value] = label["id"]
+        return self._labels[value]
+
+    def reference_id(self, ref: str) -> str:
+        is_url = bool(re.match(r"^[a-z][a-z0-9+.-]*://", ref, re.I))
+        source = self.options["incident_source_name"]
+        key = ("url", ref) if is_url else (source, ref)
+        if key not in self._references:
+            if is_url:
+                standard_id = _PyctiExternalReference.generate_id(url=ref)
+                kwargs = {"source_name": source, "url": ref}
+            else:
+                standard_id = _PyctiExternalReference.generate_id(source_name=source, external_id=ref)
+                kwargs = {"source_name": source, "external_id": ref}
+            reference = self.client.external_reference.read(id=standard_id)
+            if reference is None:
+                reference = self.client.external_reference.create(**kwargs)
+            if not reference:
+                raise OpenCTIError("external reference %r could not be read or created" % ref)
+            self._references[key] = reference["id"]
+        return self._references[key]
+
+    # -- one row ------------------------------------------------------------------
+    def import_row(self, spec: Dict[str, Any]) -> Dict[str, Any]:
+        """Return {'actions': [...], 'indicator_id', 'observable_id'}; actions empty when all exists."""
+        indicator = self.find_indicator(spec)
+        observable = self.find_observable(spec) if self.options["create_observables"] else None
+        actions: List[str] = []
+        if indicator is None:
+            actions.append("indicator")
+        if self.options["create_observables"]:
+            if observable is None:
+                actions.append("observable")
+            # pycti flattens the indicator's observables connection into observablesIds.
+            linked = indicator is not None and observable is not None and observable["id"] in (
+                indicator.get("observablesIds") or [])
+            if not linked:
+                actions.append("relationship")
+        result = {
+            "actions": actions,
+            "indicator_id": indicator["id"] if indicator else None,
+            "observable_id": observable["id"] if observable else None,
+        }
+        if not actions or self.check_mode:
+            return result
+
+        labels = [self.label_id(value) for value in spec["labels"]]
+        references = [self.reference_id(spec["incident_ref"])] if spec["incident_ref"] else []
+        if observable is None and "observable" in actions:
+            observable = self.client.stix_cyber_observable.create(
+                simple_observable_key=spec["observable_key"],
+                simple_observable_value=spec["value"],
+                simple_observable_description=spec["description"],
+                x_opencti_score=spec["score"],
+                objectLabel=labels or None,
+                externalReferences=references or None,
+                resolve_result_indicators=False,
+            )
+            if not observable:
+                raise OpenCTIError("OpenCTI returned no observable for %s" % spec["value"])
+            result["observable_id"] = observable["id"]
+        if indicator is None:
+            indicator = self.client.indicator.create(
+                name=spec["value"],
+                pattern=spec["pattern"],
+                pattern_type="stix",
+                x_opencti_main_observable_type=spec["observable_type"],
+                x_opencti_score=spec["score"],
+                x_opencti_detection=self.options["detection"],
+                description=spec["description"],
+                valid_until=spec["valid_until"],
+                indicator_types=self.options["indicator_types"] or None,
+                objectLabel=labels or None,
+                externalReferences=references or None,
+            )
+            if not indicator:
+                raise OpenCTIError("OpenCTI returned no indicator for %s" % spec["pattern"])
+            result["indicator_id"] = indicator["id"]
+        if "relationship" in actions:
+            self.client.stix_core_relationship.create(
+                fromId=result["indicator_id"],
+                toId=result["observable_id"],
+                relationship_type="based-on",
+            )
+        return result
+
+
+def connect(params: Dict[str, Any], sleep: Callable[[float], None] = time.sleep) -> Tuple[Any, str]:
+    """A pycti client after a bounded health check (the ``about`` query); (client, platform version)."""
+    verify: Any = params["validate_certs"]
+    if verify and params.get("ca_path"):
+        verify = params["ca_path"]
+    cert: Any = None
+    if params.get("client_cert"):
+        cert = (params["client_cert"], params["client_key"]) if params.get("client_key") else params["client_cert"]
+    try:
+        client = OpenCTIApiClient(
+            params["url"],
+            params["api_token"],
+            log_level="error",
+            ssl_verify=verify,
+            cert=cert,
+            perform_health_check=False,
+            requests_timeout=params["timeout"],
+        )
+    except ValueError as exc:
+        raise OpenCTIError(_message(exc)) from None
+    attempts = max(0, params["retries"]) + 1
+    last = ""
+    for attempt in range(attempts):
+        try:
+            answer = client.query(HEALTH_QUERY)
+            return client, ((answer.get("data") or {}).get("about") or {}).get("version") or "unknown"
+        except Exception as exc:  # pylint: disable=broad-except - requests and pycti raise many kinds
+            last = _message(exc)
+            if "AUTH_REQUIRED" in last or "ForbiddenAccess" in last:
+                break
+            if attempt + 1 < attempts:
+                sleep(params["retry_delay"])
+    raise OpenCTIError("OpenCTI at %s did not answer the health query (about.version) after %d attempt(s): %s"
+                       % (params["url"], attempts, last))

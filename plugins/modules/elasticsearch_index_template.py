@@ -1,0 +1,226 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Vigil maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Manage an Elasticsearch composable index template (_index_template)."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: elasticsearch_index_template
+short_description: Manage an Elasticsearch composable index template, data streams included
+version_added: 0.1.0
+description:
+  - Creates, updates or deletes a composable index template through C(PUT/GET/DELETE _index_template/<name>).
+    Legacy C(_template) templates are not managed.
+  - Compares the stored template with O(body) after normalising both the way Elasticsearch stores
+    templates, and writes only on a difference. Normalisation - settings are flattened to dotted keys
+    with the C(index.) prefix and string values (C(GET ...?flat_settings=true) is used);
+    C(data_stream) gets its defaults (C(hidden=false), C(allow_custom_routing=false));
+    C(template.lifecycle) (data stream lifecycle) gets C(enabled=true); C(composed_of) defaults to
+    an empty list; empty C(settings)/C(mappings)/C(aliases) are dropped; the server's
+    C(created_date)/C(modified_date) fields are ignored. Everything else is compared exactly.
+  - A missing template is recognised only by HTTP 404.
+author:
+  - Vigil maintainers (@vigil-monitoring)
+extends_documentation_fragment:
+  - vigil.monitoring.api
+options:
+  api_key:
+    description:
+      - Elasticsearch API key, sent in the C(Authorization) header with the C(ApiKey) scheme; the C(encoded)
+        value or C(id:api_key). Never logged. Mutually exclusive with O(api_token) and O(url_username).
+    type: str
+  name:
+    description: Template name.
+    type: str
+    required: true
+  state:
+    description: Whether the template must exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  body:
+    description:
+      - The template as sent to C(PUT _index_template/<name>) (C(index_patterns), C(data_stream),
+        C(template) with C(settings) such as C(index.lifecycle.name), C(mappings), C(aliases),
+        C(lifecycle) and C(data_stream_options), C(priority), C(composed_of), C(version), C(_meta), ...).
+      - Required when O(state=present); C(index_patterns) is required by Elasticsearch.
+    type: dict
+notes:
+  - Supports check mode and diff mode.
+  - A template used by a data stream cannot be deleted; Elasticsearch's error is reported.
+"""
+
+EXAMPLES = r"""
+- name: Data stream template for firewall logs, managed by ILM
+  vigil.monitoring.elasticsearch_index_template:
+    url: https://es.lab.example:9200
+    api_key: "{{ vault_es_api_key }}"
+    name: vigil-logs-firewall
+    body:
+      index_patterns: ["logs-firewall-*"]
+      data_stream: {}
+      priority: 200
+      composed_of: ["ecs@mappings"]
+      template:
+        settings:
+          index.lifecycle.name: vigil-security-365d
+          number_of_replicas: 1
+      _meta: {managed_by: vigil}
+
+- name: Debug logs use the data stream lifecycle instead of ILM
+  vigil.monitoring.elasticsearch_index_template:
+    url: https://es.lab.example:9200
+    api_key: "{{ vault_es_api_key }}"
+    name: vigil-logs-debug
+    body:
+      index_patterns: ["logs-debug-*"]
+      data_stream: {}
+      priority: 200
+      template:
+        lifecycle: {data_retention: 7d}
+"""
+
+RETURN = r"""
+template:
+  description: The normalised template as it is (or, in check mode, would be) stored; empty when absent.
+  returned: always
+  type: dict
+changed_fields:
+  description: Dotted paths of the normalised template that differ from what was stored.
+  returned: always
+  type: list
+  elements: str
+diff:
+  description: C(before) and C(after) normalised templates.
+  returned: in diff mode
+  type: dict
+"""
+
+import copy  # noqa: E402
+from typing import Any, Dict, Optional  # noqa: E402
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
+    ELASTIC_MUTUALLY_EXCLUSIVE,
+    ELASTIC_REQUIRED_TOGETHER,
+    ES_SERVER_DATE_FIELDS,
+    ElasticsearchClient,
+    changed_paths,
+    diff_result,
+    elastic_argument_spec,
+    fail_api,
+    normalize_index_settings,
+    same,
+    without_keys,
+)
+from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiError, quote_segment  # noqa: E402
+
+DATA_STREAM_DEFAULTS = {"hidden": False, "allow_custom_routing": False}
+TEMPLATE_SECTIONS = ("settings", "mappings", "aliases")
+
+
+def argument_spec() -> Dict[str, Any]:
+    spec = elastic_argument_spec()
+    spec.update(
+        name=dict(type="str", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        body=dict(type="dict"),
+    )
+    return spec
+
+
+def validate(module: AnsibleModule) -> None:
+    body = module.params["body"]
+    if body is None:
+        return
+    patterns = body.get("index_patterns")
+    if not patterns or not isinstance(patterns, (list, str)):
+        module.fail_json(
+            msg="body.index_patterns is required: a list of index patterns, for example ['logs-firewall-*']"
+        )
+    if "template" in body and not isinstance(body["template"], dict):
+        module.fail_json(msg="body.template must be a dict (settings, mappings, aliases, lifecycle, ...)")
+    if "composed_of" in body and not isinstance(body["composed_of"], list):
+        module.fail_json(msg="body.composed_of must be a list of component template names")
+
+
+def normalize_template_section(template: Dict[str, Any]) -> Dict[str, Any]:
+    out = copy.deepcopy(template)
+    if isinstance(out.get("settings"), dict):
+        out["settings"] = normalize_index_settings(out["settings"])
+    mappings = out.get("mappings")
+    if isinstance(mappings, dict) and list(mappings) == ["_doc"]:
+        out["mappings"] = mappings["_doc"]
+    if isinstance(out.get("lifecycle"), dict):
+        out["lifecycle"] = dict({"enabled": True}, **out["lifecycle"])
+    for section in TEMPLATE_SECTIONS:
+        if section in out and not out[section]:
+            del out[section]
+    return out
+
+
+def normalize(body: Dict[str, Any]) -> Dict[str, Any]:
+    """A template the way Elasticsearch stores and shows it (flat settings)."""
+    out = without_keys(copy.deepcopy(body), ES_SERVER_DATE_FIELDS)
+    if isinstance(out.get("index_patterns"), str):
+        out["index_patterns"] = [out["index_patterns"]]
+    out.setdefault("composed_of", [])
+    if isinstance(out.get("data_stream"), dict):
+        out["data_stream"] = dict(DATA_STREAM_DEFAULTS, **out["data_stream"])
+    if isinstance(out.get("template"), dict):
+        out["template"] = normalize_template_section(out["template"])
+        if not out["template"]:
+            del out["template"]
+    return out
+
+
+def fetch(client: ElasticsearchClient, name: str) -> Optional[Dict[str, Any]]:
+    found = client.get_or_none("/_index_template/%s?flat_settings=true" % quote_segment(name))
+    for item in (found or {}).get("index_templates", []):
+        if item.get("name") == name:
+            return normalize(item.get("index_template") or {})
+    return None
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        mutually_exclusive=ELASTIC_MUTUALLY_EXCLUSIVE,
+        required_together=ELASTIC_REQUIRED_TOGETHER,
+        required_if=[("state", "present", ("body",))],
+        supports_check_mode=True,
+    )
+    validate(module)
+    client = ElasticsearchClient(module)
+    name = module.params["name"]
+    path = "/_index_template/%s" % quote_segment(name)
+    desired: Optional[Dict[str, Any]] = None
+    try:
+        current = fetch(client, name)
+        result: Dict[str, Any] = {"name": name}
+        if module.params["state"] == "present":
+            desired = normalize(module.params["body"])
+            result["template"] = desired
+            up_to_date = current is not None and same(current, desired)
+            result["changed"] = not up_to_date
+            result["changed_fields"] = [] if up_to_date else changed_paths(current or {}, desired)
+            if result["changed"] and not module.check_mode:
+                client.request("PUT", path, body=module.params["body"])
+        else:
+            result["template"] = {}
+            result["changed"] = current is not None
+            result["changed_fields"] = sorted(current) if current else []
+            if result["changed"] and not module.check_mode:
+                client.request("DELETE", path, expected=(200, 404))
+    except ApiError as err:
+        fail_api(module, "Index template %s" % name, err)
+        return
+    if result["changed"] and module._diff:
+        result["diff"] = diff_result(current, desired)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,268 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Vigil maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Manage an Elasticsearch ingest pipeline, tested with _simulate before upload."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: elasticsearch_ingest_pipeline
+short_description: Manage an Elasticsearch ingest pipeline, tested with sample documents before upload
+version_added: 0.1.0
+description:
+  - Creates, updates or deletes an ingest pipeline through C(PUT/GET/DELETE _ingest/pipeline/<name>).
+  - The whole stored body (C(description), C(processors), C(on_failure), C(version), C(_meta), ...) is
+    compared with O(body); the pipeline is written only when they differ. Fields Elasticsearch adds
+    itself (C(created_date), C(modified_date) and their C(_millis) forms) are ignored.
+  - With O(simulate_samples), every sample document is run through the B(new) body with
+    C(POST _ingest/pipeline/_simulate) first. When any output differs from its expected fields the
+    module fails with a per-sample report and writes nothing. The samples are checked on every run,
+    also when the stored pipeline is already up to date and in check mode (C(_simulate) changes nothing).
+  - A missing pipeline is recognised only by the documented HTTP 404; any other error fails the task.
+author:
+  - Vigil maintainers (@vigil-monitoring)
+extends_documentation_fragment:
+  - vigil.monitoring.api
+options:
+  api_key:
+    description:
+      - Elasticsearch API key, sent in the C(Authorization) header with the C(ApiKey) scheme. Either the
+        C(encoded) value returned by the create API key API, or C(id:api_key) (encoded by the module). Never logged.
+      - Use O(api_token) for a service-account token (sent as C(Bearer)), or O(url_username)/O(url_password).
+    type: str
+  name:
+    description: Pipeline ID.
+    type: str
+    required: true
+  state:
+    description: Whether the pipeline must exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  body:
+    description:
+      - The pipeline definition as sent to C(PUT _ingest/pipeline/<name>) (C(description),
+        C(processors), C(on_failure), C(version), C(_meta), ...). Required when O(state=present).
+    type: dict
+  simulate_samples:
+    description:
+      - Sample documents run through the new O(body) with C(_simulate) before anything is written.
+      - Each item has C(document) (the input C(_source)) and C(expected) (the fields the output must
+        contain). Only the fields listed in C(expected) are compared; nested dicts field by field, lists
+        and scalars exactly; a C(null) expected value means the field must be absent. Keys may be nested
+        dicts or dotted paths.
+      - Optional C(index) and C(id) set the sample's C(_index) and C(_id) (some processors read them).
+    type: list
+    elements: dict
+  content_hash:
+    description:
+      - Add C(_meta.vigil_hash), the sha256 of the canonical body (sorted keys, without the hash itself),
+        so a changed pipeline is recognisable from its metadata alone.
+    type: bool
+    default: true
+notes:
+  - Supports check mode and diff mode.
+  - Needs the C(manage_pipeline) (or C(manage_ingest_pipelines)) cluster privilege.
+"""
+
+EXAMPLES = r"""
+- name: ECS pipeline for the firewall logs, tested before upload
+  vigil.monitoring.elasticsearch_ingest_pipeline:
+    url: https://es.lab.example:9200
+    api_key: "{{ vault_es_api_key }}"
+    name: vigil-firewall-ecs
+    body:
+      description: Firewall syslog to ECS
+      version: 3
+      processors:
+        - set: {field: event.kind, value: event}
+        - rename: {field: src, target_field: source.ip, ignore_missing: true}
+        - lowercase: {field: event.outcome, ignore_missing: true}
+      on_failure:
+        - set: {field: error.message, value: !unsafe "{{ _ingest.on_failure_message }}"}
+    simulate_samples:
+      - document: {src: 198.51.100.7, event: {outcome: SUCCESS}}
+        expected:
+          source: {ip: 198.51.100.7}
+          event: {kind: event, outcome: success}
+          src: null
+
+- name: Remove an old pipeline
+  vigil.monitoring.elasticsearch_ingest_pipeline:
+    url: https://es.lab.example:9200
+    api_key: "{{ vault_es_api_key }}"
+    name: vigil-old-pipeline
+    state: absent
+"""
+
+RETURN = r"""
+pipeline:
+  description: The pipeline body as it is (or, in check mode, would be) stored; empty when absent.
+  returned: always
+  type: dict
+vigil_hash:
+  description: The content hash written to C(_meta.vigil_hash) (when O(content_hash=true)).
+  returned: when state is present and content_hash is true
+  type: str
+changed_fields:
+  description: Dotted paths of the body that differ from what was stored.
+  returned: always
+  type: list
+  elements: str
+simulate_results:
+  description:
+    - One item per sample, with C(sample) (1-based), C(ok), C(error) (a processor failure),
+      C(mismatches) (items with C(field), C(expected), C(actual)) and C(output) (the output C(_source)).
+  returned: when simulate_samples is set
+  type: list
+  elements: dict
+diff:
+  description: C(before) and C(after) bodies.
+  returned: in diff mode
+  type: dict
+"""
+
+from typing import Any, Dict, List, Optional  # noqa: E402
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
+    ELASTIC_MUTUALLY_EXCLUSIVE,
+    ELASTIC_REQUIRED_TOGETHER,
+    ES_SERVER_DATE_FIELDS,
+    ElasticsearchClient,
+    changed_paths,
+    describe_simulation_failures,
+    diff_result,
+    elastic_argument_spec,
+    evaluate_simulation,
+    fail_api,
+    same,
+    simulate_request,
+    validate_samples,
+    with_content_hash,
+    without_keys,
+)
+from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiError, quote_segment  # noqa: E402
+
+
+def argument_spec() -> Dict[str, Any]:
+    spec = elastic_argument_spec()
+    spec.update(
+        name=dict(type="str", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        body=dict(type="dict"),
+        simulate_samples=dict(type="list", elements="dict"),
+        content_hash=dict(type="bool", default=True),
+    )
+    return spec
+
+
+def validate(module: AnsibleModule) -> None:
+    body = module.params["body"]
+    errors: List[str] = []
+    if body is not None:
+        if "processors" in body and not isinstance(body["processors"], list):
+            errors.append(
+                "body.processors must be a list of processor objects, for example [{set: {field: a, value: b}}]"
+            )
+        if "on_failure" in body and not isinstance(body["on_failure"], list):
+            errors.append("body.on_failure must be a list of processor objects")
+        managed = [k for k in ES_SERVER_DATE_FIELDS if k in body]
+        if managed:
+            errors.append("body must not set %s: Elasticsearch manages these fields" % ", ".join(managed))
+    errors.extend(validate_samples(module.params["simulate_samples"]))
+    if errors:
+        module.fail_json(msg="; ".join(errors))
+
+
+def desired_body(module: AnsibleModule) -> Dict[str, Any]:
+    body = dict(module.params["body"])
+    return with_content_hash(body) if module.params["content_hash"] else body
+
+
+def normalize(stored: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    return None if stored is None else without_keys(stored, ES_SERVER_DATE_FIELDS)
+
+
+def fetch(client: ElasticsearchClient, name: str) -> Optional[Dict[str, Any]]:
+    found = client.get_or_none("/_ingest/pipeline/%s" % quote_segment(name))
+    if found is None:
+        return None
+    return normalize(found.get(name) if isinstance(found, dict) else None)
+
+
+def run_samples(module: AnsibleModule, client: ElasticsearchClient, body: Dict[str, Any]) -> List[Dict[str, Any]]:
+    samples = module.params["simulate_samples"]
+    _status, answer = client.request("POST", "/_ingest/pipeline/_simulate", body=simulate_request(body, samples))
+    results = evaluate_simulation(answer, samples)
+    if not all(r["ok"] for r in results):
+        module.fail_json(
+            msg="Pipeline %s was not uploaded: the new body does not turn the samples into the expected documents: %s"
+            % (module.params["name"], describe_simulation_failures(results)),
+            simulate_results=results,
+            changed=False,
+        )
+    return results
+
+
+def ensure_present(
+    module: AnsibleModule, client: ElasticsearchClient, current: Optional[Dict[str, Any]]
+) -> Dict[str, Any]:
+    name = module.params["name"]
+    desired = desired_body(module)
+    result: Dict[str, Any] = {"changed": False, "pipeline": desired}
+    if module.params["content_hash"]:
+        result["vigil_hash"] = desired["_meta"]["vigil_hash"]
+    if module.params["simulate_samples"]:
+        result["simulate_results"] = run_samples(module, client, desired)
+    result["changed_fields"] = changed_paths(current or {}, desired)
+    if current is not None and same(current, desired):
+        result["changed_fields"] = []
+        return result
+    result["changed"] = True
+    if module._diff:
+        result["diff"] = diff_result(current, desired)
+    if not module.check_mode:
+        client.request("PUT", "/_ingest/pipeline/%s" % quote_segment(name), body=desired)
+    return result
+
+
+def ensure_absent(
+    module: AnsibleModule, client: ElasticsearchClient, current: Optional[Dict[str, Any]]
+) -> Dict[str, Any]:
+    if current is None:
+        return {"changed": False, "pipeline": {}, "changed_fields": []}
+    result: Dict[str, Any] = {"changed": True, "pipeline": {}, "changed_fields": sorted(current)}
+    if module._diff:
+        result["diff"] = diff_result(current, None)
+    if not module.check_mode:
+        client.request("DELETE", "/_ingest/pipeline/%s" % quote_segment(module.params["name"]), expected=(200, 404))
+    return result
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        mutually_exclusive=ELASTIC_MUTUALLY_EXCLUSIVE,
+        required_together=ELASTIC_REQUIRED_TOGETHER,
+        required_if=[("state", "present", ("body",))],
+        supports_check_mode=True,
+    )
+    validate(module)
+    client = ElasticsearchClient(module)
+    name = module.params["name"]
+    try:
+        current = fetch(client, name)
+        if module.params["state"] == "present":
+            result = ensure_present(module, client, current)
+        else:
+            result = ensure_absent(module, client, current)
+    except ApiError as err:
+        fail_api(module, "Ingest pipeline %s" % name, err)
+        return
+    module.exit_json(name=name, **result)
+
+
+if __name__ == "__main__":
+    main()

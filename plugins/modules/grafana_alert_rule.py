@@ -1,0 +1,314 @@
+# -*- coding: utf-8 -*-
+# Copyright: Vigil maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Create, update or delete one Grafana-managed alert rule through the provisioning API."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: grafana_alert_rule
+short_description: Manage one Grafana-managed alert rule by UID
+version_added: 0.1.0
+description:
+  - Creates, updates or deletes one Grafana-managed alert rule through Grafana's alerting
+    provisioning HTTP API (C(/api/v1/provisioning/alert-rules/{uid})).
+  - The rule is identified by the UID you give, never by its title, so renaming a rule
+    updates it in place. The module GETs the rule (a 404 means it does not exist), compares
+    it with the options after normalising both sides, and only writes when they differ.
+    Server-only fields (C(id), C(updated), C(orgID), C(provenance)) and the defaults Grafana
+    fills into query models (C(intervalMs=1000), C(maxDataPoints=43200), C(queryType),
+    an empty C(relativeTimeRange) of 0 to 0 seconds) are not reported as differences. Durations are
+    compared by value, so C(300s) equals C(5m).
+  - Uses the API format (flat rule objects with C(folderUID), C(ruleGroup), C(data),
+    C(condition)), not the file-provisioning export format (C(groups) of rules). Do not
+    paste an export file into O(data) without converting it.
+  - A new rule joins O(rule_group) in O(folder_uid). If the group does not exist yet Grafana
+    creates it with its default evaluation interval; use M(vigil.monitoring.grafana_rule_group)
+    to set the interval or to manage every rule of a group at once. Do not manage the same
+    rule with both modules.
+  - "Provenance: without O(disable_provenance) the rule is marked C(api) and is read-only in
+    the Grafana UI. The provenance is part of the wished state: switching
+    O(disable_provenance) updates the rule. A rule with any other provenance (for example
+    C(file), from file provisioning) is never changed or deleted; the task fails and says so."
+  - "UID clash: if the create (POST) answers HTTP 409 because the rule appeared since the
+    GET (another play, a retry after a timeout), the module reads it again and updates it
+    like any existing rule, with a warning. If no rule with that UID is visible, the 409 is
+    about something else (usually another rule with the same title in the same folder) and
+    the task fails with Grafana's message."
+  - Fields of the rule this module has no option for (for example C(record) or
+    C(missingSeriesEvalsToResolve)) are kept as they are on update.
+author:
+  - Vigil maintainers
+extends_documentation_fragment:
+  - vigil.monitoring.api
+options:
+  org_id:
+    description:
+      - Grafana organisation to work in, sent as the C(X-Grafana-Org-Id) header. Without it
+        Grafana uses the token's organisation (or the user's current one).
+    type: int
+  disable_provenance:
+    description:
+      - Send C(X-Disable-Provenance) on create and update so that the resource stays editable
+        in the Grafana UI (provenance empty). When false the resource gets provenance C(api).
+      - Never sent on delete; Grafana refuses a delete whose header does not match the stored
+        provenance, and a delete without it works for both.
+    type: bool
+    default: false
+  uid:
+    description:
+      - UID of the rule, 1 to 40 characters from C(a-z A-Z 0-9 - _). You choose it; keep it
+        stable, it is how the rule is found again.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) creates the rule or updates it to match the options.
+      - V(absent) deletes it; a rule that does not exist is no change.
+    type: str
+    choices: [present, absent]
+    default: present
+  title:
+    description:
+      - Title of the rule (at most 190 characters). Grafana refuses two rules with the same
+        title in one folder. Required with O(state=present).
+    type: str
+  folder_uid:
+    description: UID of the Grafana folder holding the rule. It must exist. Required with O(state=present).
+    type: str
+  rule_group:
+    description: Name of the evaluation group inside O(folder_uid). Required with O(state=present).
+    type: str
+  condition:
+    description:
+      - The C(refId) of the entry of O(data) that decides whether the rule fires.
+      - Required with O(state=present).
+    type: str
+  data:
+    description:
+      - Queries and expressions of the rule, in Grafana's API format. Each entry needs
+        C(refId), C(datasourceUid) (C(__expr__) for server-side expressions) and C(model);
+        C(relativeTimeRange) with C(from) and C(to) in seconds (from greater than to) is
+        required for data-source queries. C(queryType) is optional. Required with O(state=present).
+    type: list
+    elements: dict
+  pending_period:
+    description:
+      - How long the condition must hold before the rule fires (Grafana's C(for)), as a
+        duration such as C(5m).
+    type: str
+    default: 0s
+    aliases: [for]
+  keep_firing_for:
+    description:
+      - How long the rule keeps firing after the condition stops holding (Grafana 11.6 and
+        later). When omitted it is neither compared nor changed.
+    type: str
+  no_data_state:
+    description: State when the query returns no data.
+    type: str
+    choices: [NoData, Alerting, OK, KeepLast]
+    default: NoData
+  exec_err_state:
+    description: State when the evaluation fails.
+    type: str
+    choices: [Error, Alerting, OK, KeepLast]
+    default: Error
+  labels:
+    description:
+      - Labels of the alerts, used by notification policies.
+      - Values are strings; numbers and booleans are converted.
+    type: dict
+    default: {}
+  annotations:
+    description: Annotations such as C(summary), C(description) or C(runbook_url). Values are strings.
+    type: dict
+    default: {}
+  is_paused:
+    description: Pause the evaluation of the rule.
+    type: bool
+    default: false
+  notification_settings:
+    description:
+      - Simplified routing (C(receiver), C(group_by), ...) in Grafana's API format. When
+        omitted it is neither compared nor changed.
+    type: dict
+attributes:
+  check_mode:
+    description: Check mode predicts the change (and the result) without sending any write request.
+    support: full
+  diff_mode:
+    description: Diff mode returns the normalised resource before and after the task.
+    support: full
+notes:
+  - Check mode and diff mode are supported; check mode sends no write request.
+seealso:
+  - module: vigil.monitoring.grafana_rule_group
+  - name: Grafana alerting provisioning HTTP API
+    description: The API this module uses.
+    link: https://grafana.com/docs/grafana/latest/developers/http_api/alerting_provisioning/
+"""
+
+EXAMPLES = r"""
+- name: Alert when a Prometheus target is down
+  vigil.monitoring.grafana_alert_rule:
+    url: https://grafana.example.org
+    api_token: "{{ vault_grafana_token }}"
+    uid: vigil-target-down
+    title: Target down
+    folder_uid: vigil-alerts
+    rule_group: availability
+    condition: C
+    pending_period: 5m
+    labels:
+      severity: critical
+    annotations:
+      # !unsafe keeps Ansible from templating Grafana's own template syntax.
+      summary: !unsafe "{{ $labels.instance }} is down"
+    data:
+      - refId: A
+        datasourceUid: prometheus
+        relativeTimeRange: {from: 600, to: 0}
+        model:
+          expr: up
+          refId: A
+      - refId: B
+        datasourceUid: __expr__
+        model: {type: reduce, expression: A, reducer: last, refId: B}
+      - refId: C
+        datasourceUid: __expr__
+        model: {type: threshold, expression: B, refId: C,
+                conditions: [{evaluator: {type: lt, params: [1]}}]}
+
+- name: Keep the rule editable in the Grafana UI
+  vigil.monitoring.grafana_alert_rule:
+    url: https://grafana.example.org
+    api_token: "{{ vault_grafana_token }}"
+    uid: vigil-target-down
+    title: Target down
+    folder_uid: vigil-alerts
+    rule_group: availability
+    condition: C
+    data: "{{ target_down_queries }}"
+    disable_provenance: true
+
+- name: Delete the rule
+  vigil.monitoring.grafana_alert_rule:
+    url: https://grafana.example.org
+    url_username: admin
+    url_password: "{{ vault_grafana_admin_password }}"
+    uid: vigil-target-down
+    state: absent
+"""
+
+RETURN = r"""
+rule:
+  description:
+    - The rule after the task in normalised API format (what the module compares), with
+      C(provenance) (C(api) or an empty string). Null when O(state=absent).
+    - In check mode, the rule as it would be.
+  returned: always
+  type: dict
+  sample:
+    uid: vigil-target-down
+    title: Target down
+    folderUID: vigil-alerts
+    ruleGroup: availability
+    condition: C
+    for: 5m
+    noDataState: NoData
+    execErrState: Error
+    isPaused: false
+    labels: {severity: critical}
+    annotations: {}
+    data: []
+    provenance: api
+uid:
+  description: UID of the rule.
+  returned: always
+  type: str
+  sample: vigil-target-down
+diff:
+  description: The rule before and after the task (C(before) is empty when it did not exist).
+  returned: when diff mode is on
+  type: dict
+"""
+
+from typing import Any, Dict, Optional
+
+from ansible_collections.vigil.monitoring.plugins.module_utils.grafana import (
+    GrafanaClient,
+    Resource,
+    desired_rule,
+    grafana_argument_spec,
+    grafana_module,
+    managed_optional_fields,
+    normalise_rule,
+    provisioning_path,
+    reconcile,
+    require_present_options,
+    rule_options_spec,
+    rule_payload,
+    validate_rule_options,
+)
+
+
+class AlertRule(Resource):
+    kind = "alert rule"
+    result_key = "rule"
+    api_to_none_allowed = True  # Grafana lets a rule PUT move provenance 'api' to ''.
+
+    @property
+    def name(self) -> str:
+        return self.params["uid"]
+
+    @property
+    def path(self) -> str:
+        return provisioning_path("alert-rules", self.params["uid"])
+
+    def validate(self) -> Optional[str]:
+        return (require_present_options(self.module, ("title", "folder_uid", "rule_group", "condition", "data"),
+                                        "create or update a rule")
+                or validate_rule_options(self.params))
+
+    def fetch(self) -> Optional[Dict[str, Any]]:
+        return self.client.get_optional(self.path)
+
+    def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
+        return normalise_rule(raw, managed_optional_fields(self.params))
+
+    def desired(self) -> Dict[str, Any]:
+        return desired_rule(self.params, self.params["folder_uid"], self.params["rule_group"])
+
+    def create(self) -> None:
+        body = rule_payload(self.desired(), None, self.params.get("org_id"))
+        self.client.write("POST", provisioning_path("alert-rules"), body, expected=(200, 201))
+
+    def update(self, raw: Dict[str, Any]) -> None:
+        body = rule_payload(self.desired(), raw, self.params.get("org_id"))
+        self.client.write("PUT", self.path, body, expected=(200, 201, 202))
+
+    def delete(self, raw: Dict[str, Any]) -> None:
+        self.client.delete(self.path)
+
+    def conflict_hint(self) -> str:
+        return ("Usually another rule already has the title %r in folder %r (titles are unique per folder); rename "
+                "one of them." % (self.params.get("title"), self.params.get("folder_uid")))
+
+    def extra_result(self) -> Dict[str, Any]:
+        return {"uid": self.params["uid"]}
+
+
+def main() -> None:
+    spec = rule_options_spec()
+    spec.update(
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        folder_uid=dict(type="str"),
+        rule_group=dict(type="str"),
+    )
+    module = grafana_module(grafana_argument_spec(**spec))
+    reconcile(AlertRule(module, GrafanaClient(module)))
+
+
+if __name__ == "__main__":
+    main()

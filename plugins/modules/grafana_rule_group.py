@@ -1,0 +1,349 @@
+# -*- coding: utf-8 -*-
+# Copyright: Vigil maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Manage a whole Grafana alert rule group (interval and every rule) through the provisioning API."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: grafana_rule_group
+short_description: Manage a Grafana alert rule group, its interval and all its rules
+version_added: 0.1.0
+description:
+  - Makes one evaluation group of Grafana-managed alert rules in a folder exactly match the
+    options, through C(/api/v1/provisioning/folder/{folderUid}/rule-groups/{group}).
+  - The group is one resource. A write (PUT) replaces the whole group. Rules of the group
+    that are not listed in O(rules) are deleted by Grafana, and rules are kept in the order
+    given. Use it for an alert catalog that owns its groups. To manage single rules in a
+    group that something else also fills, use M(vigil.monitoring.grafana_alert_rule)
+    instead, and never use both modules on the same group.
+  - Every rule has an explicit UID. Grafana accepts UIDs for new rules in a group write from
+    Grafana 11.5.2 on; older versions answer HTTP 500.
+  - The module GETs the group (a 404 means it does not exist), normalises it (server-only
+    fields and the defaults Grafana fills into query models are ignored, durations are
+    compared by value) and writes only when it differs from the options.
+  - "Provenance: without O(disable_provenance) the rules get provenance C(api) (read-only in
+    the UI). With it, the write makes every rule of the group editable in the UI. A group
+    holding a rule with another provenance (for example C(file)) is never changed or
+    deleted."
+  - Deleting a group (O(state=absent)) needs a Grafana recent enough to have the rule group
+    DELETE endpoint (it is in the Grafana 11 and 12 API reference); older versions answer with an
+    error and the task fails saying so.
+author:
+  - Vigil maintainers
+extends_documentation_fragment:
+  - vigil.monitoring.api
+options:
+  org_id:
+    description:
+      - Grafana organisation to work in, sent as the C(X-Grafana-Org-Id) header. Without it
+        Grafana uses the token's organisation (or the user's current one).
+    type: int
+  disable_provenance:
+    description:
+      - Send C(X-Disable-Provenance) on writes so that the rules stay editable in the Grafana
+        UI (provenance empty). When false they get provenance C(api).
+      - Never sent on delete; Grafana refuses a delete whose header does not match the stored
+        provenance, and a delete without it works for both.
+    type: bool
+    default: false
+  folder_uid:
+    description: UID of the Grafana folder of the group. It must exist.
+    type: str
+    required: true
+  name:
+    description: Name (title) of the group, unique within the folder.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) creates the group or makes it match O(interval) and O(rules).
+      - V(absent) deletes the group and all its rules; a group that does not exist is no change.
+    type: str
+    choices: [present, absent]
+    default: present
+  interval:
+    description:
+      - How often the rules are evaluated, as a duration such as C(1m). It must be a
+        multiple of 10s (Grafana's base evaluation interval). Required with O(state=present).
+    type: str
+  rules:
+    description:
+      - Every rule of the group, in order. At least one is required with O(state=present).
+      - Each entry takes the same options as M(vigil.monitoring.grafana_alert_rule), without
+        O(vigil.monitoring.grafana_alert_rule#module:folder_uid) and
+        O(vigil.monitoring.grafana_alert_rule#module:rule_group).
+    type: list
+    elements: dict
+    suboptions:
+      uid:
+        description: UID of the rule, 1 to 40 characters from C(a-z A-Z 0-9 - _).
+        type: str
+        required: true
+      title:
+        description: Title of the rule, unique within the folder.
+        type: str
+        required: true
+      condition:
+        description: The C(refId) of the entry of O(rules[].data) that decides whether the rule fires.
+        type: str
+        required: true
+      data:
+        description:
+          - Queries and expressions in Grafana's API format (C(refId), C(datasourceUid),
+            C(model), C(relativeTimeRange) for data-source queries).
+        type: list
+        elements: dict
+        required: true
+      pending_period:
+        description: How long the condition must hold before the rule fires (Grafana's C(for)).
+        type: str
+        default: 0s
+        aliases: [for]
+      keep_firing_for:
+        description:
+          - How long the rule keeps firing once the condition stops holding.
+          - Not compared nor changed when omitted.
+        type: str
+      no_data_state:
+        description: State when the query returns no data.
+        type: str
+        choices: [NoData, Alerting, OK, KeepLast]
+        default: NoData
+      exec_err_state:
+        description: State when the evaluation fails.
+        type: str
+        choices: [Error, Alerting, OK, KeepLast]
+        default: Error
+      labels:
+        description: Labels of the alerts. Values are strings.
+        type: dict
+        default: {}
+      annotations:
+        description: Annotations of the alerts. Values are strings.
+        type: dict
+        default: {}
+      is_paused:
+        description: Pause the evaluation of the rule.
+        type: bool
+        default: false
+      notification_settings:
+        description: Simplified routing in Grafana's API format. Not compared nor changed when omitted.
+        type: dict
+attributes:
+  check_mode:
+    description: Check mode predicts the change (and the result) without sending any write request.
+    support: full
+  diff_mode:
+    description: Diff mode returns the normalised resource before and after the task.
+    support: full
+notes:
+  - Check mode and diff mode are supported; check mode sends no write request.
+seealso:
+  - module: vigil.monitoring.grafana_alert_rule
+"""
+
+EXAMPLES = r"""
+- name: Availability alerts, evaluated every minute
+  vigil.monitoring.grafana_rule_group:
+    url: https://grafana.example.org
+    api_token: "{{ vault_grafana_token }}"
+    folder_uid: vigil-alerts
+    name: availability
+    interval: 1m
+    rules:
+      - uid: vigil-target-down
+        title: Target down
+        condition: B
+        pending_period: 5m
+        labels: {severity: critical}
+        data:
+          - refId: A
+            datasourceUid: prometheus
+            relativeTimeRange: {from: 600, to: 0}
+            model: {expr: "min by (instance) (up)", refId: A}
+          - refId: B
+            datasourceUid: __expr__
+            model: {type: threshold, expression: A, refId: B,
+                    conditions: [{evaluator: {type: lt, params: [1]}}]}
+
+- name: Remove the group and its rules
+  vigil.monitoring.grafana_rule_group:
+    url: https://grafana.example.org
+    api_token: "{{ vault_grafana_token }}"
+    folder_uid: vigil-alerts
+    name: availability
+    state: absent
+"""
+
+RETURN = r"""
+group:
+  description:
+    - The group after the task, normalised (C(title), C(folderUid), C(interval) as a
+      duration, C(rules) in API format), with C(provenance). Null when O(state=absent).
+  returned: always
+  type: dict
+  sample:
+    title: availability
+    folderUid: vigil-alerts
+    interval: 1m
+    rules: []
+    provenance: api
+diff:
+  description: The group before and after the task.
+  returned: when diff mode is on
+  type: dict
+"""
+
+from typing import Any, Dict, List, Optional
+
+from ansible_collections.vigil.monitoring.plugins.module_utils.grafana import (
+    PROVENANCE_API,
+    PROVENANCE_NONE,
+    GrafanaClient,
+    Resource,
+    canonical_duration,
+    check_duration,
+    desired_rule,
+    duration_ms,
+    grafana_argument_spec,
+    grafana_module,
+    managed_optional_fields,
+    normalise_rule,
+    provisioning_path,
+    reconcile,
+    rule_options_spec,
+    rule_payload,
+    validate_rule_options,
+)
+
+BASE_INTERVAL_MS = 10000
+
+
+class RuleGroup(Resource):
+    kind = "rule group"
+    result_key = "group"
+    api_to_none_allowed = True  # Grafana lets a group PUT move its rules from 'api' to ''.
+
+    @property
+    def name(self) -> str:
+        return "%s/%s" % (self.params["folder_uid"], self.params["name"])
+
+    @property
+    def path(self) -> str:
+        return provisioning_path("folder", self.params["folder_uid"], "rule-groups", self.params["name"])
+
+    def rule_options(self) -> Dict[str, Dict[str, Any]]:
+        return {opts["uid"]: opts for opts in self.params.get("rules") or []}
+
+    def validate(self) -> Optional[str]:
+        interval, rules = self.params.get("interval"), self.params.get("rules")
+        if not interval:
+            return "state=present needs interval, for example interval: 1m"
+        problem = check_duration(interval, "interval")
+        if problem:
+            return problem
+        ms = duration_ms(interval) or 0
+        if ms < BASE_INTERVAL_MS or ms % BASE_INTERVAL_MS:
+            return "interval must be at least 10s and a multiple of 10s (Grafana's base interval), got %r" % interval
+        if not rules:
+            return "state=present needs at least one entry in rules; to remove the group use state=absent"
+        return self.validate_rules(rules)
+
+    @staticmethod
+    def validate_rules(rules: List[Dict[str, Any]]) -> Optional[str]:
+        seen_uids, seen_titles = set(), set()
+        for index, opts in enumerate(rules):
+            prefix = "rules[%d]." % index
+            problem = validate_rule_options(opts, prefix)
+            if problem:
+                return problem
+            if opts["uid"] in seen_uids:
+                return "%suid %r is listed twice" % (prefix, opts["uid"])
+            if opts["title"] in seen_titles:
+                return "%stitle %r is listed twice; titles are unique within a folder" % (prefix, opts["title"])
+            seen_uids.add(opts["uid"])
+            seen_titles.add(opts["title"])
+        return None
+
+    def fetch(self) -> Optional[Dict[str, Any]]:
+        return self.client.get_optional(self.path)
+
+    def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
+        options = self.rule_options()
+        rules = []
+        for rule in raw.get("rules") or []:
+            optional = managed_optional_fields(options.get(rule.get("uid"), {}))
+            rules.append(normalise_rule(rule, optional))
+        return {
+            "title": raw.get("title"),
+            "folderUid": raw.get("folderUid"),
+            "interval": canonical_duration(raw.get("interval") or 0),
+            "rules": rules,
+        }
+
+    def desired(self) -> Dict[str, Any]:
+        folder, group = self.params["folder_uid"], self.params["name"]
+        return {
+            "title": group,
+            "folderUid": folder,
+            "interval": canonical_duration(self.params["interval"]),
+            "rules": [desired_rule(opts, folder, group) for opts in self.params["rules"]],
+        }
+
+    def provenance_of(self, raw: Dict[str, Any]) -> str:
+        found = {str(rule.get("provenance") or "") for rule in raw.get("rules") or []}
+        foreign = sorted(found - {PROVENANCE_API, PROVENANCE_NONE})
+        if foreign:
+            return foreign[0]
+        return PROVENANCE_API if PROVENANCE_API in found else PROVENANCE_NONE
+
+    def body(self, raw: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+        current = {rule.get("uid"): rule for rule in (raw or {}).get("rules") or []}
+        desired = self.desired()
+        return {
+            "title": desired["title"],
+            "folderUid": desired["folderUid"],
+            "interval": (duration_ms(self.params["interval"]) or 0) // 1000,
+            "rules": [rule_payload(rule, current.get(rule["uid"]), self.params.get("org_id"))
+                      for rule in desired["rules"]],
+        }
+
+    def create(self) -> None:
+        self.client.write("PUT", self.path, self.body(None), expected=(200, 201, 202))
+
+    def update(self, raw: Dict[str, Any]) -> None:
+        self.client.write("PUT", self.path, self.body(raw), expected=(200, 201, 202))
+
+    def delete(self, raw: Dict[str, Any]) -> None:
+        self.client.delete(self.path)
+
+    def conflict_hint(self) -> str:
+        return ("Usually a rule title of the group is already used by another rule of folder %r."
+                % self.params["folder_uid"])
+
+    def delete_hint(self) -> str:
+        return ("If this Grafana has no rule group DELETE endpoint (older versions), delete the rules with "
+                "vigil.monitoring.grafana_alert_rule state=absent instead.")
+
+
+def main() -> None:
+    module = grafana_module(grafana_argument_spec(
+        folder_uid=dict(type="str", required=True),
+        name=dict(type="str", required=True),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        interval=dict(type="str"),
+        rules=dict(type="list", elements="dict", options=rule_suboptions()),
+    ))
+    reconcile(RuleGroup(module, GrafanaClient(module)))
+
+
+def rule_suboptions() -> Dict[str, Dict[str, Any]]:
+    spec = rule_options_spec()
+    for name in ("title", "condition", "data"):
+        spec[name] = dict(spec[name], required=True)
+    return spec
+
+
+if __name__ == "__main__":
+    main()

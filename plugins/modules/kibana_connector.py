@@ -1,0 +1,267 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Vigil maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Manage a Kibana connector (for example a webhook to Alertmanager)."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: kibana_connector
+short_description: Manage a Kibana connector, for example a webhook to Alertmanager
+version_added: 0.1.0
+description:
+  - Creates, updates or deletes a connector by its ID through the Kibana connectors API
+    (C(POST/GET/PUT/DELETE /api/actions/connector/<id>)), in the default space or O(space_id).
+  - Idempotent by O(id). O(name) and O(config) are compared with what Kibana returns; Kibana adds
+    defaults to C(config) (for a webhook C(method=post), C(hasAuth=true), null fields), so only the
+    keys you set are compared. A key you remove from O(config) is therefore not noticed by itself.
+  - B(Secrets are write-only.) Kibana never returns C(secrets), so a change of a secret alone (for
+    example a new webhook password) cannot be detected. Set O(force_secret_update=true) to send the
+    secrets on every run (the task then always reports a change), or rotate the secret together with
+    another change. Whenever the connector is written, O(secrets) is sent with it, because Kibana's
+    update API replaces the secrets. When Kibana reports C(is_missing_secrets) (for example after its
+    encryption key changed) and O(secrets) is given, the connector is rewritten.
+  - C(connector_type_id) cannot be changed by the update API; a different type fails the task.
+  - Every request carries the C(kbn-xsrf) header Kibana requires on writes.
+author:
+  - Vigil maintainers (@vigil-monitoring)
+extends_documentation_fragment:
+  - vigil.monitoring.api
+options:
+  api_key:
+    description:
+      - Elasticsearch API key accepted by Kibana, sent in the C(Authorization) header with the C(ApiKey)
+        scheme; the C(encoded) value or C(id:api_key). Never logged.
+      - Mutually exclusive with O(api_token) and O(url_username).
+    type: str
+  space_id:
+    description: Kibana space; unset or C(default) means the default space (no C(/s/<space>) prefix).
+    type: str
+  id:
+    description:
+      - Connector ID, chosen by you so that runs are idempotent. Kibana 8.x documents it as a UUID v1 or
+        v4; generate one once (for example with C(uuidgen)) and keep it in your variables.
+    type: str
+    required: true
+  state:
+    description: Whether the connector must exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  name:
+    description: Display name. Required when O(state=present).
+    type: str
+  connector_type_id:
+    description: Connector type, for example C(.webhook), C(.index), C(.server-log).
+    type: str
+    default: .webhook
+  config:
+    description:
+      - Non-secret configuration. For C(.webhook) C(url), C(method) (C(post) or C(put)), C(headers),
+        C(hasAuth), C(authType) (C(webhook-authentication-basic) or C(webhook-authentication-ssl)), C(ca),
+        C(verificationMode).
+    type: dict
+    default: {}
+  secrets:
+    description:
+      - Write-only secrets. For a C(.webhook) with basic authentication C(user) and C(password).
+        Never logged and never returned.
+    type: dict
+  force_secret_update:
+    description:
+      - Send O(secrets) even when nothing else changed (the only way to roll a secret by itself).
+        The task then reports C(changed) on every run.
+    type: bool
+    default: false
+notes:
+  - Supports check mode and diff mode; the diff never contains secrets.
+  - Like every C(no_log) option, each value in O(secrets) (a user name too) is masked wherever it
+    appears in the task's output.
+  - The Alertmanager payload is produced by the rule action's C(body); see the
+    C(vigil.monitoring.kibana_alertmanager_body) filter and C(docs/elastic-modules.md).
+"""
+
+EXAMPLES = r"""
+- name: Webhook connector posting to Alertmanager's v2 API
+  vigil.monitoring.kibana_connector:
+    url: https://kibana.lab.example:5601
+    api_key: "{{ vault_kibana_api_key }}"
+    id: 2b7c3a10-9a7e-4a55-8d8e-0f5b7d1c2e33
+    name: Alertmanager
+    connector_type_id: .webhook
+    config:
+      url: https://alertmanager.lab.example:9093/api/v2/alerts
+      method: post
+      headers: {Content-Type: application/json}
+      hasAuth: true
+      authType: webhook-authentication-basic
+    secrets:
+      user: kibana
+      password: "{{ vault_alertmanager_kibana_password }}"
+
+- name: Roll the webhook password (secrets cannot be compared)
+  vigil.monitoring.kibana_connector:
+    url: https://kibana.lab.example:5601
+    api_key: "{{ vault_kibana_api_key }}"
+    id: 2b7c3a10-9a7e-4a55-8d8e-0f5b7d1c2e33
+    name: Alertmanager
+    config:
+      url: https://alertmanager.lab.example:9093/api/v2/alerts
+      hasAuth: true
+      authType: webhook-authentication-basic
+    secrets: {user: kibana, password: "{{ vault_new_password }}"}
+    force_secret_update: true
+"""
+
+RETURN = r"""
+connector:
+  description: The connector as Kibana returns it (no secrets); empty when absent.
+  returned: always
+  type: dict
+secrets_sent:
+  description: Whether this run sent O(secrets) to Kibana (in check mode, whether it would have).
+  returned: always
+  type: bool
+changed_fields:
+  description: Which of C(name) and the C(config) keys differ (C(secrets) when only a forced secret update).
+  returned: always
+  type: list
+  elements: str
+diff:
+  description: C(before) and C(after) of C(name), C(connector_type_id) and C(config). Never secrets.
+  returned: in diff mode
+  type: dict
+"""
+
+from typing import Any, Dict, List, Optional  # noqa: E402
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
+    ELASTIC_MUTUALLY_EXCLUSIVE,
+    ELASTIC_REQUIRED_TOGETHER,
+    KibanaClient,
+    diff_result,
+    fail_api,
+    kibana_argument_spec,
+    looks_like_uuid,
+    project,
+    subset_changed_paths,
+)
+from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiError, quote_segment  # noqa: E402
+
+MANAGED = ("name", "connector_type_id", "config")
+
+
+def argument_spec() -> Dict[str, Any]:
+    spec = kibana_argument_spec()
+    spec.update(
+        id=dict(type="str", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        name=dict(type="str"),
+        connector_type_id=dict(type="str", default=".webhook"),
+        config=dict(type="dict", default={}),
+        secrets=dict(type="dict", no_log=True),
+        force_secret_update=dict(type="bool", default=False),
+    )
+    return spec
+
+
+def path_of(connector_id: str) -> str:
+    return "/api/actions/connector/%s" % quote_segment(connector_id)
+
+
+def desired_of(module: AnsibleModule) -> Dict[str, Any]:
+    p = module.params
+    return {"name": p["name"], "connector_type_id": p["connector_type_id"], "config": p["config"] or {}}
+
+
+def changes(desired: Dict[str, Any], current: Dict[str, Any]) -> List[str]:
+    found = [] if desired["name"] == current.get("name") else ["name"]
+    return found + subset_changed_paths({"config": desired["config"]}, {"config": current.get("config") or {}})
+
+
+def secrets_reason(module: AnsibleModule, current: Dict[str, Any]) -> Optional[str]:
+    """Why secrets alone force a write (None when they do not)."""
+    if module.params["secrets"] is None:
+        return None
+    if module.params["force_secret_update"]:
+        return "secrets"
+    if current.get("is_missing_secrets"):
+        return "secrets (Kibana reports them missing)"
+    return None
+
+
+def ensure_present(module: AnsibleModule, client: KibanaClient, current: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    desired = desired_of(module)
+    secrets = module.params["secrets"]
+    path = path_of(module.params["id"])
+    result: Dict[str, Any] = {
+        "changed": True,
+        "secrets_sent": secrets is not None,
+        "connector": dict(desired, id=module.params["id"]),
+    }
+    if current is None:
+        result["changed_fields"] = list(MANAGED)
+        body = dict(desired, secrets=secrets or {})
+        if not module.check_mode:
+            result["connector"] = client.request("POST", path, body=body)[1]
+        return result
+    if current.get("connector_type_id") != desired["connector_type_id"]:
+        module.fail_json(
+            msg="Connector %s is of type %s; connector_type_id cannot be changed to %s by the update API. "
+            "Delete it first (state=absent) or use another id."
+            % (module.params["id"], current.get("connector_type_id"), desired["connector_type_id"])
+        )
+    fields = changes(desired, current)
+    reason = secrets_reason(module, current)
+    if not fields and reason is None:
+        return {"changed": False, "secrets_sent": False, "connector": current, "changed_fields": []}
+    result["changed_fields"] = fields + ([reason] if reason else [])
+    if not module.check_mode:
+        body = {"name": desired["name"], "config": desired["config"], "secrets": secrets or {}}
+        result["connector"] = client.request("PUT", path, body=body)[1]
+    return result
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        mutually_exclusive=ELASTIC_MUTUALLY_EXCLUSIVE,
+        required_together=ELASTIC_REQUIRED_TOGETHER,
+        required_if=[("state", "present", ("name",))],
+        supports_check_mode=True,
+    )
+    client = KibanaClient(module)
+    connector_id = module.params["id"]
+    try:
+        current = client.get_or_none(path_of(connector_id))
+        if module.params["state"] == "present":
+            result = ensure_present(module, client, current)
+            after: Optional[Dict[str, Any]] = desired_of(module)
+        else:
+            after = None
+            result = {
+                "changed": current is not None,
+                "secrets_sent": False,
+                "connector": {},
+                "changed_fields": list(MANAGED) if current else [],
+            }
+            if current is not None and not module.check_mode:
+                client.request("DELETE", path_of(connector_id), expected=(200, 204, 404))
+    except ApiError as err:
+        hint = None
+        if err.status == 400 and not looks_like_uuid(connector_id):
+            hint = (
+                "Kibana 8.x documents connector ids as UUID v1/v4; "
+                "generate one once (uuidgen) and keep it in your variables"
+            )
+        fail_api(module, "Kibana connector %s" % connector_id, err, hint=hint)
+        return
+    if result["changed"] and module._diff:
+        result["diff"] = diff_result(project(current, MANAGED) if current else None, after)
+    module.exit_json(id=connector_id, **result)
+
+
+if __name__ == "__main__":
+    main()

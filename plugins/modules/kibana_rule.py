@@ -1,0 +1,620 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Vigil maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Manage a Kibana rule: stack alerting rules (.es-query, ...) and security detection rules."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: kibana_rule
+short_description: Manage a Kibana rule (Elasticsearch query rules and indicator match detection rules)
+version_added: 0.1.0
+description:
+  - Creates, updates, enables/disables or deletes a Kibana rule identified by O(id), so repeated runs
+    are idempotent.
+  - B(Stack alerting rules) (for example O(rule_type_id=.es-query)) use the alerting API
+    C(/api/alerting/rule/<id>) - C(POST) creates the rule with your O(id), C(GET) reads it, C(PUT)
+    updates it with only the updatable fields (C(name), C(tags), C(schedule), C(params), C(actions));
+    Kibana rejects C(rule_type_id) and C(consumer) on update, so a rule whose type or consumer
+    differs fails the task (delete it first). O(enabled) is applied with C(_enable)/C(_disable).
+  - B(Security detection rules) (C(siem.*) rule types, in particular C(siem.indicatorRule), the
+    B(indicator match) rule) are created through the documented detection engine API
+    C(/api/detection_engine/rules) with O(id) as the rule's C(rule_id) (C(GET/DELETE ?rule_id=),
+    C(POST) to create, C(PUT) to replace). The detection C(type) is derived from O(rule_type_id)
+    (C(siem.indicatorRule) -> C(threat_match), C(siem.queryRule) -> C(query), ...).
+  - Kibana adds server fields (C(created_at), C(updated_by), C(execution_status), C(revision),
+    action C(uuid), ...) and fills defaults into rule parameters; the module compares only what you
+    set (O(params), O(detection) and action keys are compared as "what you set is what Kibana has";
+    O(name), O(tags), O(interval) and O(enabled) exactly) and writes only on a difference.
+  - A missing rule is recognised only by HTTP 404. Every request carries C(kbn-xsrf).
+author:
+  - Vigil maintainers (@vigil-monitoring)
+extends_documentation_fragment:
+  - vigil.monitoring.api
+options:
+  api_key:
+    description:
+      - Elasticsearch API key accepted by Kibana, sent in the C(Authorization) header with the C(ApiKey)
+        scheme; the C(encoded) value or C(id:api_key). Never logged.
+      - Mutually exclusive with O(api_token) and O(url_username).
+      - Kibana runs rules with the privileges of the API key or user that last wrote them.
+    type: str
+  space_id:
+    description: Kibana space; unset or C(default) means the default space.
+    type: str
+  id:
+    description:
+      - Stable rule identifier. For alerting rules the rule ID (Kibana before 8.17 accepts only a UUID
+        v1/v4 here; generate one once and keep it in your variables). For detection rules the C(rule_id),
+        any string.
+    type: str
+    required: true
+    aliases: [rule_id]
+  state:
+    description: Whether the rule must exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  rule_type_id:
+    description:
+      - C(.es-query) (or another stack rule type) for the alerting API; C(siem.indicatorRule) (or
+        another C(siem.*) type) for the detection engine API. Required when O(state=present). With
+        O(state=absent) and no O(rule_type_id), both APIs are checked.
+    type: str
+  name:
+    description: Rule name. Required when O(state=present).
+    type: str
+  tags:
+    description: Rule tags.
+    type: list
+    elements: str
+    default: []
+  enabled:
+    description: Whether the rule runs.
+    type: bool
+    default: true
+  interval:
+    description:
+      - How often the rule runs (alerting C(schedule.interval), detection C(interval)), for example
+        C(1m), C(5m).
+    type: str
+    default: 1m
+  consumer:
+    description: Alerting API only. The Kibana feature owning the rule (C(stackAlerts), C(alerts), C(discover), ...).
+    type: str
+    default: stackAlerts
+  params:
+    description:
+      - Alerting API only, required there. The rule type parameters. For C(.es-query) with a DSL query
+        C(searchType=esQuery), C(esQuery) (the query as a JSON string), C(index), C(timeField), C(size),
+        C(threshold), C(thresholdComparator), C(timeWindowSize), C(timeWindowUnit).
+    type: dict
+  detection:
+    description:
+      - Detection engine only, required there. The detection rule fields other than C(rule_id),
+        C(type), C(name), C(tags), C(enabled), C(interval) and C(actions) (set by the options above).
+      - For an indicator match rule C(description), C(severity) (C(low), C(medium), C(high),
+        C(critical)), C(risk_score) (0-100), C(index) (or C(data_view_id)), C(query) (KQL, for example
+        C(event.outcome:success and event.type:allowed)), C(threat_index), C(threat_query),
+        C(threat_mapping) (a list of items whose C(entries) list C(field), C(type=mapping), C(value)) and optionally
+        C(threat_indicator_path), C(threat_language), C(from), C(max_signals), ...
+    type: dict
+  actions:
+    description: Notifications sent through connectors when the rule fires.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      connector_id:
+        description: ID of the connector (see M(vigil.monitoring.kibana_connector)).
+        type: str
+        required: true
+        aliases: [id]
+      group:
+        description:
+          - Action group. Defaults to C(query matched) for C(.es-query) and C(default) for detection
+            rules; required for other rule types.
+        type: str
+      params:
+        description: Connector parameters (mustache templates); for a webhook its C(body).
+        type: dict
+        default: {}
+      frequency:
+        description:
+          - When to notify. Alerting API C({summary, notify_when, throttle}) (default C(summary=false),
+            C(notify_when=onActionGroupChange), C(throttle=null), which Kibana requires when the rule has
+            no rule-level C(notify_when)); detection API C({summary, notifyWhen, throttle}) (no default).
+        type: dict
+      action_type_id:
+        description:
+          - Detection engine only. Connector type (for example C(.webhook)); read from the connector
+            when not set.
+        type: str
+notes:
+  - Supports check mode and diff mode.
+  - Keys you remove from O(params) or O(detection) are not noticed by themselves, because Kibana fills
+    defaults in; detection rules are replaced as a whole (C(PUT)) whenever anything you set differs.
+"""
+
+EXAMPLES = r"""
+- name: Alert when the firewall reports denied traffic to the lab network
+  vigil.monitoring.kibana_rule:
+    url: https://kibana.lab.example:5601
+    api_key: "{{ vault_kibana_api_key }}"
+    id: 6f0f7f3e-2d4b-4c55-9a51-3c1de1c6f1a2
+    rule_type_id: .es-query
+    name: Firewall denies to the lab network
+    tags: [vigil, firewall]
+    interval: 1m
+    params:
+      searchType: esQuery
+      index: ["logs-firewall-*"]
+      timeField: "@timestamp"
+      esQuery: '{"query": {"term": {"event.outcome": "failure"}}}'
+      size: 100
+      threshold: [10]
+      thresholdComparator: ">"
+      timeWindowSize: 5
+      timeWindowUnit: m
+    actions:
+      - connector_id: 2b7c3a10-9a7e-4a55-8d8e-0f5b7d1c2e33
+        params:
+          body: "{{ {'alertname': 'FirewallDenies', 'severity': 'warning', 'team': 'netops'}
+                    | vigil.monitoring.kibana_alertmanager_body }}"
+
+- name: Indicator match - allowed traffic to a known-bad IP
+  vigil.monitoring.kibana_rule:
+    url: https://kibana.lab.example:5601
+    api_key: "{{ vault_kibana_api_key }}"
+    id: vigil-ioc-destination-ip
+    rule_type_id: siem.indicatorRule
+    name: Allowed connection to a threat indicator IP
+    interval: 5m
+    detection:
+      description: Successful, allowed connection to an IP listed by OpenCTI
+      severity: critical
+      risk_score: 99
+      index: ["logs-firewall-*"]
+      query: "event.outcome:success and event.type:allowed"
+      threat_index: ["logs-ti_opencti*"]
+      threat_query: "@timestamp >= \"now-30d/d\""
+      threat_mapping:
+        - entries:
+            - {field: destination.ip, type: mapping, value: threat.indicator.ip}
+    actions:
+      - connector_id: 2b7c3a10-9a7e-4a55-8d8e-0f5b7d1c2e33
+        frequency: {summary: true, notifyWhen: onActiveAlert, throttle: null}
+        params:
+          body: "{{ {'alertname': 'ThreatIndicatorMatch', 'severity': 'critical', 'team': 'secops'}
+                    | vigil.monitoring.kibana_alertmanager_body(rule_kind='detection') }}"
+
+- name: Remove a rule
+  vigil.monitoring.kibana_rule:
+    url: https://kibana.lab.example:5601
+    api_key: "{{ vault_kibana_api_key }}"
+    id: vigil-ioc-destination-ip
+    rule_type_id: siem.indicatorRule
+    state: absent
+"""
+
+RETURN = r"""
+rule:
+  description:
+    - The rule as Kibana returns it after this run (in check mode, the request that would be sent).
+    - Empty when absent.
+  returned: always
+  type: dict
+api:
+  description: Which API manages the rule, C(alerting) or C(detection_engine).
+  returned: always
+  type: str
+changed_fields:
+  description: Dotted paths of what differed from Kibana (C(enabled) when only the state toggled).
+  returned: always
+  type: list
+  elements: str
+diff:
+  description: C(before) (Kibana's values of the managed fields) and C(after) (the desired fields).
+  returned: in diff mode
+  type: dict
+"""
+
+import copy  # noqa: E402
+from typing import Any, Dict, List, Optional, Tuple  # noqa: E402
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
+    ELASTIC_MUTUALLY_EXCLUSIVE,
+    ELASTIC_REQUIRED_TOGETHER,
+    KibanaClient,
+    diff_result,
+    fail_api,
+    kibana_argument_spec,
+    looks_like_uuid,
+    project,
+    subset_changed_paths,
+)
+from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiError, quote_segment  # noqa: E402
+
+DETECTION_TYPES = {
+    "siem.indicatorRule": "threat_match",
+    "siem.queryRule": "query",
+    "siem.savedQueryRule": "saved_query",
+    "siem.thresholdRule": "threshold",
+    "siem.eqlRule": "eql",
+    "siem.esqlRule": "esql",
+    "siem.newTermsRule": "new_terms",
+    "siem.mlRule": "machine_learning",
+}
+DETECTION_OWNED = ("rule_id", "type", "name", "tags", "enabled", "interval", "actions")
+THREAT_MATCH_REQUIRED = (
+    "description",
+    "severity",
+    "risk_score",
+    "query",
+    "threat_index",
+    "threat_query",
+    "threat_mapping",
+)
+SEVERITIES = ("low", "medium", "high", "critical")
+DEFAULT_GROUPS = {".es-query": "query matched"}
+ALERTING_FREQUENCY = {"summary": False, "notify_when": "onActionGroupChange", "throttle": None}
+ALERTING_UPDATABLE = ("name", "tags", "schedule", "params", "actions")
+DETECTION_API = "/api/detection_engine/rules"
+
+
+def argument_spec() -> Dict[str, Any]:
+    spec = kibana_argument_spec()
+    spec.update(
+        id=dict(type="str", required=True, aliases=["rule_id"]),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        rule_type_id=dict(type="str"),
+        name=dict(type="str"),
+        tags=dict(type="list", elements="str", default=[]),
+        enabled=dict(type="bool", default=True),
+        interval=dict(type="str", default="1m"),
+        consumer=dict(type="str", default="stackAlerts"),
+        params=dict(type="dict"),
+        detection=dict(type="dict"),
+        actions=dict(
+            type="list",
+            elements="dict",
+            default=[],
+            options=dict(
+                connector_id=dict(type="str", required=True, aliases=["id"]),
+                group=dict(type="str"),
+                params=dict(type="dict", default={}),
+                frequency=dict(type="dict"),
+                action_type_id=dict(type="str"),
+            ),
+        ),
+    )
+    return spec
+
+
+def is_detection(rule_type_id: Optional[str]) -> bool:
+    return bool(rule_type_id) and rule_type_id.startswith("siem.")
+
+
+# -- validation -----------------------------------------------------------------------
+
+
+def validation_errors(params: Dict[str, Any]) -> List[str]:
+    if params["state"] != "present":
+        return []
+    rule_type_id = params["rule_type_id"]
+    if is_detection(rule_type_id):
+        return detection_errors(params)
+    errors = []
+    if params["detection"] is not None:
+        errors.append(
+            "detection applies only to siem.* rule types; for %s put the rule type parameters under params"
+            % rule_type_id
+        )
+    if not isinstance(params["params"], dict):
+        errors.append(
+            "params is required for rule_type_id %s: the rule type's parameters, for example "
+            "{searchType: esQuery, esQuery: '{\"query\": ...}', index: [...], timeField: '@timestamp', "
+            "threshold: [0], ...}" % rule_type_id
+        )
+    for index, action in enumerate(params["actions"]):
+        if not action["group"] and rule_type_id not in DEFAULT_GROUPS:
+            errors.append(
+                "actions[%d].group is required for rule_type_id %s (its action group, for example 'threshold met')"
+                % (index, rule_type_id)
+            )
+    return errors
+
+
+def detection_errors(params: Dict[str, Any]) -> List[str]:
+    rule_type_id = params["rule_type_id"]
+    if rule_type_id not in DETECTION_TYPES:
+        return [
+            "rule_type_id %s is not a detection rule type this module knows; use one of %s"
+            % (rule_type_id, ", ".join(sorted(DETECTION_TYPES)))
+        ]
+    detection = params["detection"]
+    if params["params"] is not None:
+        return [
+            "params applies to alerting API rule types; for %s put the detection rule fields under detection"
+            % rule_type_id
+        ]
+    if not isinstance(detection, dict):
+        return [
+            "detection is required for rule_type_id %s: "
+            "the detection rule fields (description, severity, risk_score, ...)" % rule_type_id
+        ]
+    errors = [
+        "detection.%s is set by the top-level option %s; remove it from detection" % (k, k)
+        for k in DETECTION_OWNED
+        if k in detection
+    ]
+    if DETECTION_TYPES[rule_type_id] == "threat_match":
+        errors.extend(threat_match_errors(detection))
+    return errors
+
+
+def threat_match_errors(detection: Dict[str, Any]) -> List[str]:
+    errors = [
+        "detection.%s is required for an indicator match rule" % k for k in THREAT_MATCH_REQUIRED if k not in detection
+    ]
+    if "index" not in detection and "data_view_id" not in detection:
+        errors.append(
+            "detection.index (list of index patterns) or detection.data_view_id is required for an indicator match rule"
+        )
+    if "severity" in detection and detection["severity"] not in SEVERITIES:
+        errors.append("detection.severity must be one of %s, not %r" % (", ".join(SEVERITIES), detection["severity"]))
+    score = detection.get("risk_score")
+    if "risk_score" in detection and (isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 100):
+        errors.append("detection.risk_score must be an integer from 0 to 100, not %r" % (score,))
+    mapping = detection.get("threat_mapping")
+    if "threat_mapping" in detection and not valid_threat_mapping(mapping):
+        errors.append(
+            "detection.threat_mapping must be a non-empty list of "
+            "{entries: [{field: destination.ip, type: mapping, value: threat.indicator.ip}]}"
+        )
+    return errors
+
+
+def valid_threat_mapping(mapping: Any) -> bool:
+    if not isinstance(mapping, list) or not mapping:
+        return False
+    for item in mapping:
+        entries = item.get("entries") if isinstance(item, dict) else None
+        if not isinstance(entries, list) or not entries:
+            return False
+        if not all(
+            isinstance(e, dict) and e.get("field") and e.get("value") and e.get("type") == "mapping" for e in entries
+        ):
+            return False
+    return True
+
+
+# -- alerting API ---------------------------------------------------------------------
+
+
+def alerting_path(rule_id: str, suffix: str = "") -> str:
+    return "/api/alerting/rule/%s%s" % (quote_segment(rule_id), suffix)
+
+
+def alerting_actions(params: Dict[str, Any]) -> List[Dict[str, Any]]:
+    default_group = DEFAULT_GROUPS.get(params["rule_type_id"])
+    return [
+        {
+            "group": a["group"] or default_group,
+            "id": a["connector_id"],
+            "params": a["params"] or {},
+            "frequency": a["frequency"] if a["frequency"] is not None else dict(ALERTING_FREQUENCY),
+        }
+        for a in params["actions"]
+    ]
+
+
+def alerting_desired(params: Dict[str, Any]) -> Dict[str, Any]:
+    return {
+        "rule_type_id": params["rule_type_id"],
+        "consumer": params["consumer"],
+        "name": params["name"],
+        "tags": params["tags"],
+        "enabled": params["enabled"],
+        "schedule": {"interval": params["interval"]},
+        "params": params["params"],
+        "actions": alerting_actions(params),
+    }
+
+
+def ensure_alerting(module: AnsibleModule, client: KibanaClient, current: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    params = module.params
+    desired = alerting_desired(params)
+    path = alerting_path(params["id"])
+    if current is None:
+        rule = desired if module.check_mode else client.request("POST", path, body=desired)[1]
+        return {"changed": True, "rule": rule, "changed_fields": sorted(desired), "before": None, "after": desired}
+    for fixed in ("rule_type_id", "consumer"):
+        if current.get(fixed) != desired[fixed]:
+            module.fail_json(
+                msg="Rule %s has %s %r; Kibana cannot change %s on update. "
+                "Delete the rule (state=absent) or use another id." % (params["id"], fixed, current.get(fixed), fixed)
+            )
+    fields = subset_changed_paths(without(desired, ("rule_type_id", "consumer", "enabled")), current)
+    toggle = current.get("enabled") != desired["enabled"]
+    result = {
+        "changed": bool(fields) or toggle,
+        "rule": current,
+        "changed_fields": fields + (["enabled"] if toggle else []),
+    }
+    result.update(before=project(current, desired), after=desired)
+    if module.check_mode or not result["changed"]:
+        return result
+    if fields:
+        client.request("PUT", path, body={k: desired[k] for k in ALERTING_UPDATABLE})
+    if toggle:
+        client.request(
+            "POST", alerting_path(params["id"], "/_enable" if desired["enabled"] else "/_disable"), expected=(200, 204)
+        )
+    result["rule"] = client.request("GET", path)[1]
+    return result
+
+
+def without(values: Dict[str, Any], keys: Tuple[str, ...]) -> Dict[str, Any]:
+    return {k: v for k, v in values.items() if k not in keys}
+
+
+# -- detection engine API -------------------------------------------------------------
+
+
+def detection_query(rule_id: str) -> str:
+    return "%s?rule_id=%s" % (DETECTION_API, quote_segment(rule_id))
+
+
+def connector_type(module: AnsibleModule, client: KibanaClient, index: int, connector_id: str) -> Optional[str]:
+    found = client.get_or_none("/api/actions/connector/%s" % quote_segment(connector_id))
+    if found is not None:
+        return found.get("connector_type_id")
+    message = (
+        "actions[%d].connector_id %s: no such connector in this space; "
+        "create it first (kibana_connector) or set action_type_id" % (index, connector_id)
+    )
+    if module.check_mode:
+        module.warn(message)
+        return None
+    module.fail_json(msg=message)
+    return None
+
+
+def detection_actions(module: AnsibleModule, client: KibanaClient) -> List[Dict[str, Any]]:
+    actions = []
+    for index, a in enumerate(module.params["actions"]):
+        action: Dict[str, Any] = {
+            "group": a["group"] or "default",
+            "id": a["connector_id"],
+            "params": a["params"] or {},
+        }
+        type_id = a["action_type_id"] or connector_type(module, client, index, a["connector_id"])
+        if type_id:
+            action["action_type_id"] = type_id
+        if a["frequency"] is not None:
+            action["frequency"] = a["frequency"]
+        actions.append(action)
+    return actions
+
+
+def detection_desired(module: AnsibleModule, client: KibanaClient) -> Dict[str, Any]:
+    p = module.params
+    body = copy.deepcopy(p["detection"])
+    body.update(
+        rule_id=p["id"],
+        type=DETECTION_TYPES[p["rule_type_id"]],
+        name=p["name"],
+        tags=p["tags"],
+        enabled=p["enabled"],
+        interval=p["interval"],
+        actions=detection_actions(module, client),
+    )
+    return body
+
+
+def ensure_detection(module: AnsibleModule, client: KibanaClient, current: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    desired = detection_desired(module, client)
+    if current is None:
+        rule = desired if module.check_mode else client.request("POST", DETECTION_API, body=desired)[1]
+        return {"changed": True, "rule": rule, "changed_fields": sorted(desired), "before": None, "after": desired}
+    if current.get("type") != desired["type"]:
+        module.fail_json(
+            msg="Detection rule %s is of type %s, not %s; delete it first (state=absent)"
+            % (module.params["id"], current.get("type"), desired["type"])
+        )
+    fields = subset_changed_paths(desired, current)
+    result = {
+        "changed": bool(fields),
+        "rule": current,
+        "changed_fields": fields,
+        "before": project(current, desired),
+        "after": desired,
+    }
+    if fields and not module.check_mode:
+        result["rule"] = client.request("PUT", DETECTION_API, body=desired)[1]
+    return result
+
+
+# -- main -----------------------------------------------------------------------------
+
+
+def find(
+    client: KibanaClient, rule_id: str, rule_type_id: Optional[str]
+) -> Tuple[Optional[str], Optional[Dict[str, Any]]]:
+    """(api, rule) for the rule with this id; api is None when it does not exist."""
+    if not is_detection(rule_type_id):
+        found = client.get_or_none(alerting_path(rule_id))
+        if found is not None or rule_type_id:
+            return ("alerting" if found is not None else None), found
+    found = client.get_or_none(detection_query(rule_id))
+    return ("detection_engine" if found is not None else None), found
+
+
+def remove(
+    module: AnsibleModule, client: KibanaClient, api: Optional[str], current: Optional[Dict[str, Any]]
+) -> Dict[str, Any]:
+    result: Dict[str, Any] = {
+        "changed": current is not None,
+        "rule": {},
+        "changed_fields": ["(rule)"] if current else [],
+    }
+    result.update(before=current, after=None)
+    if current is None or module.check_mode:
+        return result
+    if api == "alerting":
+        client.request("DELETE", alerting_path(module.params["id"]), expected=(200, 204, 404))
+    else:
+        client.request("DELETE", detection_query(module.params["id"]), expected=(200, 404))
+    return result
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        mutually_exclusive=ELASTIC_MUTUALLY_EXCLUSIVE,
+        required_together=ELASTIC_REQUIRED_TOGETHER,
+        required_if=[("state", "present", ("rule_type_id", "name"))],
+        supports_check_mode=True,
+    )
+    errors = validation_errors(module.params)
+    if errors:
+        module.fail_json(msg="; ".join(errors))
+    client = KibanaClient(module)
+    rule_id = module.params["id"]
+    rule_type_id = module.params["rule_type_id"]
+    try:
+        api, current = find(client, rule_id, rule_type_id)
+        if module.params["state"] == "absent":
+            result = remove(module, client, api, current)
+        elif is_detection(rule_type_id):
+            api = "detection_engine"
+            result = ensure_detection(module, client, current)
+        else:
+            api = "alerting"
+            result = ensure_alerting(module, client, current)
+    except ApiError as err:
+        fail_api(module, "Kibana rule %s" % rule_id, err, hint=id_hint(rule_id, rule_type_id, err))
+        return
+    before, after = result.pop("before", None), result.pop("after", None)
+    if result["changed"] and module._diff:
+        result["diff"] = diff_result(before, after)
+    module.exit_json(
+        id=rule_id, api=api or ("detection_engine" if is_detection(rule_type_id) else "alerting"), **result
+    )
+
+
+def id_hint(rule_id: str, rule_type_id: Optional[str], err: ApiError) -> Optional[str]:
+    """Kibana before 8.17 refuses non-UUID ids for alerting rules with HTTP 400."""
+    if err.status == 400 and not is_detection(rule_type_id) and not looks_like_uuid(rule_id):
+        return (
+            "Kibana before 8.17 accepts only a UUID v1/v4 as an alerting rule id; "
+            "generate one once (uuidgen) and keep it in your variables"
+        )
+    return None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1191 @@
+"""In-process fakes of Elasticsearch and Kibana, following Elastic's documented behaviour.
+
+``FakeElasticsearch``: ingest pipelines (PUT/GET/DELETE and ``_simulate`` with a small
+processor engine: set, rename, remove, lowercase, uppercase, convert, append, fail,
+plus per-processor and pipeline ``on_failure``), ILM policies and composable index
+templates. Missing objects answer 404; PUT bodies with unknown keys answer 400, as
+Elasticsearch does; pipelines and templates carry the server-managed
+``created_date``/``modified_date`` fields Elasticsearch 9.2+ adds.
+
+``FakeKibana``: alerting rules (``/api/alerting/rule``), detection engine rules
+(``/api/detection_engine/rules``), connectors (``/api/actions/connector``), Fleet
+agent policies, package policies and enrollment API keys. Every non-GET request
+without ``kbn-xsrf`` answers 400 as Kibana does; ``/s/<space>/`` prefixes select a
+space; objects are stored per space.
+
+Both fakes can require one ``Authorization`` header value (``expected_auth``) and can
+answer the next N requests with an HTTP error (``fail_next``) to exercise retries.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import itertools
+import re
+import uuid
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from fakes.base import FakeApi, Request
+
+Answer = Tuple[int, Any]
+
+
+def module_failure(run_module: Callable[..., Any], module: Any, args: Dict[str, Any], **kwargs: Any) -> Dict[str, Any]:
+    """Run a module that must fail; return its fail_json result.
+
+    The ``run_module`` fixture raises ``ModuleFail`` from tests/unit/conftest.py. That
+    class is not imported here: when unit and integration tests run in one pytest
+    invocation, ``import conftest`` may resolve to tests/integration/conftest.py.
+    """
+    try:
+        result = run_module(module, args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - ModuleFail, recognised by its result
+        outcome = getattr(exc, "result", None)
+        if type(exc).__name__ == "ModuleFail" and isinstance(outcome, dict) and outcome.get("failed"):
+            return outcome
+        raise
+    raise AssertionError("the module did not fail; it returned %r" % (result,))
+
+
+UUID_V1_V4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[14][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$", re.I)
+
+
+class ElasticFake(FakeApi):
+    """Fault injection and authentication shared by both fakes."""
+
+    def __init__(self, expected_auth: Optional[str] = None) -> None:
+        super().__init__()
+        self.expected_auth = expected_auth
+        self._faults: List[Answer] = []
+        self._clock = itertools.count(1)
+        self.init_state()
+
+    def init_state(self) -> None:  # pragma: no cover - overridden
+        """(Re)create the stored objects."""
+
+    def reset(self, expected_auth: Optional[str] = None) -> "ElasticFake":
+        """Forget everything (objects, requests, faults): one server can serve many tests."""
+        with self.lock:
+            self.requests.clear()
+            self._faults.clear()
+            self.expected_auth = expected_auth
+            self.init_state()
+        return self
+
+    def fail_next(self, count: int, status: int = 503, body: Any = None) -> None:
+        """Answer the next ``count`` requests with ``status``."""
+        self._faults.extend([(status, body if body is not None else {"error": "unavailable"})] * count)
+
+    def now(self) -> Tuple[str, int]:
+        tick = next(self._clock)
+        return "2026-01-01T00:00:%02d.000Z" % (tick % 60), 1767225600000 + tick * 1000
+
+    def handle(self, req: Request) -> Answer:
+        if self._faults:
+            return self._faults.pop(0)
+        if self.expected_auth is not None and req.headers.get("authorization") != self.expected_auth:
+            return self.unauthorized()
+        return self.route(req)
+
+    def unauthorized(self) -> Answer:  # pragma: no cover - overridden
+        return 401, None
+
+    def route(self, req: Request) -> Answer:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+# ======================================================================================
+# Elasticsearch
+# ======================================================================================
+
+
+def es_error(status: int, etype: str, reason: str) -> Answer:
+    cause = {"type": etype, "reason": reason}
+    return status, {"error": {"root_cause": [cause], "type": etype, "reason": reason}, "status": status}
+
+
+class ProcessorError(Exception):
+    def __init__(self, etype: str, reason: str):
+        super().__init__(reason)
+        self.etype = etype
+        self.reason = reason
+
+
+class ParseError(Exception):
+    pass
+
+
+class Dropped(Exception):
+    pass
+
+
+MISSING = object()
+
+
+def get_path(doc: Dict[str, Any], path: str) -> Any:
+    if path in doc:
+        return doc[path]
+    node: Any = doc
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return MISSING
+        node = node[part]
+    return node
+
+
+def set_path(doc: Dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split(".")
+    node = doc
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+def remove_path(doc: Dict[str, Any], path: str) -> bool:
+    if path in doc:
+        del doc[path]
+        return True
+    parts = path.split(".")
+    node: Any = doc
+    for part in parts[:-1]:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    if isinstance(node, dict) and parts[-1] in node:
+        del node[parts[-1]]
+        return True
+    return False
+
+
+def render(template: Any, doc: Dict[str, Any], meta: Dict[str, Any]) -> Any:
+    if not isinstance(template, str) or "{{" not in template:
+        return template
+
+    def sub(match: "re.Match[str]") -> str:
+        key = match.group(1).strip()
+        if key.startswith("_ingest."):
+            value = meta.get(key[len("_ingest.") :], "")
+        else:
+            value = get_path(doc, key)
+        return "" if value is MISSING else str(value)
+
+    return re.sub(r"\{\{\{?([^{}]+?)\}?\}\}", sub, template)
+
+
+PROCESSOR_FIELDS = {
+    "set": ({"field"}, {"value", "copy_from", "override", "ignore_empty_value"}),
+    "rename": ({"field", "target_field"}, {"ignore_missing", "override"}),
+    "remove": ({"field"}, {"ignore_missing"}),
+    "lowercase": ({"field"}, {"ignore_missing", "target_field"}),
+    "uppercase": ({"field"}, {"ignore_missing", "target_field"}),
+    "convert": ({"field", "type"}, {"ignore_missing", "target_field"}),
+    "append": ({"field", "value"}, {"allow_duplicates"}),
+    "fail": ({"message"}, set()),
+    "drop": (set(), set()),
+}
+COMMON_PROCESSOR_FIELDS = {"tag", "description", "ignore_failure", "on_failure"}
+
+
+def parse_processors(processors: Any, where: str = "processors") -> None:
+    if not isinstance(processors, list):
+        raise ParseError("[%s] property isn't a list, but of type [%s]" % (where, type(processors).__name__))
+    for proc in processors:
+        if not isinstance(proc, dict) or len(proc) != 1:
+            raise ParseError("processor must be an object with exactly one processor type")
+        ((ptype, config),) = proc.items()
+        if ptype not in PROCESSOR_FIELDS:
+            raise ParseError("No processor type exists with name [%s]" % ptype)
+        if not isinstance(config, dict):
+            raise ParseError("[%s] processor config must be an object" % ptype)
+        required, optional = PROCESSOR_FIELDS[ptype]
+        for field in sorted(required):
+            if field not in config:
+                raise ParseError("[%s] required property is missing" % field)
+        if ptype == "set" and "value" not in config and "copy_from" not in config:
+            raise ParseError("[value] required property is missing")
+        unknown = set(config) - required - optional - COMMON_PROCESSOR_FIELDS
+        if unknown:
+            raise ParseError(
+                "processor [%s] doesn't support one or more provided configuration parameters %s"
+                % (ptype, sorted(unknown))
+            )
+        if "on_failure" in config:
+            parse_processors(config["on_failure"], "on_failure")
+
+
+def run_processor(ptype: str, config: Dict[str, Any], doc: Dict[str, Any], meta: Dict[str, Any]) -> None:
+    field = config.get("field")
+    if ptype == "set":
+        value = get_path(doc, config["copy_from"]) if "copy_from" in config else render(config["value"], doc, meta)
+        if config.get("override", True) or get_path(doc, field) in (MISSING, None):
+            set_path(doc, field, copy.deepcopy(value))
+    elif ptype == "rename":
+        value = get_path(doc, field)
+        if value is MISSING:
+            if config.get("ignore_missing"):
+                return
+            raise ProcessorError("illegal_argument_exception", "field [%s] doesn't exist" % field)
+        if get_path(doc, config["target_field"]) is not MISSING and not config.get("override"):
+            raise ProcessorError("illegal_argument_exception", "field [%s] already exists" % config["target_field"])
+        remove_path(doc, field)
+        set_path(doc, config["target_field"], value)
+    elif ptype == "remove":
+        for name in field if isinstance(field, list) else [field]:
+            if not remove_path(doc, name) and not config.get("ignore_missing"):
+                raise ProcessorError(
+                    "illegal_argument_exception", "field [%s] not present as part of path [%s]" % (name, name)
+                )
+    elif ptype in ("lowercase", "uppercase", "convert"):
+        value = get_path(doc, field)
+        if value in (MISSING, None):
+            if config.get("ignore_missing"):
+                return
+            raise ProcessorError(
+                "illegal_argument_exception", "field [%s] not present as part of path [%s]" % (field, field)
+            )
+        set_path(doc, config.get("target_field", field), transform(ptype, config, value, field))
+    elif ptype == "append":
+        current = get_path(doc, field)
+        values = config["value"] if isinstance(config["value"], list) else [config["value"]]
+        merged = ([] if current is MISSING else (current if isinstance(current, list) else [current])) + [
+            render(v, doc, meta) for v in values
+        ]
+        set_path(doc, field, merged)
+    elif ptype == "fail":
+        raise ProcessorError("fail_processor_exception", render(config["message"], doc, meta))
+    elif ptype == "drop":
+        raise Dropped()
+
+
+def transform(ptype: str, config: Dict[str, Any], value: Any, field: str) -> Any:
+    if ptype == "lowercase":
+        return value.lower()
+    if ptype == "uppercase":
+        return value.upper()
+    target = config["type"]
+    try:
+        if target == "integer":
+            return int(value)
+        if target == "float":
+            return float(value)
+        if target == "string":
+            return str(value)
+        if target == "boolean":
+            if str(value).lower() not in ("true", "false"):
+                raise ValueError(value)
+            return str(value).lower() == "true"
+    except ValueError as err:
+        raise ProcessorError("illegal_argument_exception", "unable to convert [%s] to %s" % (value, target)) from err
+    raise ProcessorError("illegal_argument_exception", "type [%s] not supported" % target)
+
+
+def run_processors(processors: List[Dict[str, Any]], doc: Dict[str, Any], meta: Dict[str, Any]) -> None:
+    for proc in processors:
+        ((ptype, config),) = proc.items()
+        try:
+            run_processor(ptype, config, doc, meta)
+        except ProcessorError as err:
+            if config.get("on_failure"):
+                meta.update(on_failure_message=err.reason, on_failure_processor_type=ptype)
+                run_processors(config["on_failure"], doc, meta)
+            elif not config.get("ignore_failure"):
+                raise
+
+
+PIPELINE_KEYS = {"description", "processors", "on_failure", "version", "_meta", "deprecated"}
+ES_DATE_FIELDS = ("created_date", "created_date_millis", "modified_date", "modified_date_millis")
+ILM_PHASES = ("hot", "warm", "cold", "frozen", "delete")
+TEMPLATE_KEYS = {
+    "index_patterns",
+    "composed_of",
+    "template",
+    "priority",
+    "version",
+    "_meta",
+    "data_stream",
+    "allow_auto_create",
+    "ignore_missing_component_templates",
+    "deprecated",
+}
+
+
+def flat_settings(settings: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:
+    out: Dict[str, Any] = {}
+    for key, value in settings.items():
+        full = "%s.%s" % (prefix, key) if prefix else key
+        if isinstance(value, dict):
+            out.update(flat_settings(value, full))
+        else:
+            out[full] = value
+    return out
+
+
+def as_setting(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return [as_setting(v) for v in value]
+    return str(value)
+
+
+def nest_settings(flat: Dict[str, Any]) -> Dict[str, Any]:
+    out: Dict[str, Any] = {}
+    for key, value in flat.items():
+        set_path(out, key, value)
+    return out
+
+
+class FakeElasticsearch(ElasticFake):
+    def __init__(self, expected_auth: Optional[str] = None, track_dates: bool = True) -> None:
+        self.track_dates = track_dates
+        super().__init__(expected_auth)
+
+    def init_state(self) -> None:
+        self.pipelines: Dict[str, Dict[str, Any]] = {}
+        self.policies: Dict[str, Dict[str, Any]] = {}
+        self.templates: Dict[str, Dict[str, Any]] = {}
+
+    def unauthorized(self) -> Answer:
+        return es_error(401, "security_exception", "missing authentication credentials for REST request")
+
+    def mutations(self) -> List[Request]:
+        """Writes that change state (``_simulate`` is a read-only POST)."""
+        return [r for r in self.writes() if not r.path.endswith("/_simulate")]
+
+    # -- routing ------------------------------------------------------------------------
+    def route(self, req: Request) -> Answer:
+        parts = [p for p in req.path.split("/") if p]
+        if (
+            parts[:2] == ["_ingest", "pipeline"]
+            and len(parts) == 3
+            and parts[2] == "_simulate"
+            and req.method == "POST"
+        ):
+            return self.simulate(req.body)
+        if parts[:2] == ["_ingest", "pipeline"] and len(parts) == 3:
+            return self.pipeline(req, parts[2])
+        if parts[:2] == ["_ilm", "policy"] and len(parts) == 3:
+            return self.ilm(req, parts[2])
+        if parts[:1] == ["_index_template"] and len(parts) == 2:
+            return self.template(req, parts[1])
+        return es_error(
+            400, "illegal_argument_exception", "no handler found for uri [%s] and method [%s]" % (req.path, req.method)
+        )
+
+    def stamp(self, stored: Dict[str, Any], created: Optional[Dict[str, Any]]) -> None:
+        if not self.track_dates:
+            return
+        iso, millis = self.now()
+        if created and "created_date" in created:
+            for key in ("created_date", "created_date_millis"):
+                stored[key] = created[key]
+        else:
+            stored.update(created_date=iso, created_date_millis=millis)
+        stored.update(modified_date=iso, modified_date_millis=millis)
+
+    # -- ingest pipelines ---------------------------------------------------------------
+    def pipeline(self, req: Request, name: str) -> Answer:
+        if req.method == "GET":
+            if name not in self.pipelines:
+                return 404, {}
+            return 200, {name: copy.deepcopy(self.pipelines[name])}
+        if req.method == "DELETE":
+            if self.pipelines.pop(name, None) is None:
+                return es_error(404, "resource_not_found_exception", "pipeline [%s] is missing" % name)
+            return 200, {"acknowledged": True}
+        if req.method == "PUT":
+            error = self.check_pipeline(req.body, name)
+            if error:
+                return error
+            stored = copy.deepcopy(req.body)
+            self.stamp(stored, self.pipelines.get(name))
+            self.pipelines[name] = stored
+            return 200, {"acknowledged": True}
+        return es_error(405, "method_not_allowed", "Incorrect HTTP method")
+
+    @staticmethod
+    def check_pipeline(body: Any, name: str) -> Optional[Answer]:
+        if not isinstance(body, dict):
+            return es_error(400, "parse_exception", "request body is required")
+        unknown = sorted(set(body) - PIPELINE_KEYS)
+        if unknown:
+            return es_error(
+                400,
+                "parse_exception",
+                "pipeline [%s] doesn't support one or more provided configuration parameters %s" % (name, unknown),
+            )
+        try:
+            parse_processors(body.get("processors", []))
+            if "on_failure" in body:
+                parse_processors(body["on_failure"], "on_failure")
+        except ParseError as err:
+            return es_error(400, "parse_exception", str(err))
+        return None
+
+    def simulate(self, body: Any) -> Answer:
+        if not isinstance(body, dict) or not isinstance(body.get("pipeline"), dict):
+            return es_error(400, "parse_exception", "[pipeline] required property is missing")
+        error = self.check_pipeline(body["pipeline"], "_simulate_pipeline")
+        if error:
+            return error
+        iso, _millis = self.now()
+        return 200, {"docs": [self.simulate_one(body["pipeline"], d, iso) for d in body.get("docs") or []]}
+
+    @staticmethod
+    def simulate_one(pipeline: Dict[str, Any], given: Dict[str, Any], iso: str) -> Any:
+        doc = copy.deepcopy(given.get("_source") or {})
+        meta: Dict[str, Any] = {"timestamp": iso}
+        try:
+            try:
+                run_processors(pipeline.get("processors", []), doc, meta)
+            except ProcessorError as err:
+                if not pipeline.get("on_failure"):
+                    raise
+                meta.update(on_failure_message=err.reason)
+                run_processors(pipeline["on_failure"], doc, meta)
+        except ProcessorError as err:
+            cause = {"type": err.etype, "reason": err.reason}
+            return {"error": {"root_cause": [cause], "type": err.etype, "reason": err.reason}}
+        except Dropped:
+            return None
+        out = {
+            "_index": given.get("_index", "_index"),
+            "_id": given.get("_id", "_id"),
+            "_version": "-3",
+            "_source": doc,
+        }
+        out["_ingest"] = {"timestamp": iso}
+        return {"doc": out}
+
+    # -- ILM ----------------------------------------------------------------------------
+    def ilm(self, req: Request, name: str) -> Answer:
+        if req.method == "GET":
+            if name not in self.policies:
+                return es_error(404, "resource_not_found_exception", "Lifecycle policy not found: %s" % name)
+            entry = copy.deepcopy(self.policies[name])
+            entry["in_use_by"] = {"indices": [], "data_streams": [], "composable_templates": self.templates_using(name)}
+            return 200, {name: entry}
+        if req.method == "DELETE":
+            if self.policies.pop(name, None) is None:
+                return es_error(404, "resource_not_found_exception", "Lifecycle policy not found: %s" % name)
+            return 200, {"acknowledged": True}
+        if req.method == "PUT":
+            body = req.body
+            if not isinstance(body, dict) or set(body) - {"policy"} or not isinstance(body.get("policy"), dict):
+                extra = sorted(set(body or {}) - {"policy"})
+                return es_error(
+                    400,
+                    "x_content_parse_exception",
+                    "[put_lifecycle_request] unknown field %s or missing [policy]" % extra,
+                )
+            error = self.check_policy(body["policy"])
+            if error:
+                return error
+            iso, _millis = self.now()
+            previous = self.policies.get(name, {}).get("version", 0)
+            self.policies[name] = {
+                "version": previous + 1,
+                "modified_date": iso,
+                "policy": self.policy_defaults(body["policy"]),
+            }
+            return 200, {"acknowledged": True}
+        return es_error(405, "method_not_allowed", "Incorrect HTTP method")
+
+    @staticmethod
+    def check_policy(policy: Dict[str, Any]) -> Optional[Answer]:
+        unknown = sorted(set(policy) - {"phases", "_meta", "deprecated"})
+        if unknown:
+            return es_error(400, "x_content_parse_exception", "[lifecycle_policy] unknown field %s" % unknown)
+        phases = policy.get("phases")
+        if not isinstance(phases, dict):
+            return es_error(400, "x_content_parse_exception", "[lifecycle_policy] phases is required")
+        for phase in phases:
+            if phase not in ILM_PHASES:
+                return es_error(400, "illegal_argument_exception", "Lifecycle does not support phase [%s]" % phase)
+        return None
+
+    @staticmethod
+    def policy_defaults(policy: Dict[str, Any]) -> Dict[str, Any]:
+        out = copy.deepcopy(policy)
+        for phase in out["phases"].values():
+            phase.setdefault("min_age", "0ms")
+            actions = phase.setdefault("actions", {})
+            if "delete" in actions:
+                actions["delete"] = dict({"delete_searchable_snapshot": True}, **(actions["delete"] or {}))
+            if "searchable_snapshot" in actions:
+                actions["searchable_snapshot"] = dict({"force_merge_index": True}, **actions["searchable_snapshot"])
+        return out
+
+    def templates_using(self, policy: str) -> List[str]:
+        return sorted(
+            name
+            for name, t in self.templates.items()
+            if t.get("template", {}).get("settings", {}).get("index.lifecycle.name") == policy
+        )
+
+    # -- composable index templates -----------------------------------------------------
+    def template(self, req: Request, name: str) -> Answer:
+        if req.method == "GET":
+            if name not in self.templates:
+                return es_error(404, "resource_not_found_exception", "index template matching [%s] not found" % name)
+            flat = req.query.get("flat_settings", ["false"])[0] == "true"
+            return 200, {"index_templates": [{"name": name, "index_template": self.render_template(name, flat)}]}
+        if req.method == "DELETE":
+            if self.templates.pop(name, None) is None:
+                return es_error(404, "index_template_missing_exception", "index_template [%s] missing" % name)
+            return 200, {"acknowledged": True}
+        if req.method == "PUT":
+            body = req.body
+            if not isinstance(body, dict):
+                return es_error(400, "parse_exception", "request body is required")
+            unknown = sorted(set(body) - TEMPLATE_KEYS)
+            if unknown:
+                return es_error(400, "x_content_parse_exception", "[index_template] unknown field %s" % unknown)
+            if not body.get("index_patterns"):
+                return es_error(
+                    400, "action_request_validation_exception", "Validation Failed: 1: index patterns are missing;"
+                )
+            stored = self.template_defaults(body)
+            self.stamp(stored, self.templates.get(name))
+            self.templates[name] = stored
+            return 200, {"acknowledged": True}
+        return es_error(405, "method_not_allowed", "Incorrect HTTP method")
+
+    @staticmethod
+    def template_defaults(body: Dict[str, Any]) -> Dict[str, Any]:
+        out = copy.deepcopy(body)
+        if isinstance(out["index_patterns"], str):
+            out["index_patterns"] = [out["index_patterns"]]
+        out.setdefault("composed_of", [])
+        if "data_stream" in out:
+            out["data_stream"] = dict({"hidden": False, "allow_custom_routing": False}, **(out["data_stream"] or {}))
+        template = out.get("template")
+        if isinstance(template, dict):
+            if "settings" in template:
+                flat = flat_settings(template["settings"])
+                template["settings"] = {
+                    (k if k.startswith("index.") else "index." + k): as_setting(v) for k, v in flat.items()
+                }
+            if isinstance(template.get("mappings"), dict) and list(template["mappings"]) == ["_doc"]:
+                template["mappings"] = template["mappings"]["_doc"]
+            if isinstance(template.get("lifecycle"), dict):
+                template["lifecycle"] = dict({"enabled": True}, **template["lifecycle"])
+        return out
+
+    def render_template(self, name: str, flat: bool) -> Dict[str, Any]:
+        out = copy.deepcopy(self.templates[name])
+        settings = out.get("template", {}).get("settings")
+        if settings is not None and not flat:
+            out["template"]["settings"] = nest_settings(settings)
+        return out
+
+
+# ======================================================================================
+# Kibana
+# ======================================================================================
+
+
+def kbn_error(status: int, message: str) -> Answer:
+    names = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 409: "Conflict"}
+    return status, {"statusCode": status, "error": names.get(status, "Error"), "message": message}
+
+
+def det_error(status: int, message: str) -> Answer:
+    return status, {"message": message, "status_code": status}
+
+
+ES_QUERY_REQUIRED = (
+    "index",
+    "timeField",
+    "esQuery",
+    "size",
+    "threshold",
+    "thresholdComparator",
+    "timeWindowSize",
+    "timeWindowUnit",
+)
+ES_QUERY_DEFAULTS = {"aggType": "count", "groupBy": "all", "excludeHitsFromPreviousRun": True, "searchType": "esQuery"}
+RULE_TYPES = {".es-query": ("query matched", "recovered"), ".index-threshold": ("threshold met", "recovered")}
+RULE_UPDATE_KEYS = {
+    "name",
+    "tags",
+    "schedule",
+    "throttle",
+    "params",
+    "actions",
+    "notify_when",
+    "alert_delay",
+    "flapping",
+}
+RULE_CREATE_KEYS = RULE_UPDATE_KEYS | {"rule_type_id", "consumer", "enabled"}
+DETECTION_REQUIRED = ("name", "description", "risk_score", "severity", "type")
+THREAT_MATCH_REQUIRED = ("query", "threat_index", "threat_query", "threat_mapping")
+DETECTION_DEFAULTS = {
+    "enabled": True,
+    "interval": "5m",
+    "from": "now-6m",
+    "to": "now",
+    "max_signals": 100,
+    "author": [],
+    "false_positives": [],
+    "references": [],
+    "threat": [],
+    "exceptions_list": [],
+    "risk_score_mapping": [],
+    "severity_mapping": [],
+    "related_integrations": [],
+    "required_fields": [],
+    "setup": "",
+    "tags": [],
+    "language": "kuery",
+    "output_index": "",
+    "actions": [],
+}
+CONNECTOR_TYPES = (".webhook", ".index", ".server-log")
+WEBHOOK_DEFAULTS = {
+    "method": "post",
+    "hasAuth": True,
+    "headers": None,
+    "authType": None,
+    "certType": None,
+    "ca": None,
+    "verificationMode": None,
+}
+
+
+class FakeKibana(ElasticFake):
+    def __init__(self, expected_auth: Optional[str] = None, rule_ids_must_be_uuid: bool = True) -> None:
+        self.rule_ids_must_be_uuid = rule_ids_must_be_uuid
+        super().__init__(expected_auth)
+
+    def init_state(self) -> None:
+        self.rules: Dict[Tuple[str, str], Dict[str, Any]] = {}
+        self.detection: Dict[Tuple[str, str], Dict[str, Any]] = {}
+        self.connectors: Dict[Tuple[str, str], Dict[str, Any]] = {}
+        self.connector_secrets: Dict[Tuple[str, str], Dict[str, Any]] = {}
+        self.agent_policies: Dict[Tuple[str, str], Dict[str, Any]] = {}
+        self.package_policies: Dict[Tuple[str, str], Dict[str, Any]] = {}
+        self.enrollment_keys: Dict[Tuple[str, str], Dict[str, Any]] = {}
+
+    def unauthorized(self) -> Answer:
+        return kbn_error(401, "[security_exception]: missing authentication credentials for REST request")
+
+    # -- routing ------------------------------------------------------------------------
+    def route(self, req: Request) -> Answer:
+        if req.method != "GET" and "kbn-xsrf" not in req.headers:
+            return kbn_error(400, "Request must contain a kbn-xsrf header.")
+        space, path = self.split_space(req.path)
+        parts = [p for p in path.split("/") if p]
+        routes: List[Tuple[List[str], Callable[..., Answer]]] = [
+            (["api", "alerting", "rule"], self.alerting),
+            (["api", "detection_engine", "rules"], self.detection_rules),
+            (["api", "actions", "connector"], self.connector),
+            (["api", "fleet", "agent_policies"], self.fleet_agent_policies),
+            (["api", "fleet", "package_policies"], self.fleet_package_policies),
+            (["api", "fleet", "enrollment_api_keys"], self.fleet_enrollment_keys),
+        ]
+        for prefix, handler in routes:
+            if parts[: len(prefix)] == prefix:
+                return handler(req, space, parts[len(prefix) :])
+        return kbn_error(404, "Not Found")
+
+    @staticmethod
+    def split_space(path: str) -> Tuple[str, str]:
+        match = re.match(r"^/s/([^/]+)(/.*)$", path)
+        return (match.group(1), match.group(2)) if match else ("default", path)
+
+    def stamp(self, item: Dict[str, Any], created: bool) -> None:
+        iso, _millis = self.now()
+        if created:
+            item.update(created_at=iso, created_by="elastic")
+        item.update(updated_at=iso, updated_by="elastic")
+
+    # -- connectors ---------------------------------------------------------------------
+    def connector(self, req: Request, space: str, rest: List[str]) -> Answer:
+        if len(rest) != 1:
+            return kbn_error(404, "Not Found")
+        key = (space, rest[0])
+        if req.method == "GET":
+            if key not in self.connectors:
+                return kbn_error(404, "Saved object [action/%s] not found" % rest[0])
+            return 200, copy.deepcopy(self.connectors[key])
+        if req.method == "DELETE":
+            if self.connectors.pop(key, None) is None:
+                return kbn_error(404, "Saved object [action/%s] not found" % rest[0])
+            self.connector_secrets.pop(key, None)
+            return 204, None
+        if req.method == "POST":
+            return self.create_connector(key, req.body or {})
+        if req.method == "PUT":
+            return self.update_connector(key, req.body or {})
+        return kbn_error(404, "Not Found")
+
+    def create_connector(self, key: Tuple[str, str], body: Dict[str, Any]) -> Answer:
+        if not UUID_V1_V4.match(key[1]):
+            return kbn_error(
+                400,
+                "Predefined IDs are not allowed for saved objects with encrypted attributes unless the ID is a UUID.",
+            )
+        if key in self.connectors:
+            return kbn_error(409, "Saved object [action/%s] conflict" % key[1])
+        unknown = sorted(set(body) - {"name", "connector_type_id", "config", "secrets"})
+        if unknown:
+            return kbn_error(400, "[request body.%s]: definition for this key is missing" % unknown[0])
+        if not body.get("name") or not body.get("connector_type_id"):
+            return kbn_error(400, "[request body.name]: expected value of type [string] but got [undefined]")
+        if body["connector_type_id"] not in CONNECTOR_TYPES:
+            return kbn_error(400, 'Action type "%s" is not registered.' % body["connector_type_id"])
+        return self.store_connector(key, body["connector_type_id"], body)
+
+    def update_connector(self, key: Tuple[str, str], body: Dict[str, Any]) -> Answer:
+        if key not in self.connectors:
+            return kbn_error(404, "Saved object [action/%s] not found" % key[1])
+        unknown = sorted(set(body) - {"name", "config", "secrets"})
+        if unknown:
+            return kbn_error(400, "[request body.%s]: definition for this key is missing" % unknown[0])
+        if not body.get("name"):
+            return kbn_error(400, "[request body.name]: expected value of type [string] but got [undefined]")
+        return self.store_connector(key, self.connectors[key]["connector_type_id"], body)
+
+    def store_connector(self, key: Tuple[str, str], type_id: str, body: Dict[str, Any]) -> Answer:
+        config = copy.deepcopy(body.get("config") or {})
+        secrets = copy.deepcopy(body.get("secrets") or {})
+        if type_id == ".webhook":
+            if not config.get("url"):
+                return kbn_error(
+                    400,
+                    "error validating action type config: [url]: expected value of type [string] but got [undefined]",
+                )
+            if config.get("method", "post") not in ("post", "put"):
+                return kbn_error(400, "error validating action type config: [method]: types that failed validation")
+            if ("user" in secrets) != ("password" in secrets):
+                return kbn_error(400, "error validating action type secrets: both user and password must be specified")
+            config = dict(WEBHOOK_DEFAULTS, **config)
+        self.connectors[key] = {
+            "id": key[1],
+            "name": body["name"],
+            "connector_type_id": type_id,
+            "config": config,
+            "is_preconfigured": False,
+            "is_deprecated": False,
+            "is_missing_secrets": False,
+            "is_system_action": False,
+        }
+        self.connector_secrets[key] = secrets
+        return 200, copy.deepcopy(self.connectors[key])
+
+    # -- alerting rules -----------------------------------------------------------------
+    def alerting(self, req: Request, space: str, rest: List[str]) -> Answer:
+        if not rest:
+            return kbn_error(404, "Not Found")
+        key = (space, rest[0])
+        if len(rest) == 2 and rest[1] in ("_enable", "_disable") and req.method == "POST":
+            if key not in self.rules:
+                return kbn_error(404, "Saved object [alert/%s] not found" % rest[0])
+            self.rules[key]["enabled"] = rest[1] == "_enable"
+            return 204, None
+        if len(rest) != 1:
+            return kbn_error(404, "Not Found")
+        if req.method == "GET":
+            if key not in self.rules:
+                return kbn_error(404, "Saved object [alert/%s] not found" % rest[0])
+            return 200, copy.deepcopy(self.rules[key])
+        if req.method == "DELETE":
+            if self.rules.pop(key, None) is None:
+                return kbn_error(404, "Saved object [alert/%s] not found" % rest[0])
+            return 204, None
+        if req.method == "POST":
+            return self.create_rule(key, req.body or {})
+        if req.method == "PUT":
+            return self.update_rule(key, req.body or {})
+        return kbn_error(404, "Not Found")
+
+    def create_rule(self, key: Tuple[str, str], body: Dict[str, Any]) -> Answer:
+        if self.rule_ids_must_be_uuid and not UUID_V1_V4.match(key[1]):
+            return kbn_error(
+                400,
+                "Predefined IDs are not allowed for saved objects with encrypted attributes unless the ID is a UUID.",
+            )
+        if key in self.rules:
+            return kbn_error(409, "Saved object [alert/%s] conflict" % key[1])
+        unknown = sorted(set(body) - RULE_CREATE_KEYS)
+        if unknown:
+            return kbn_error(400, "[request body.%s]: definition for this key is missing" % unknown[0])
+        for field in ("name", "rule_type_id", "consumer", "schedule", "params"):
+            if field not in body:
+                return kbn_error(400, "[request body.%s]: expected value but got [undefined]" % field)
+        if body["rule_type_id"] not in RULE_TYPES:
+            return kbn_error(400, "Rule type [%s] is not registered." % body["rule_type_id"])
+        rule = {
+            "id": key[1],
+            "rule_type_id": body["rule_type_id"],
+            "consumer": body["consumer"],
+            "enabled": body.get("enabled", True),
+        }
+        error = self.apply_rule_fields(key, rule, body)
+        if error:
+            return error
+        self.stamp(rule, created=True)
+        rule.update(
+            api_key_owner="elastic",
+            api_key_created_by_user=False,
+            mute_all=False,
+            muted_alert_ids=[],
+            revision=0,
+            scheduled_task_id=key[1],
+            running=False,
+            snooze_schedule=[],
+            execution_status={"status": "pending", "last_execution_date": rule["created_at"]},
+        )
+        self.rules[key] = rule
+        return 200, copy.deepcopy(rule)
+
+    def update_rule(self, key: Tuple[str, str], body: Dict[str, Any]) -> Answer:
+        if key not in self.rules:
+            return kbn_error(404, "Saved object [alert/%s] not found" % key[1])
+        unknown = sorted(set(body) - RULE_UPDATE_KEYS)
+        if unknown:
+            return kbn_error(400, "[request body.%s]: definition for this key is missing" % unknown[0])
+        for field in ("name", "schedule"):
+            if field not in body:
+                return kbn_error(400, "[request body.%s]: expected value but got [undefined]" % field)
+        rule = copy.deepcopy(self.rules[key])
+        error = self.apply_rule_fields(key, rule, dict({"params": {}, "actions": [], "tags": []}, **body))
+        if error:
+            return error
+        rule["revision"] += 1
+        self.stamp(rule, created=False)
+        self.rules[key] = rule
+        return 200, copy.deepcopy(rule)
+
+    def apply_rule_fields(self, key: Tuple[str, str], rule: Dict[str, Any], body: Dict[str, Any]) -> Optional[Answer]:
+        params = copy.deepcopy(body.get("params") or {})
+        if rule["rule_type_id"] == ".es-query":
+            missing = [p for p in ES_QUERY_REQUIRED if p not in params]
+            if missing:
+                return kbn_error(400, "params invalid: [%s]: expected value but got [undefined]" % missing[0])
+            params = dict(ES_QUERY_DEFAULTS, **params)
+        actions = []
+        for action in body.get("actions") or []:
+            connector = self.connectors.get((key[0], action.get("id")))
+            if connector is None:
+                return kbn_error(
+                    400,
+                    "Failed to validate actions due to the following error: Invalid connectorId: %s" % action.get("id"),
+                )
+            if action.get("group") not in RULE_TYPES[rule["rule_type_id"]]:
+                return kbn_error(400, "Invalid action groups: %s" % action.get("group"))
+            if "frequency" not in action and not body.get("notify_when"):
+                return kbn_error(
+                    400,
+                    "Failed to validate actions due to the following error: Actions missing frequency parameters: %s"
+                    % action["group"],
+                )
+            stored = {
+                k: copy.deepcopy(v)
+                for k, v in action.items()
+                if k in ("group", "id", "params", "frequency", "alerts_filter")
+            }
+            stored.update(
+                connector_type_id=connector["connector_type_id"], uuid=action.get("uuid") or str(uuid.uuid4())
+            )
+            actions.append(stored)
+        rule.update(
+            name=body["name"],
+            tags=list(body.get("tags") or []),
+            schedule=copy.deepcopy(body["schedule"]),
+            params=params,
+            actions=actions,
+            throttle=body.get("throttle"),
+            notify_when=body.get("notify_when"),
+        )
+        return None
+
+    # -- detection engine rules ---------------------------------------------------------
+    def detection_rules(self, req: Request, space: str, rest: List[str]) -> Answer:
+        if rest:
+            return det_error(404, "Not Found")
+        if req.method in ("GET", "DELETE"):
+            rule_id = (req.query.get("rule_id") or [None])[0]
+            key = (space, rule_id)
+            if key not in self.detection:
+                return det_error(404, 'rule_id: "%s" not found' % rule_id)
+            rule = self.detection.pop(key) if req.method == "DELETE" else self.detection[key]
+            return 200, copy.deepcopy(rule)
+        body = req.body or {}
+        key = (space, body.get("rule_id"))
+        if req.method == "POST":
+            if body.get("rule_id") and key in self.detection:
+                return det_error(409, 'rule_id: "%s" already exists' % body["rule_id"])
+            return self.store_detection(space, body, None)
+        if req.method == "PUT":
+            if key not in self.detection:
+                return det_error(404, 'rule_id: "%s" not found' % body.get("rule_id"))
+            return self.store_detection(space, body, self.detection[key])
+        return det_error(404, "Not Found")
+
+    def store_detection(self, space: str, body: Dict[str, Any], previous: Optional[Dict[str, Any]]) -> Answer:
+        missing = [f for f in DETECTION_REQUIRED if f not in body]
+        if body.get("type") == "threat_match":
+            missing += [f for f in THREAT_MATCH_REQUIRED if f not in body]
+            if "index" not in body and "data_view_id" not in body:
+                missing.append("index")
+        if missing:
+            return det_error(400, ", ".join("%s: Required" % m for m in missing))
+        for index, action in enumerate(body.get("actions") or []):
+            if not action.get("action_type_id"):
+                return det_error(400, "actions.%d.action_type_id: Required" % index)
+        rule = dict(copy.deepcopy(DETECTION_DEFAULTS), **copy.deepcopy(body))
+        rule.setdefault("rule_id", str(uuid.uuid4()))
+        if rule["type"] == "threat_match":
+            rule.setdefault("threat_indicator_path", "threat.indicator")
+        rule["actions"] = [
+            dict(
+                {
+                    "frequency": {"summary": True, "notifyWhen": "onActiveAlert", "throttle": None},
+                    "uuid": str(uuid.uuid4()),
+                },
+                **a,
+            )
+            for a in rule["actions"]
+        ]
+        if previous is None:
+            rule.update(id=str(uuid.uuid4()), revision=0, version=1, immutable=False, rule_source={"type": "internal"})
+            self.stamp(rule, created=True)
+        else:
+            rule.update(
+                id=previous["id"],
+                revision=previous["revision"] + 1,
+                version=previous["version"] + 1,
+                immutable=False,
+                rule_source={"type": "internal"},
+                created_at=previous["created_at"],
+                created_by=previous["created_by"],
+            )
+            self.stamp(rule, created=False)
+        self.detection[(space, rule["rule_id"])] = rule
+        return 200, copy.deepcopy(rule)
+
+    # -- Fleet: agent policies ----------------------------------------------------------
+    def fleet_agent_policies(self, req: Request, space: str, rest: List[str]) -> Answer:
+        if not rest and req.method == "GET":
+            return self.fleet_list(
+                req,
+                [self.policy_view(p, full=False) for (s, _), p in sorted(self.agent_policies.items()) if s == space],
+            )
+        if not rest and req.method == "POST":
+            return self.create_agent_policy(req, space, req.body or {})
+        if rest == ["delete"] and req.method == "POST":
+            return self.delete_agent_policy(space, (req.body or {}).get("agentPolicyId"))
+        if len(rest) == 1:
+            key = (space, rest[0])
+            if key not in self.agent_policies:
+                return kbn_error(404, "Agent policy %s not found" % rest[0])
+            if req.method == "GET":
+                return 200, {"item": self.policy_view(self.agent_policies[key], full=True)}
+            if req.method == "PUT":
+                return self.update_agent_policy(space, key, req.body or {})
+        return kbn_error(404, "Not Found")
+
+    @staticmethod
+    def fleet_list(req: Request, items: List[Dict[str, Any]], extra: Optional[Dict[str, Any]] = None) -> Answer:
+        page = int((req.query.get("page") or ["1"])[0])
+        per_page = int((req.query.get("perPage") or ["20"])[0])
+        window = items[(page - 1) * per_page : page * per_page]
+        answer = {"items": window, "total": len(items), "page": page, "perPage": per_page}
+        answer.update(extra or {})
+        return 200, answer
+
+    def policy_view(self, policy: Dict[str, Any], full: bool) -> Dict[str, Any]:
+        out = copy.deepcopy(policy)
+        if full:
+            out["package_policies"] = [
+                {
+                    "id": pp["id"],
+                    "name": pp["name"],
+                    "package": pp["package"],
+                    "policy_id": pp["policy_id"],
+                    "inputs": [],
+                }
+                for (_s, _i), pp in sorted(self.package_policies.items())
+                if pp["policy_id"] == policy["id"]
+            ]
+        return out
+
+    def name_taken(self, space: str, name: str, other_than: Optional[str] = None) -> bool:
+        return any(
+            s == space and p["name"] == name and p["id"] != other_than for (s, _), p in self.agent_policies.items()
+        )
+
+    def create_agent_policy(self, req: Request, space: str, body: Dict[str, Any]) -> Answer:
+        for field in ("name", "namespace"):
+            if not body.get(field):
+                return kbn_error(400, "[request body.%s]: expected value of type [string] but got [undefined]" % field)
+        policy_id = body.get("id") or str(uuid.uuid4())
+        if (space, policy_id) in self.agent_policies:
+            return kbn_error(409, "Agent policy %s already exists" % policy_id)
+        if self.name_taken(space, body["name"]):
+            return kbn_error(409, "Agent Policy '%s' already exists" % body["name"])
+        policy = dict(
+            {
+                "monitoring_enabled": ["logs", "metrics"],
+                "inactivity_timeout": 1209600,
+                "is_protected": False,
+                "description": "",
+            },
+            **copy.deepcopy(body),
+        )
+        policy.update(id=policy_id, status="active", is_managed=False, revision=1, agents=0, schema_version="1.1.1")
+        self.stamp(policy, created=False)
+        self.agent_policies[(space, policy_id)] = policy
+        self.add_enrollment_key(space, policy_id, None, prefix="Default")
+        if (req.query.get("sys_monitoring") or ["false"])[0] == "true":
+            self.store_package_policy(
+                space,
+                None,
+                {"name": "system-1", "package": {"name": "system", "version": "1.0.0"}, "policy_id": policy_id},
+            )
+        return 200, {"item": self.policy_view(policy, full=False)}
+
+    def update_agent_policy(self, space: str, key: Tuple[str, str], body: Dict[str, Any]) -> Answer:
+        for field in ("name", "namespace"):
+            if not body.get(field):
+                return kbn_error(400, "[request body.%s]: expected value of type [string] but got [undefined]" % field)
+        if self.name_taken(space, body["name"], other_than=key[1]):
+            return kbn_error(409, "Agent Policy '%s' already exists" % body["name"])
+        policy = self.agent_policies[key]
+        policy.update(copy.deepcopy({k: v for k, v in body.items() if k != "id"}))
+        policy["revision"] += 1
+        self.stamp(policy, created=False)
+        return 200, {"item": self.policy_view(policy, full=False)}
+
+    def delete_agent_policy(self, space: str, policy_id: Optional[str]) -> Answer:
+        policy = self.agent_policies.pop((space, policy_id), None)
+        if policy is None:
+            return kbn_error(404, "Agent policy %s not found" % policy_id)
+        for key in [k for k, pp in self.package_policies.items() if pp["policy_id"] == policy_id]:
+            del self.package_policies[key]
+        for key in self.enrollment_keys.values():
+            if key["policy_id"] == policy_id:
+                key["active"] = False
+        return 200, {"id": policy_id, "name": policy["name"]}
+
+    # -- Fleet: package policies --------------------------------------------------------
+    def fleet_package_policies(self, req: Request, space: str, rest: List[str]) -> Answer:
+        if not rest and req.method == "POST":
+            body = req.body or {}
+            for field in ("name", "package"):
+                if not body.get(field):
+                    return kbn_error(400, "[request body.%s]: expected value but got [undefined]" % field)
+            policy_id = body.get("policy_id") or (body.get("policy_ids") or [None])[0]
+            if (space, policy_id) not in self.agent_policies:
+                return kbn_error(404, "Agent policy %s not found" % policy_id)
+            if any(pp["name"] == body["name"] for (s, _), pp in self.package_policies.items() if s == space):
+                return kbn_error(
+                    409,
+                    "An integration policy with the name %s already exists. "
+                    "Please rename it or choose a different name." % body["name"],
+                )
+            return 200, {"item": self.store_package_policy(space, None, dict(body, policy_id=policy_id))}
+        if len(rest) == 1:
+            key = (space, rest[0])
+            if key not in self.package_policies:
+                return kbn_error(404, "Package policy %s not found" % rest[0])
+            if req.method == "GET":
+                return 200, {"item": copy.deepcopy(self.package_policies[key])}
+            if req.method == "PUT":
+                body = req.body or {}
+                return 200, {
+                    "item": self.store_package_policy(
+                        space,
+                        self.package_policies[key],
+                        dict(body, policy_id=body.get("policy_id") or self.package_policies[key]["policy_id"]),
+                    )
+                }
+            if req.method == "DELETE":
+                removed = self.package_policies.pop(key)
+                return 200, {"id": removed["id"], "name": removed["name"]}
+        return kbn_error(404, "Not Found")
+
+    def store_package_policy(
+        self, space: str, previous: Optional[Dict[str, Any]], body: Dict[str, Any]
+    ) -> Dict[str, Any]:
+        item = {k: copy.deepcopy(v) for k, v in body.items() if k not in ("policy_ids", "force")}
+        item.setdefault("namespace", "")
+        item.setdefault("description", "")
+        item.setdefault("vars", {})
+        item.setdefault("inputs", {})
+        item["policy_ids"] = [item["policy_id"]]
+        if previous is None:
+            item["id"] = body.get("id") or str(uuid.uuid4())
+            item["revision"] = 1
+            self.stamp(item, created=True)
+        else:
+            item.update(
+                id=previous["id"],
+                revision=previous["revision"] + 1,
+                created_at=previous["created_at"],
+                created_by=previous["created_by"],
+            )
+            self.stamp(item, created=False)
+        self.package_policies[(space, item["id"])] = item
+        return copy.deepcopy(item)
+
+    # -- Fleet: enrollment API keys -----------------------------------------------------
+    def fleet_enrollment_keys(self, req: Request, space: str, rest: List[str]) -> Answer:
+        if not rest and req.method == "GET":
+            kuery = (req.query.get("kuery") or [""])[0]
+            match = re.fullmatch(r'policy_id:\s*"?([^"]+)"?', kuery) if kuery else None
+            if kuery and not match:
+                return kbn_error(400, "Invalid kuery: %s" % kuery)
+            keys = [
+                copy.deepcopy(k)
+                for (s, _), k in sorted(self.enrollment_keys.items(), key=lambda kv: kv[1]["created_at"])
+                if s == space and (match is None or k["policy_id"] == match.group(1))
+            ]
+            status, answer = self.fleet_list(req, keys)
+            answer["list"] = answer["items"]
+            return status, answer
+        if not rest and req.method == "POST":
+            body = req.body or {}
+            policy_id = body.get("policy_id")
+            if (space, policy_id) not in self.agent_policies:
+                return kbn_error(404, 'Agent policy "%s" not found' % policy_id)
+            name = body.get("name")
+            if name and any(
+                k["policy_id"] == policy_id and k["active"] and k["name"].startswith(name + " (")
+                for (s, _), k in self.enrollment_keys.items()
+                if s == space
+            ):
+                return kbn_error(
+                    400, "An enrollment key named %s already exists for agent policy %s" % (name, policy_id)
+                )
+            return 200, {"item": copy.deepcopy(self.add_enrollment_key(space, policy_id, name)), "action": "created"}
+        if len(rest) == 1 and req.method == "DELETE":
+            key = self.enrollment_keys.get((space, rest[0]))
+            if key is None:
+                return kbn_error(404, "EnrollmentAPIKey %s not found" % rest[0])
+            key["active"] = False
+            return 200, {"action": "deleted"}
+        return kbn_error(404, "Not Found")
+
+    def add_enrollment_key(
+        self, space: str, policy_id: str, name: Optional[str], prefix: Optional[str] = None
+    ) -> Dict[str, Any]:
+        key_id = str(uuid.uuid4())
+        label = name or prefix
+        api_key_id = uuid.uuid4().hex[:20]
+        secret = base64.b64encode(("%s:%s" % (api_key_id, uuid.uuid4().hex)).encode()).decode()
+        iso, _millis = self.now()
+        key = {
+            "id": key_id,
+            "api_key_id": api_key_id,
+            "api_key": secret,
+            "name": "%s (%s)" % (label, key_id) if label else key_id,
+            "policy_id": policy_id,
+            "active": True,
+            "created_at": iso,
+        }
+        self.enrollment_keys[(space, key_id)] = key
+        return key
