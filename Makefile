@@ -19,7 +19,7 @@ CROSS_SCENARIOS := $(sort $(wildcard molecule/*/molecule.yml))
 # Limit with e.g. `make molecule MOLECULE_ONLY=node_exporter`
 MOLECULE_ONLY ?=
 
-.PHONY: help venv lint unit syntax molecule test lab lab-down lab-images build clean
+.PHONY: help venv lint unit syntax molecule test lab lab-down lab-check lab-images build clean bench
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -57,6 +57,12 @@ lab: venv lab-images ## create the lab containers and run site.yml on them
 
 lab-down: ## remove the lab containers
 	scripts/lab.sh down
+
+lab-check: venv lab-images ## the stack test: converge twice (changed=0), check mode, API checks, a late host, then remove the lab
+	scripts/lab-check.sh
+
+bench: venv lab-images ## benchmark site.yml on labs of 5, 15 and 30 hosts (prints the figures)
+	python scripts/bench_lab.py
 
 build: venv ## build the collection tarball vigil-monitoring-*.tar.gz
 	ansible-galaxy collection build --force --output-path build/

@@ -4,6 +4,7 @@
 #   scripts/lab.sh create  only create the containers
 #   scripts/lab.sh down    remove the containers and the network
 # Environment: VIGIL_LAB_INVENTORY (default inventories/lab), VIGIL_LAB_NETWORK (vigil-lab),
+#              VIGIL_LAB_FIXTURES (1: deploy the lab stand-ins before site.yml),
 #              ANSIBLE_ARGS (extra ansible-playbook arguments, e.g. "--check --diff").
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -56,6 +57,11 @@ create() {
 
 up() {
   create
+  if [[ ${VIGIL_LAB_FIXTURES:-1} == 1 ]]; then
+    log "lab stand-ins (fake firewall API, webhook recorder)"
+    # shellcheck disable=SC2086
+    ansible-playbook -i "$inventory" molecule/resources/playbooks/lab_fixtures.yml ${ANSIBLE_ARGS:-}
+  fi
   log "running site.yml on the lab"
   # shellcheck disable=SC2086
   ansible-playbook -i "$inventory" site.yml ${ANSIBLE_ARGS:-}

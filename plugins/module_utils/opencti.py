@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import datetime
-import io
 import ipaddress
 import re
 import time
@@ -193,7 +192,8 @@ def indicator_spec(row: Dict[str, str], default_score: int, default_labels: List
             if kind == "ip":
                 entity, value = check_ip(raw_value)
                 stix_type = entity.lower()
-                spec.update(value=value, observable_type=entity, pattern="[%s:value = %s]" % (stix_type, stix_quote(value)),
+                spec.update(value=value, observable_type=entity,
+                            pattern="[%s:value = %s]" % (stix_type, stix_quote(value)),
                             observable_key="%s.value" % entity, lookup={"key": "value", "entity_type": entity})
             elif kind == "domain":
                 value = check_domain(raw_value)
@@ -209,7 +209,8 @@ def indicator_spec(row: Dict[str, str], default_score: int, default_labels: List
                 name, _length, pattern_key, observable_key = HASHES[kind]
                 spec.update(value=value, observable_type="StixFile",
                             pattern="[%s = %s]" % (pattern_key, stix_quote(value)),
-                            observable_key=observable_key, lookup={"key": "hashes.%s" % name, "entity_type": "StixFile"})
+                            observable_key=observable_key,
+                            lookup={"key": "hashes.%s" % name, "entity_type": "StixFile"})
         except RowError as exc:
             problems.append(str(exc))
 
@@ -253,7 +254,8 @@ def parse_csv(text: str, delimiter: str, default_score: int, default_labels: Lis
             records.append((lines[start][0], record))
             start = reader.line_num
     except csv.Error as exc:
-        raise ValueError("the CSV cannot be read at line %d: %s" % (lines[min(start, len(lines) - 1)][0], exc)) from None
+        line = lines[min(start, len(lines) - 1)][0]
+        raise ValueError("the CSV cannot be read at line %d: %s" % (line, exc)) from None
     header_line = records[0][1]
     header = [normalise_header(name) for name in header_line]
     missing = [name for name in ("type", "value") if name not in header]
@@ -331,7 +333,7 @@ class OpenCTIError(Exception):
     """The platform refused a request or could not be reached."""
 
 
-def _message(exc: Exception) -> str:
+def error_message(exc: Exception) -> str:
     """pycti raises ValueError({'name': ..., 'error_message': ...}) for GraphQL errors."""
     if exc.args and isinstance(exc.args[0], dict):
         detail = exc.args[0]
@@ -483,7 +485,7 @@ def connect(params: Dict[str, Any], sleep: Callable[[float], None] = time.sleep)
             requests_timeout=params["timeout"],
         )
     except ValueError as exc:
-        raise OpenCTIError(_message(exc)) from None
+        raise OpenCTIError(error_message(exc)) from None
     attempts = max(0, params["retries"]) + 1
     last = ""
     for attempt in range(attempts):
@@ -491,7 +493,7 @@ def connect(params: Dict[str, Any], sleep: Callable[[float], None] = time.sleep)
             answer = client.query(HEALTH_QUERY)
             return client, ((answer.get("data") or {}).get("about") or {}).get("version") or "unknown"
         except Exception as exc:  # pylint: disable=broad-except - requests and pycti raise many kinds
-            last = _message(exc)
+            last = error_message(exc)
             if "AUTH_REQUIRED" in last or "ForbiddenAccess" in last:
                 break
             if attempt + 1 < attempts:

@@ -31,16 +31,18 @@ description:
     incident ID such as C(INC-2024-0042), or a URL), C(valid_until) (C(YYYY-MM-DD) or an ISO 8601
     date-time) and C(description) are optional. Lines starting with C(#) and blank lines are
     ignored. A value that repeats in the file is imported once (later lines in RV(skipped))."
-  - Uses L(pycti,https://pypi.org/project/pycti/), OpenCTI's Python client, on the host that runs
+  - "Uses L(pycti,https://pypi.org/project/pycti/), OpenCTI's Python client, on the host that runs
     the task (usually C(delegate_to: localhost)). Install the pycti release that matches the
-    platform (this collection is tested with pycti 7.261026.0); the module warns when they differ.
+    platform (this collection is tested with pycti 7.261026.0); the module warns when they differ."
 author:
   - Vigil maintainers (@vigil-monitoring)
 requirements:
   - pycti (the release matching the OpenCTI platform, for example C(pip install pycti==7.261026.0))
 options:
   url:
-    description: Base URL of the OpenCTI platform, for example C(https://opencti.example.org). The GraphQL endpoint is C(<url>/graphql).
+    description:
+      - Base URL of the OpenCTI platform, for example C(https://opencti.example.org). The GraphQL endpoint is
+        C(<url>/graphql).
     type: str
     required: true
   api_token:
@@ -68,7 +70,9 @@ options:
     type: int
     default: 30
   retries:
-    description: How many times the first request (the health query) is retried when the platform does not answer (it may be starting). Bounded.
+    description:
+      - How many times the first request (the health query) is retried when the platform does not answer (it may
+        be starting). Bounded.
     type: int
     default: 5
   retry_delay:
@@ -90,7 +94,9 @@ options:
     type: int
     default: 50
   default_labels:
-    description: Labels added to every imported row, on top of the row's own (for example the feed's name). Labels are stored in lower case.
+    description:
+      - Labels added to every imported row, on top of the row's own (for example the feed's name). Labels are
+        stored in lower case.
     type: list
     elements: str
     default: []
@@ -100,11 +106,15 @@ options:
     elements: str
     default: [malicious-activity]
   detection:
-    description: Set C(x_opencti_detection) on created indicators, so that detection tooling (for example the Elastic connector) exports them.
+    description:
+      - Set C(x_opencti_detection) on created indicators, so that detection tooling (for example the Elastic
+        connector) exports them.
     type: bool
     default: true
   create_observables:
-    description: Create the observable and the C(based-on) relationship as well as the indicator. With V(false) only indicators are created and looked up.
+    description:
+      - Create the observable and the C(based-on) relationship as well as the indicator. With V(false) only
+        indicators are created and looked up.
     type: bool
     default: true
   incident_source_name:
@@ -191,7 +201,9 @@ skipped:
   type: list
   elements: dict
 summary:
-  description: Counts - C(rows), C(valid), C(created_indicators), C(created_observables), C(created_relationships), C(unchanged), C(errors), C(skipped).
+  description:
+    - Counts - C(rows), C(valid), C(created_indicators), C(created_observables), C(created_relationships),
+      C(unchanged), C(errors), C(skipped).
   returned: always
   type: dict
 platform_version:
@@ -245,7 +257,8 @@ def check_options(module: AnsibleModule) -> None:
     if len(params["delimiter"]) != 1:
         module.fail_json(msg="delimiter %r must be exactly one character, for example ',' or ';'" % params["delimiter"])
     if not 0 <= params["default_score"] <= 100:
-        module.fail_json(msg="default_score %d is out of range; use a whole number from 0 to 100" % params["default_score"])
+        module.fail_json(msg="default_score %d is out of range; use a whole number from 0 to 100"
+                         % params["default_score"])
     if params["client_key"] and not params["client_cert"]:
         module.fail_json(msg="client_key is set without client_cert; give both for mutual TLS")
     if not params["api_token"].strip():
@@ -316,7 +329,7 @@ def main() -> None:
         try:
             outcome = importer.import_row(spec)
         except (ValueError, opencti.OpenCTIError) as exc:
-            errors.append(dict(row, error="OpenCTI refused the row: %s" % opencti._message(exc)))  # pylint: disable=protected-access
+            errors.append(dict(row, error="OpenCTI refused the row: %s" % opencti.error_message(exc)))
             continue
         except Exception as exc:  # pylint: disable=broad-except - connection lost: stop, report what was done
             module.fail_json(msg="import stopped at line %d: %s" % (spec["line"], exc), created=created,
@@ -356,9 +369,9 @@ def main() -> None:
         result["diff"] = {"before": "\n".join(sorted(before)) + ("\n" if before else ""),
                           "after": "\n".join(sorted(after)) + ("\n" if after else "")}
     if errors and params["fail_on_row_errors"]:
-        result["msg"] = ("%d row(s) not imported (see errors); the %d valid row(s) were %s"
-                         % (len(errors), len(parsed["rows"]) - len([e for e in errors if "pattern" in e]),
-                            "checked" if module.check_mode else "imported"))
+        result["msg"] = ("%d row(s) not imported (see errors); the other %d row(s) were %s"
+                         % (len(errors), len(created) + len(unchanged),
+                            "checked" if module.check_mode else "imported or already in OpenCTI"))
         module.fail_json(**result)
     result["msg"] = ("%d created, %d unchanged, %d error(s), %d skipped"
                      % (len(created), len(unchanged), len(errors), len(parsed["skipped"])))

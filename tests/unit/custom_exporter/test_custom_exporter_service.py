@@ -38,7 +38,7 @@ def test_notify_systemd_without_systemd_does_nothing(vce, monkeypatch):
     assert vce.notify_systemd("READY=1") is False
 
 
-def test_notify_systemd_failure_is_logged_not_raised(vce, monkeypatch, tmp_path, caplog):
+def test_notify_systemd_failure_is_logged_not_raised(vce, monkeypatch, tmp_path):
     monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "nobody-listens"))
     assert vce.notify_systemd("READY=1") is False
 

@@ -521,3 +521,78 @@ def test_role_renders_config_web_config_and_service_path(tmp_path, ansible_playb
     )
     assert computed["msi_local"] == "C:\\ProgramData\\vigil\\downloads\\windows_exporter-0.30.9-amd64.msi"
     assert computed["file_version"] == "0.30.9.0"
+
+
+# -- the register step alone, by tag: no connection to the Windows host -----------------
+
+TAG_PLAYBOOK = """\
+---
+- name: The whole role, as a site playbook applies it
+  hosts: windows
+  gather_facts: false
+  roles:
+    - role: vigil.monitoring.windows_exporter
+"""
+
+TAG_INVENTORY = """\
+all:
+  children:
+    prometheus:
+      hosts:
+        localhost:
+          ansible_connection: local
+    windows:
+      vars:
+        # Never contacted: 192.0.2.0/24 is a documentation range and WinRM is not set up.
+        ansible_connection: winrm
+        ansible_port: 5986
+        vigil_environment: test
+      hosts:
+        win-tag-1:
+          vigil_metrics_address: 192.0.2.21
+          vigil_site: site-a
+"""
+
+
+def test_register_tag_runs_only_the_delegated_registration(tmp_path, ansible_playbook):
+    (tmp_path / "play.yml").write_text(TAG_PLAYBOOK, encoding="utf-8")
+    (tmp_path / "inventory.yml").write_text(TAG_INVENTORY, encoding="utf-8")
+    (tmp_path / "ansible.cfg").write_text(
+        textwrap.dedent("""\
+        [defaults]
+        collections_path = {root}/collections
+        roles_path = {root}/roles
+        retry_files_enabled = false
+        """).format(root=ROOT),
+        encoding="utf-8",
+    )
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"),
+        ANSIBLE_HOME=str(tmp_path / "home"),
+    )
+    command = [
+        str(ansible_playbook), "-i", str(tmp_path / "inventory.yml"), "--tags", "windows_exporter_register",
+        "-e", "ansible_python_interpreter=%s" % sys.executable, "-e", "windows_exporter_file_sd_dir=%s" % tmp_path,
+        str(tmp_path / "play.yml"),
+    ]  # fmt: skip
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=300)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    # No MSI checksum was asked for, and nothing but the registration ran.
+    assert "win_" not in output and "Install windows_exporter" not in output, output
+    assert yaml.safe_load((tmp_path / "windows.yml").read_text(encoding="utf-8")) == [
+        {
+            "targets": ["192.0.2.21:9182"],
+            "labels": {
+                "environment": "test",
+                "instance": "win-tag-1",
+                "os": "windows",
+                "role": "windows",
+                "scheme": "http",
+                "site": "site-a",
+            },
+        }
+    ]

@@ -240,7 +240,8 @@ def test_a_row_refused_by_opencti_does_not_stop_the_others(run_module, cti):
     result = run(run_module, args(cti, content="type,value\nip,198.51.100.7\nip,198.51.100.8\n"))
 
     assert [e["line"] for e in result["errors"]] == [2]
-    assert "OpenCTI refused the row: FUNCTIONAL_ERROR: Indicator of type IPv4-Addr refused" in result["errors"][0]["error"]
+    error = result["errors"][0]["error"]
+    assert "OpenCTI refused the row: FUNCTIONAL_ERROR: Indicator of type IPv4-Addr refused" in error
     assert [i["name"] for i in cti.indicators.values()] == ["198.51.100.8"]
 
 
@@ -367,7 +368,8 @@ NOW = datetime.datetime(2026, 11, 1, tzinfo=datetime.timezone.utc)
 
 
 def test_quoted_fields_may_hold_the_delimiter_and_newlines():
-    text = 'type,value,description\nip,198.51.100.7,"first, with comma"\ndomain,a.example.net,"two\nlines"\nip,198.51.100.9,\n'
+    text = ('type,value,description\nip,198.51.100.7,"first, with comma"\n'
+            'domain,a.example.net,"two\nlines"\nip,198.51.100.9,\n')
 
     parsed = opencti.parse_csv(text, ",", 50, [], NOW)
 

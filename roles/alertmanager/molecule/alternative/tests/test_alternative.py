@@ -1,0 +1,101 @@
+"""Alertmanager from a release tarball, with TLS, basic auth, an external URL path and more knobs."""
+
+import json
+import time
+
+import pytest
+
+SERVICE = "prometheus-alertmanager"
+CONFIG = "/etc/prometheus/alertmanager.yml"
+BASE = "https://127.0.0.1:9193/alertmanager"
+AMTOOL = "/usr/local/bin/amtool"
+
+
+def _get(host, path, user=None, password=None):
+    """HTTPS GET from the host itself, verified with the lab CA; returns {status, content}."""
+    script = (
+        "import base64, json, ssl, sys, urllib.request, urllib.error\n"
+        "ctx = ssl.create_default_context(cafile='/etc/vigil/tls/ca.crt')\n"
+        "req = urllib.request.Request(sys.argv[1])\n"
+        "if sys.argv[2]:\n"
+        "    token = base64.b64encode(('%s:%s' % (sys.argv[2], sys.argv[3])).encode()).decode()\n"
+        "    req.add_header('Authorization', 'Basic ' + token)\n"
+        "try:\n"
+        "    r = urllib.request.urlopen(req, timeout=10, context=ctx); status, body = r.status, r.read().decode()\n"
+        "except urllib.error.HTTPError as e:\n"
+        "    status, body = e.code, e.read().decode()\n"
+        "print(json.dumps({'status': status, 'content': body}))\n"
+    )
+    out = host.check_output("python3 -c %s %s %s %s", script, BASE + path, user or "", password or "")
+    return json.loads(out)
+
+
+def test_binaries_come_from_the_release_tarball(host):
+    for binary in ("alertmanager", "amtool"):
+        assert host.file(f"/usr/local/bin/{binary}").mode == 0o755
+        assert host.file(f"/opt/vigil/alertmanager-0.25.0.linux-amd64/{binary}").exists
+    unit = host.file(f"/etc/systemd/system/{SERVICE}.service").content_string
+    assert "ExecStart=/usr/local/bin/alertmanager" in unit
+
+
+def test_service_runs_on_custom_ports(host):
+    assert host.service(SERVICE).is_running
+    assert host.socket("tcp://0.0.0.0:9193").is_listening
+    assert host.socket("tcp://0.0.0.0:9194").is_listening
+
+
+def test_https_without_credentials_is_refused(host):
+    assert _get(host, "/api/v2/status")["status"] == 401
+
+
+def test_wrong_password_is_refused(host):
+    assert _get(host, "/api/v2/status", "admin", "wrong")["status"] == 401
+
+
+def test_cluster_of_two_is_ready_over_https_under_the_external_path(host):
+    deadline = time.monotonic() + 90
+    while True:
+        result = _get(host, "/api/v2/status", "admin", "lab-only-password")
+        cluster = json.loads(result["content"]).get("cluster", {}) if result["status"] == 200 else {}
+        if cluster.get("status") == "ready" and len(cluster.get("peers") or []) == 2:
+            break
+        assert time.monotonic() < deadline, f"cluster not ready with 2 peers after 90s: {result['status']} {cluster}"
+        time.sleep(3)
+    assert all(peer["address"].endswith(":9194") for peer in cluster["peers"])
+
+
+def test_web_config_holds_a_bcrypt_hash_not_the_password(host):
+    f = host.file("/etc/prometheus/alertmanager/web-config.yml")
+    assert (f.user, f.group, f.mode) == ("root", "prometheus", 0o640)
+    assert "lab-only-password" not in f.content_string
+    assert "admin: $2" in f.content_string
+
+
+def test_check_config_sees_the_template_and_the_time_interval(host):
+    out = host.check_output("%s check-config %s", AMTOOL, CONFIG)
+    assert "SUCCESS" in out
+    assert " - 1 templates" in out
+    assert host.file("/etc/prometheus/alertmanager_templates/vigil.tmpl").mode == 0o640
+
+
+def test_config_has_email_smtp_and_the_muted_digest(host):
+    content = host.file(CONFIG).content_string
+    assert "smtp_smarthost: localhost:25" in content
+    assert "to: platform@lab.example" in content
+    assert "- name: weekends" in content
+    assert "mute_time_intervals:\n      - weekends" in content or "mute_time_intervals:\n      -   weekends" in content
+
+
+@pytest.mark.parametrize(
+    "labels,receiver",
+    [
+        ("alertname=SomethingNew severity=critical team=nobody", "triage"),
+        ("alertname=IntrusionDetected severity=critical team=security source=kibana", "security-pager"),
+        ("alertname=ScanSeen severity=warning team=security", "triage"),
+        ("alertname=HostDown severity=critical team=infra", "infra-pager"),
+        ("alertname=ExporterDown severity=warning team=platform", "platform-digest"),
+    ],
+)
+def test_hand_written_routes(host, labels, receiver):
+    cmd = host.run(f"{AMTOOL} config routes test --config.file={CONFIG} --verify.receivers={receiver} {labels}")
+    assert cmd.rc == 0, cmd.stdout + cmd.stderr

@@ -1,0 +1,75 @@
+"""kibana with install method none: kibana.yml as Kibana would read it, checked on the host.
+
+Nothing here ran Kibana: the file is parsed as YAML on the host and its values checked.
+"""
+
+import json
+
+CONFIG = "/etc/kibana/kibana.yml"
+TOKEN = "AAEAAWVsYXN0aWMva2liYW5hL3ZpZ2lsLWxhYjpsYWItb25seS1raWJhbmEtdG9rZW4tc2VjcmV0LTAxMjM"
+
+
+def _name(host):
+    return host.ansible.get_variables()["inventory_hostname"]
+
+
+def _is_deb12(host):
+    return _name(host).endswith("deb12")
+
+
+def _conf(host):
+    out = host.check_output("python3 -c \"import json, yaml; print(json.dumps(yaml.safe_load(open('%s'))))\"" % CONFIG)
+    return json.loads(out)
+
+
+def test_kibana_yml_is_private(host):
+    f = host.file(CONFIG)
+    assert (f.user, f.group, f.mode) == ("root", "kibana", 0o640)
+    d = host.file("/etc/kibana")
+    assert (d.user, d.group, d.mode) == ("root", "kibana", 0o2750)
+
+
+def test_encryption_keys_and_token(host):
+    conf = _conf(host)
+    assert conf["xpack.encryptedSavedObjects.encryptionKey"] == "lab-only-saved-objects-key-0123456789abcdef"
+    assert conf["xpack.security.encryptionKey"] == "lab-only-security-key-0123456789abcdef01"
+    assert conf["xpack.reporting.encryptionKey"] == "lab-only-reporting-key-0123456789abcdef0"
+    assert conf["elasticsearch.serviceAccountToken"] == TOKEN
+    assert "elasticsearch.username" not in conf and "elasticsearch.password" not in conf
+
+
+def test_elasticsearch_connection_is_verified_tls(host):
+    conf = _conf(host)
+    assert conf["elasticsearch.ssl.verificationMode"] == "full"
+    lab_ca = host.file("/etc/vigil/tls/ca.crt").content
+    if _is_deb12(host):
+        prefix = _name(host)[: -len("-deb12")]
+        assert conf["elasticsearch.hosts"] == [f"https://{prefix}-deb12:9200"]
+        # the CA came from the first Elasticsearch node, through the controller
+        assert conf["elasticsearch.ssl.certificateAuthorities"] == ["/etc/kibana/tls/elasticsearch-ca.crt"]
+        assert host.file("/etc/kibana/tls/elasticsearch-ca.crt").content == lab_ca
+    else:
+        assert conf["elasticsearch.hosts"] == ["https://es.lab.invalid:9200"]
+        assert conf["elasticsearch.ssl.certificateAuthorities"] == ["/etc/vigil/tls/ca.crt"]
+
+
+def test_server_tls_only_where_configured(host):
+    conf = _conf(host)
+    if _is_deb12(host):
+        assert conf["server.ssl.enabled"] is True
+        assert conf["server.ssl.certificate"] == "/etc/vigil/tls/host.crt"
+        assert conf["server.publicBaseUrl"].startswith("https://")
+        assert conf["server.maxPayload"] == 2097152
+        prefix = _name(host)[: -len("-deb12")]
+        assert conf["xpack.fleet.fleetServerHosts"][0]["host_urls"] == [f"https://{prefix}-deb13:8220"]
+    else:
+        assert "server.ssl.enabled" not in conf
+        assert conf["server.publicBaseUrl"].startswith("http://")
+
+
+def test_user_and_directories_as_the_package_makes_them(host):
+    user = host.user("kibana")
+    assert user.group == "kibana"
+    for path in ("/var/lib/kibana", "/var/log/kibana"):
+        f = host.file(path)
+        assert (f.user, f.group, f.mode) == ("kibana", "kibana", 0o750)

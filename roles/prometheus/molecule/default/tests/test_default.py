@@ -1,0 +1,132 @@
+"""Prometheus with no variables: packaged, plain HTTP, HA pair, alert catalog rules, file_sd jobs."""
+
+import json
+import os
+import time
+
+import testinfra
+
+SERVICE = "prometheus"
+BASE = "http://127.0.0.1:9090"
+GET = "python3 -c \"import sys,urllib.request as u; print(u.urlopen(sys.argv[1], timeout=10).read().decode())\" %s"
+
+
+def api(host, path):
+    return json.loads(host.check_output(GET, BASE + path))["data"]
+
+
+def query(host, promql):
+    return api(host, "/api/v1/query?query=" + promql.replace(" ", "%20").replace('"', "%22"))["result"]
+
+
+def eventually(check, timeout=90, step=3):
+    """Retry check() until it returns a true value: scrapes and rule evaluations run every 30s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(step)
+
+
+def peer(host):
+    """The other server of the HA pair."""
+    me = host.backend.get_hostname()
+    other = me[:-2] + ("13" if me.endswith("12") else "12")
+    return testinfra.get_host("ansible://" + other, ansible_inventory=os.environ["MOLECULE_INVENTORY_FILE"])
+
+
+def test_service_runs_and_is_enabled(host):
+    svc = host.service(SERVICE)
+    assert svc.is_running
+    assert svc.is_enabled
+
+
+def test_listens_on_9090(host):
+    assert host.socket("tcp://0.0.0.0:9090").is_listening
+
+
+def test_unit_is_ours_hardened_and_reloadable(host):
+    unit = host.file(f"/etc/systemd/system/{SERVICE}.service").content_string
+    for line in ("NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", "User=prometheus",
+                 "ExecReload=/bin/kill -HUP $MAINPID", "--web.enable-lifecycle",
+                 "--web.config.file=/etc/prometheus/web-config.yml"):
+        assert line in unit
+
+
+def test_deployed_config_passes_promtool(host):
+    out = host.run("promtool check config /etc/prometheus/prometheus.yml")
+    assert out.rc == 0, out.stdout + out.stderr
+    assert "SUCCESS" in out.stdout + out.stderr
+
+
+def test_config_files_are_private(host):
+    for path in ("/etc/prometheus/prometheus.yml", "/etc/prometheus/web-config.yml"):
+        f = host.file(path)
+        assert (f.user, f.group, f.mode) == ("root", "prometheus", 0o640)
+
+
+def test_retention_defaults_to_30_days(host):
+    flags = api(host, "/api/v1/status/flags")
+    assert flags["storage.tsdb.retention.time"] == "30d"
+    assert flags["storage.tsdb.path"] == "/var/lib/prometheus/metrics2"
+    assert flags["web.enable-lifecycle"] == "true"
+
+
+def test_each_server_has_its_own_replica_label(host):
+    config = api(host, "/api/v1/status/config")["yaml"]
+    assert f"replica: {host.backend.get_hostname()}" in config
+
+
+def test_ha_pair_runs_identical_config_except_replica(host):
+    def normalised(h):
+        text = h.file("/etc/prometheus/prometheus.yml").content_string
+        return [line for line in text.splitlines() if not line.strip().startswith("replica:")]
+
+    assert normalised(host) == normalised(peer(host))
+
+
+def test_alert_catalog_rules_are_loaded(host):
+    rules = [r["name"] for g in api(host, "/api/v1/rules")["groups"] for r in g["rules"]]
+    for name in ("HostDown", "ProbeFailed", "TlsCertExpiringCritical", "PrometheusConfigReloadFailed"):
+        assert name in rules
+    assert host.run("promtool check rules /etc/prometheus/rules/vigil-alert-catalog.yml").rc == 0
+
+
+def test_file_sd_files_of_every_exporter_kind_exist(host):
+    for kind in ("node", "windows", "custom", "blackbox", "alertmanager"):
+        assert host.file(f"/etc/prometheus/file_sd/{kind}.yml").is_file
+
+
+def test_existing_registration_is_kept_and_scraped(host):
+    assert "registered_by: prepare" in host.file("/etc/prometheus/file_sd/custom.yml").content_string
+
+    def custom_up():
+        return [s for s in query(host, 'up{job="custom"}') if s["value"][1] == "1"]
+
+    series = eventually(custom_up)
+    assert series, "the target registered in custom.yml is not scraped by job custom"
+    assert series[0]["metric"]["registered_by"] == "prepare"
+
+
+def test_both_servers_of_the_pair_are_scraped(host):
+    def both_up():
+        series = query(host, 'up{job="prometheus"} == 1')
+        return sorted(s["metric"]["instance"] for s in series)
+
+    me = host.backend.get_hostname()
+    assert eventually(lambda: len(both_up()) == 2), both_up()
+    assert me in both_up()
+
+
+def test_probe_job_routes_through_the_blackbox_exporter(host):
+    jobs = {c["job_name"]: c for c in _scrape_configs(host)}
+    assert set(jobs) >= {"prometheus", "node", "windows", "custom", "blackbox_exporter", "blackbox", "alertmanager"}
+    assert jobs["blackbox"]["metrics_path"] == "/probe"
+    assert jobs["blackbox"]["file_sd_configs"][0]["files"] == ["/etc/prometheus/file_sd/probes-*.yml"]
+
+
+def _scrape_configs(host):
+    script = "import json, yaml; print(json.dumps(yaml.safe_load(open('/etc/prometheus/prometheus.yml'))))"
+    out = host.check_output("python3 -c %s", script)
+    return json.loads(out)["scrape_configs"]
