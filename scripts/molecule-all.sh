@@ -25,7 +25,10 @@ run_one() {
   prefix="vigil-$(echo "$label" | tr '/_' '--')"
   log="$logdir/$(echo "$label" | tr '/' '-').log"
   t0=$SECONDS
-  (cd "$root/$base" && VIGIL_MOLECULE_PREFIX=$prefix timeout 1200 molecule test -s "$scenario") >"$log" 2>&1
+  # Molecule keys its ephemeral directory on the project's basename and the scenario
+  # name, so two "default" scenarios of different roles would share one: give each its own.
+  export MOLECULE_EPHEMERAL_DIRECTORY="$HOME/.ansible/tmp/molecule-$prefix"
+  (cd "$root/$base" && VIGIL_MOLECULE_PREFIX=$prefix timeout 1500 molecule test -s "$scenario") >"$log" 2>&1
   rc=$?
   if ((rc == 0)); then
     echo "PASS $label $((SECONDS - t0))s"

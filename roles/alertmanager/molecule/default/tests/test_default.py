@@ -20,9 +20,7 @@ def _http(host, method, url, body=None):
         "except urllib.error.HTTPError as e:\n"
         "    print(e.code); print(e.read().decode())\n"
     )
-    out = host.check_output(
-        "python3 -c %s %s %s %s", script, method, url, json.dumps(body) if body is not None else ""
-    )
+    out = host.check_output("python3 -c %s %s %s %s", script, method, url, json.dumps(body) if body is not None else "")
     status, _, text = out.partition("\n")
     try:
         return int(status), json.loads(text)
@@ -60,7 +58,12 @@ def test_unit_overrides_the_package_unit_and_names_the_peer(host):
     members, _ = _members(host)
     me = host.backend.get_hostname()
     unit = host.file(f"/etc/systemd/system/{SERVICE}.service").content_string
-    for line in ("NoNewPrivileges=yes", "ProtectSystem=strict", "User=prometheus", "ExecReload=/bin/kill -HUP $MAINPID"):
+    for line in (
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "User=prometheus",
+        "ExecReload=/bin/kill -HUP $MAINPID",
+    ):
         assert line in unit
     for member in members:
         assert (f"--cluster.peer={member}:9094" in unit) == (member != me)
@@ -101,8 +104,12 @@ def test_unowned_alert_reaches_the_triage_webhook_once(host):
     if host.backend.get_hostname() != recorder:
         pytest.skip("runs once, on the recorder host")
     alertname = "LabUnowned%d" % int(time.time())
-    alert = [{"labels": {"alertname": alertname, "severity": "critical", "team": "nobody"},
-              "annotations": {"summary": "posted by the default scenario"}}]
+    alert = [
+        {
+            "labels": {"alertname": alertname, "severity": "critical", "team": "nobody"},
+            "annotations": {"summary": "posted by the default scenario"},
+        }
+    ]
     for member in members:
         status, body = _http(host, "POST", f"http://{member}:9093/api/v2/alerts", alert)
         assert status == 200, body
