@@ -24,7 +24,7 @@ except OSError as err:
 def http(host, url: str, method: str = "GET", body: Any = None) -> dict:
     """Run one request on `host`; return {'status', 'body', 'json'}."""
     args = [method, url] + ([json.dumps(body)] if body is not None else [])
-    cmd = host.run("python3 -c %s %s", CLIENT, args)  # testinfra quotes each argument
+    cmd = host.run("python3 -c %s" + " %s" * len(args), CLIENT, *args)  # testinfra quotes each argument
     assert cmd.rc == 0, cmd.stderr
     result = json.loads(cmd.stdout)
     try:

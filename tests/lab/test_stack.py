@@ -104,7 +104,8 @@ def test_alertmanager_cluster_has_every_peer(lab_host, node):
 )
 def test_routing_sends_each_alert_to_the_owning_team(lab_host, labels, receiver):
     am = lab_host(ALERTMANAGERS[0])
-    out = am.check_output("amtool config routes test --config.file=/etc/prometheus/alertmanager.yml %s", labels)
+    pairs = labels.split()
+    out = am.check_output("amtool config routes test --config.file=/etc/prometheus/alertmanager.yml" + " %s" * len(pairs), *pairs)
     assert out.strip() == receiver
 
 
