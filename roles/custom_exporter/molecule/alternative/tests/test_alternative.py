@@ -108,6 +108,8 @@ def test_wrong_password_is_refused(host):
 
 
 def test_https_with_credentials_serves_the_firewall_values(host):
+    # The source is read every 5 s: a value another test changed on the firewall may lag that long.
+    wait_for(lambda: sample(scrape(host), "vigil_firewall_vpn_active_sessions", site="lab") == 42)
     metrics = scrape(host)
     assert sample(metrics, "vigil_custom_source_up", source="firewall") == 1
     assert sample(metrics, "vigil_firewall_vpn_active_sessions", site="lab") == 42
@@ -179,4 +181,4 @@ def test_registered_with_the_custom_port_and_labels(host, firewall):
     me = host.backend.get_hostname()
     entries = [g for g in groups if g["targets"] == [f"{me}:9878"]]
     assert len(entries) == 1, groups
-    assert entries[0]["labels"] == {"role": "custom", "os": "linux", "team": "netops"}
+    assert entries[0]["labels"] == {"role": "custom", "os": "linux", "instance": me, "scheme": "https", "team": "netops"}

@@ -174,5 +174,4 @@ def test_registered_in_the_prometheus_file_sd(host, firewall):
     me = host.backend.get_hostname()
     entries = [g for g in groups if g["targets"] == [f"{me}:9877"]]
     assert len(entries) == 1, groups
-    assert entries[0]["labels"]["role"] == "custom"
-    assert entries[0]["labels"]["os"] == "linux"
+    assert entries[0]["labels"] == {"role": "custom", "os": "linux", "instance": me, "scheme": "http"}
