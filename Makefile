@@ -47,7 +47,7 @@ unit: venv ## pytest unit tests (and integration tests, skipped without VIGIL_IT
 lab-images: ## Docker engine + vigil/debian12-systemd and vigil/debian13-systemd images
 	scripts/lab-images.sh
 
-molecule: venv lab-images ## every Molecule scenario (role and cross-role)
+molecule: venv lab-images ## every Molecule scenario (role and cross-role) and the stack check (lab-check)
 	scripts/molecule-all.sh $(MOLECULE_ONLY)
 
 test: lint unit molecule ## everything CI runs

@@ -12,6 +12,8 @@ cd "$root"
 inventory=${VIGIL_LAB_INVENTORY:-inventories/lab}
 network=${VIGIL_LAB_NETWORK:-vigil-lab}
 export ANSIBLE_CONFIG=$root/ansible.cfg PATH=$root/.venv/bin:$PATH
+# The lab PKI (molecule/resources/playbooks/lab_tls.yml) lives here on the controller.
+export VIGIL_LAB_TLS_DIR=${VIGIL_LAB_TLS_DIR:-$root/.cache/lab-tls}
 
 log() { printf 'lab: %s\n' "$*" >&2; }
 

@@ -3,7 +3,9 @@
 #   scripts/molecule-all.sh                 # all scenarios
 #   scripts/molecule-all.sh node_exporter   # only scenarios whose path contains the word
 # VIGIL_MOLECULE_JOBS (default 3) scenarios run at once, each with its own container
-# prefix, so they never share a name. Each scenario's output goes to
+# prefix, so they never share a name. The stack check (scripts/lab-check.sh: site.yml
+# on the lab inventory, label "stack") runs as one more job; the longest jobs start
+# first. Each scenario's output goes to
 # .cache/molecule/<label>.log; the tail of a failed one is printed. Exits 1 if any failed.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,6 +27,13 @@ run_one() {
   prefix="vigil-$(echo "$label" | tr '/_' '--')"
   log="$logdir/$(echo "$label" | tr '/' '-').log"
   t0=$SECONDS
+  if [[ $file == stack ]]; then
+    label=stack log="$logdir/stack.log"
+    timeout 2700 "$root/scripts/lab-check.sh" >"$log" 2>&1
+    rc=$?
+    if ((rc == 0)); then echo "PASS $label $((SECONDS - t0))s"; else echo "FAIL $label $((SECONDS - t0))s (rc=$rc, log $log)"; fi
+    return 0
+  fi
   # Molecule keys its ephemeral directory on the project's basename and the scenario
   # name, so two "default" scenarios of different roles would share one: give each its own.
   export MOLECULE_EPHEMERAL_DIRECTORY="$HOME/.ansible/tmp/molecule-$prefix"
@@ -34,14 +43,20 @@ run_one() {
     echo "PASS $label $((SECONDS - t0))s"
   else
     echo "FAIL $label $((SECONDS - t0))s (rc=$rc, log $log)"
-    # A scenario killed by the timeout leaves its containers: remove them.
-    (cd "$root/$base" && VIGIL_MOLECULE_PREFIX=$prefix timeout 300 molecule destroy -s "$scenario") >>"$log" 2>&1 || true
+    # A scenario killed by the timeout leaves its containers: remove them (logged
+    # apart, so the scenario's log ends where it failed).
+    (cd "$root/$base" && VIGIL_MOLECULE_PREFIX=$prefix timeout 300 molecule destroy -s "$scenario") >"${log%.log}.destroy.log" 2>&1 || true
   fi
 }
 export -f run_one
 export root logdir
 
-mapfile -t scenarios < <(cd "$root" && ls roles/*/molecule/*/molecule.yml molecule/*/molecule.yml 2>/dev/null | sort)
+# Longest first (the stack, then the cross-role scenarios), so the run ends sooner.
+mapfile -t scenarios < <(
+  echo stack
+  cd "$root" && ls molecule/*/molecule.yml 2>/dev/null | sort
+  ls roles/*/molecule/*/molecule.yml 2>/dev/null | sort
+)
 # molecule/skip.txt: "<label> <reason>" lines for scenarios known not to pass yet;
 # they are listed as SKIPPED (with the reason) instead of run.
 skipfile=$root/molecule/skip.txt
@@ -50,7 +65,8 @@ skipped=()
 for file in "${scenarios[@]}"; do
   [[ -n $filter && $file != *"$filter"* ]] && continue
   d=$(dirname "$file"); b=$(dirname "$(dirname "$d")")
-  if [[ $b == . ]]; then l=$(basename "$d"); else l="$(basename "$b")/$(basename "$d")"; fi
+  if [[ $file == stack ]]; then l=stack
+  elif [[ $b == . ]]; then l=$(basename "$d"); else l="$(basename "$b")/$(basename "$d")"; fi
   if [[ -f $skipfile ]] && reason=$(awk -v l="$l" '$1 == l {$1=""; print substr($0, 2); found=1} END {exit !found}' "$skipfile"); then
     skipped+=("SKIPPED $l: $reason")
     continue
@@ -76,8 +92,11 @@ fail=$(printf '%s\n' "$results" | grep -c '^FAIL' || true)
 if ((fail > 0)); then
   while read -r _ label _; do
     log="$logdir/$(echo "$label" | tr '/' '-').log"
-    echo "=== tail of $label"
-    grep -vE '^\s*$' "$log" | tail -n 80
+    echo "=== why $label failed (first failures, then the end of its log)"
+    # Task failures and test failures with a little context, then the tail.
+    grep -nE -B3 -A12 '^(fatal|failed):|^E  |FAILED!|AssertionError|^\[ERROR\]' "$log" | head -n 120
+    echo "--- end of $label log"
+    grep -vE '^\s*$' "$log" | grep -vE '^(Thursday|Monday|Tuesday|Wednesday|Friday|Saturday|Sunday) ' | tail -n 40
   done < <(printf '%s\n' "$results" | grep '^FAIL')
 fi
 ((${#skipped[@]})) && printf '%s\n' "${skipped[@]}"

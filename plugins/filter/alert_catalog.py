@@ -740,6 +740,7 @@ def alertmanager_routing(
     digest_timing: Optional[Mapping[str, str]] = None,
     host_down_alert: str = "HostDown",
     inhibit_equal: Optional[Sequence[str]] = None,
+    critical_inhibits_warning: bool = True,
 ) -> Dict[str, Any]:
     """Derive Alertmanager's route tree, receivers and inhibit rules from the catalog and teams.
 
@@ -747,6 +748,10 @@ def alertmanager_routing(
     msteams|email|pagerduty|opsgenie, ...the integration's keys...}. Critical alerts go to
     <team>-pager (or <team>-digest when the team has no pager channels), warnings to
     <team>-digest, info to the null receiver; anything else falls to the triage receiver.
+
+    Inhibition: HostDown silences every other alert with the same inhibit_equal labels
+    (default instance); any critical alert silences the warnings with the same labels
+    (critical_inhibits_warning); each entry's ``inhibits`` list silences those alerts.
     """
     entries = _validated(catalog)
     if not _is_str(triage_receiver) or not triage_receiver.strip():
@@ -871,6 +876,17 @@ def alertmanager_routing(
             {
                 "source_matchers": [_matcher("alertname", host_down_alert)],
                 "target_matchers": [_matcher("alertname", host_down_alert, "!=")],
+                "equal": list(equal),
+            }
+        )
+    if critical_inhibits_warning:
+        # Alertmanager treats a label missing on both sides as equal: without the
+        # regex matchers, a critical alert with no instance (a log-side rule) would
+        # silence every warning that has none either, whoever owns it.
+        inhibit_rules.append(
+            {
+                "source_matchers": ['severity="critical"'] + [_matcher(label, ".+", "=~") for label in equal],
+                "target_matchers": ['severity="warning"'],
                 "equal": list(equal),
             }
         )

@@ -8,7 +8,7 @@ a Kibana rule action posts and the payload a lab posts to a real Alertmanager ha
 exactly the same shape:
 
 ``alertmanager_alerts``
-    ``{'alertname': 'X', 'severity': 'critical', 'team': 'secops'}
+    ``{'alertname': 'X', 'severity': 'critical', 'team': 'security'}
     | vigil.monitoring.alertmanager_alerts(annotations={...}, generator_url=..., starts_at=...)``
     returns the list ``POST /api/v2/alerts`` takes (``source: kibana`` is added to the labels).
 

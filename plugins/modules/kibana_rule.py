@@ -186,7 +186,7 @@ EXAMPLES = r"""
       - connector_id: 2b7c3a10-9a7e-4a55-8d8e-0f5b7d1c2e33
         frequency: {summary: true, notifyWhen: onActiveAlert, throttle: null}
         params:
-          body: "{{ {'alertname': 'ThreatIndicatorMatch', 'severity': 'critical', 'team': 'secops'}
+          body: "{{ {'alertname': 'ThreatIndicatorMatch', 'severity': 'critical', 'team': 'security'}
                     | vigil.monitoring.kibana_alertmanager_body(rule_kind='detection') }}"
 
 - name: Remove a rule

@@ -5,8 +5,10 @@ Run by scripts/lab-check.sh after two converges (the second with changed=0).
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,8 @@ INVENTORY = yaml.safe_load((ROOT / "inventories" / "lab" / "hosts.yml").read_tex
 LAB_HOSTS = sorted(INVENTORY["lab"]["hosts"])
 PROMETHEUS = sorted(INVENTORY["prometheus"]["hosts"])
 ALERTMANAGERS = sorted(INVENTORY["alertmanager"]["hosts"])
+GRAFANA = sorted(INVENTORY["grafana"]["hosts"])
+ELASTICSEARCH = sorted(INVENTORY["elasticsearch"]["hosts"])
 SCRAPE_WAIT = 90  # seconds: a few 15 s scrape intervals, bounded
 
 
@@ -69,6 +73,27 @@ def test_catalog_rules_are_loaded_and_evaluate_without_errors(lab_host, server):
     assert float(failures["data"]["result"][0]["value"][1]) == 0
 
 
+def test_every_blackbox_probe_succeeds(lab_host):
+    # A probe scrape is "up" even when the probe fails: check probe_success itself.
+    prom = lab_host(PROMETHEUS[0])
+    expected = len(yaml.safe_load((ROOT / "inventories" / "lab" / "group_vars" / "all" / "metrics.yml").read_text())[
+        "blackbox_exporter_targets"])
+
+    def results():
+        res = http(prom, "http://127.0.0.1:9090/api/v1/query?query=probe_success%7Bjob%3D%22blackbox%22%7D")["json"]
+        return {(r["metric"].get("module"), r["metric"]["instance"]): r["value"][1] for r in res["data"]["result"]}
+
+    def all_succeed():
+        got = results()
+        return got if len(got) == expected and set(got.values()) == {"1"} else None
+
+    try:
+        wait_for(all_succeed, SCRAPE_WAIT, what="every probe succeeding")
+    except AssertionError:
+        failing = {k: v for k, v in results().items() if v != "1"}
+        raise AssertionError("probes failing or missing (expected %d): %s" % (expected, failing)) from None
+
+
 def test_custom_exporter_gauge_holds_the_firewall_value(lab_host):
     prom = lab_host(PROMETHEUS[0])
 
@@ -109,12 +134,84 @@ def test_routing_sends_each_alert_to_the_owning_team(lab_host, labels, receiver)
     assert out.strip() == receiver
 
 
+def test_a_critical_alert_holds_back_the_warnings_of_its_instance(lab_host):
+    """Inhibition in the running cluster: the warning of the same instance is suppressed,
+    the same warning on another instance is not."""
+    am = lab_host(ALERTMANAGERS[0])
+    run = "%d" % time.time()
+    ends = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 180))
+
+    def alert(name, severity, instance):
+        labels = {"alertname": name, "severity": severity, "team": "infra", "instance": instance, "lab_run": run}
+        return {"labels": labels, "endsAt": ends, "annotations": {"summary": "posted by tests/lab"}}
+
+    posted = [
+        alert("VigilLabCritical", "critical", "inhibit-a-%s:9100" % run),
+        alert("VigilLabWarning", "warning", "inhibit-a-%s:9100" % run),
+        alert("VigilLabWarning", "warning", "inhibit-b-%s:9100" % run),
+    ]
+    assert http(am, "http://127.0.0.1:9093/api/v2/alerts", "POST", posted)["status"] == 200
+
+    def states():
+        found = http(am, "http://127.0.0.1:9093/api/v2/alerts?filter=lab_run%%3D%%22%s%%22" % run)["json"]
+        got = {(a["labels"]["alertname"], a["labels"]["instance"].split("-")[1]): a["status"]["state"] for a in found}
+        return got if len(got) == 3 and "unprocessed" not in got.values() else None
+
+    got = wait_for(states, 30, interval=1, what="the posted alerts processed")
+    assert got == {
+        ("VigilLabCritical", "a"): "active",
+        ("VigilLabWarning", "a"): "suppressed",
+        ("VigilLabWarning", "b"): "active",
+    }
+
+
 def test_no_mailing_list_catch_all(lab_host):
     am = lab_host(ALERTMANAGERS[0])
     config = yaml.safe_load(am.file("/etc/prometheus/alertmanager.yml").content_string)
     assert config["route"]["receiver"] == "triage"
     triage = next(r for r in config["receivers"] if r["name"] == "triage")
     assert "email_configs" not in triage
+
+
+# Configuration-only parts (Grafana, Elastic): nothing runs, so check what the service
+# would read at start.
+
+
+def test_grafana_has_one_datasource_per_prometheus_server_and_the_logs(lab_host):
+    grafana = lab_host(GRAFANA[0])
+    doc = yaml.safe_load(grafana.file("/etc/grafana/provisioning/datasources/vigil.yml").content_string)
+    urls = {}
+    for ds in doc["datasources"]:
+        urls.setdefault(ds["type"], []).append(ds["url"])
+    assert sorted(urls["prometheus"]) == ["http://%s:9090" % p for p in PROMETHEUS]
+    assert urls["elasticsearch"] == ["https://%s:9200" % ELASTICSEARCH[0]]
+    assert [ds["name"] for ds in doc["datasources"] if ds["isDefault"]] == ["Prometheus %s" % PROMETHEUS[0]]
+
+
+def test_grafana_alert_rules_match_the_rules_prometheus_evaluates(lab_host):
+    grafana = lab_host(GRAFANA[0])
+    doc = yaml.safe_load(grafana.file("/etc/grafana/provisioning/alerting/vigil-alerts.yml").content_string)
+    titles = {r["title"] for g in doc["groups"] for r in g["rules"]}
+    prom = lab_host(PROMETHEUS[0])
+    groups = http(prom, "http://127.0.0.1:9090/api/v1/rules?type=alert")["json"]["data"]["groups"]
+    assert titles == {r["name"] for g in groups for r in g["rules"]}
+
+
+def test_every_agent_ships_to_the_lab_elasticsearch(lab_host):
+    for name in LAB_HOSTS:
+        config = lab_host(name).file("/etc/elastic-agent/elastic-agent.yml")
+        assert config.mode == 0o640, "%s: the agent config holds an API key" % name
+        output = yaml.safe_load(config.content_string)["outputs"]["default"]
+        assert output["hosts"] == ["https://%s:9200" % ELASTICSEARCH[0]], name
+
+
+def test_ecs_pipelines_are_rendered_for_the_elasticsearch_node(lab_host):
+    node = lab_host(ELASTICSEARCH[0])
+    files = node.file("/var/tmp/vigil/ecs_pipelines").listdir()
+    assert files and all(f.endswith(".json") for f in files)
+    for name in files:
+        pipeline = json.loads(node.file("/var/tmp/vigil/ecs_pipelines/" + name).content_string)
+        assert pipeline["processors"], name
 
 
 @pytest.mark.late_host

@@ -60,7 +60,7 @@ def test_amtool_check_config_accepts_the_generated_config(amtool, config_file):
     assert "SUCCESS" in result.stdout
     # 1 triage + 1 null + the teams' pager/digest receivers of sample_teams.yml
     assert " - 10 receivers" in result.stdout
-    assert " - 4 inhibit rules" in result.stdout
+    assert " - 5 inhibit rules" in result.stdout
 
 
 @pytest.mark.parametrize(

@@ -496,6 +496,11 @@ def test_inhibit_rules():
             "equal": ["instance"],
         },
         {
+            "source_matchers": ['severity="critical"', 'instance=~".+"'],
+            "target_matchers": ['severity="warning"'],
+            "equal": ["instance"],
+        },
+        {
             "source_matchers": ['alertname="ProbeFailed"'],
             "target_matchers": ['alertname="ProbeSlow"'],
             "equal": ["instance"],
@@ -504,11 +509,21 @@ def test_inhibit_rules():
     assert rules[0]["equal"] is not rules[1]["equal"]  # no YAML anchors when dumped
 
 
+def test_critical_inhibits_warning_needs_the_equal_labels_on_the_source():
+    rules = routing_for(inhibit_equal=["host"])["inhibit_rules"]
+    severity = [r for r in rules if r["target_matchers"] == ['severity="warning"']]
+    assert severity == [
+        {"source_matchers": ['severity="critical"', 'host=~".+"'], "target_matchers": ['severity="warning"'], "equal": ["host"]}
+    ]
+    off = routing_for(critical_inhibits_warning=False)["inhibit_rules"]
+    assert all(r["target_matchers"] != ['severity="warning"'] for r in off)
+
+
 def test_inhibit_with_several_targets_and_custom_equal():
     catalog = merged([{"name": "ProbeFailed", "inhibits": ["ProbeSlow", "DiskAlmostFull"]}])
     rules = routing_for(catalog, inhibit_equal=["instance", "job"])["inhibit_rules"]
-    assert rules[1]["target_matchers"] == ['alertname=~"ProbeSlow|DiskAlmostFull"']
-    assert rules[1]["equal"] == ["instance", "job"]
+    assert rules[2]["target_matchers"] == ['alertname=~"ProbeSlow|DiskAlmostFull"']
+    assert rules[2]["equal"] == ["instance", "job"]
 
 
 def test_no_host_down_rule_without_host_down_alert():

@@ -13,7 +13,7 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (
     kibana_alertmanager_body,
 )
 
-LABELS = {"alertname": "ThreatIndicatorMatch", "severity": "critical", "team": "secops", "site": "lab"}
+LABELS = {"alertname": "ThreatIndicatorMatch", "severity": "critical", "team": "security", "site": "lab"}
 
 
 def render_like_kibana(template: str, variables: dict) -> str:
@@ -38,7 +38,7 @@ def test_lab_payload_shape():
             "labels": {
                 "alertname": "ThreatIndicatorMatch",
                 "severity": "critical",
-                "team": "secops",
+                "team": "security",
                 "site": "lab",
                 "source": "kibana",
             },

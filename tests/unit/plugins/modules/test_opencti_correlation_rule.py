@@ -4,7 +4,7 @@ The role's own tasks (tasks/correlation.yml, with its defaults) run on localhost
 vigil.monitoring.kibana_connector and vigil.monitoring.kibana_rule; the fake stores what
 Kibana would. What a user notices: the indicator match rule exists with the firewall
 query, the OpenCTI threat index and the destination.ip mapping, it is critical and its
-action posts severity=critical, team=secops to Alertmanager; a second run changes nothing;
+action posts severity=critical, team=security to Alertmanager; a second run changes nothing;
 without opencti_kibana_url the role says it skipped the rule.
 """
 
@@ -87,7 +87,7 @@ def test_rule_routes_allowed_traffic_to_c2_as_a_critical_alert(tmp_path, kibana)
     action = rule["actions"][0]
     assert action["id"] == CONNECTOR_ID and action["action_type_id"] == ".webhook"
     body = action["params"]["body"]
-    for label in ('"alertname": "ThreatIntelC2Connection"', '"severity": "critical"', '"team": "secops"'):
+    for label in ('"alertname": "ThreatIntelC2Connection"', '"severity": "critical"', '"team": "security"'):
         assert label in body, body
 
     connector = kibana.connectors[("default", CONNECTOR_ID)]
