@@ -28,7 +28,7 @@ for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
         hosts.append(m.group(1))
         changed += int(m.group(2))
         failed += int(m.group(3)) + int(m.group(4))
-print(changed, failed, len(hosts))
+print(changed, failed, len(set(hosts)))
 PY
 }
 

@@ -2,6 +2,7 @@
 # The local container lab.
 #   scripts/lab.sh up      create the lab containers (from inventories/lab) and run site.yml
 #   scripts/lab.sh create  only create the containers
+#   scripts/lab.sh fixtures / site   only the lab stand-ins / only site.yml
 #   scripts/lab.sh down    remove the containers and the network
 # Environment: VIGIL_LAB_INVENTORY (default inventories/lab), VIGIL_LAB_NETWORK (vigil-lab),
 #              VIGIL_LAB_FIXTURES (1: deploy the lab stand-ins before site.yml),
@@ -28,6 +29,11 @@ for name, hv in sorted(inv.get("_meta", {}).get("hostvars", {}).items()):
 '
 }
 
+forget_facts() {
+  # ansible.cfg caches facts in .cache/facts (file per host, with a schema prefix).
+  find "$root/.cache/facts" -maxdepth 1 -type f \( -name "$1" -o -name "*_$1" \) -delete 2>/dev/null || true
+}
+
 create() {
   docker network inspect "$network" >/dev/null 2>&1 || docker network create "$network" >/dev/null
   local name image
@@ -37,6 +43,7 @@ create() {
       continue
     fi
     log "creating $name ($image)"
+    forget_facts "$name"
     docker run -d --name "$name" --hostname "$name" --network "$network" \
       --cgroupns host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
       --tmpfs /run --tmpfs /run/lock --tmpfs /tmp \
@@ -57,22 +64,32 @@ create() {
   done < <(lab_hosts)
 }
 
-up() {
-  create
-  if [[ ${VIGIL_LAB_FIXTURES:-1} == 1 ]]; then
-    log "lab stand-ins (fake firewall API, webhook recorder)"
-    # shellcheck disable=SC2086
-    ansible-playbook -i "$inventory" molecule/resources/playbooks/lab_fixtures.yml ${ANSIBLE_ARGS:-}
-  fi
+fixtures() {
+  log "lab stand-ins (lab CA, fake firewall API, webhook recorder)"
+  # shellcheck disable=SC2086
+  ansible-playbook -i "$inventory" molecule/resources/playbooks/lab_fixtures.yml ${ANSIBLE_ARGS:-}
+}
+
+site() {
   log "running site.yml on the lab"
   # shellcheck disable=SC2086
   ansible-playbook -i "$inventory" site.yml ${ANSIBLE_ARGS:-}
+}
+
+up() {
+  create
+  if [[ ${VIGIL_LAB_FIXTURES:-1} == 1 ]]; then
+    fixtures
+  fi
+  site
 }
 
 down() {
   local name image
   while IFS=$'\t' read -r name image; do
     docker rm -f "$name" >/dev/null 2>&1 && log "removed $name" || true
+    # A new container of the same name is a new host: forget its cached facts.
+    forget_facts "$name"
   done < <(lab_hosts)
   docker network rm "$network" >/dev/null 2>&1 || true
 }
@@ -80,6 +97,8 @@ down() {
 case ${1:-up} in
   up) up ;;
   create) create ;;
+  fixtures) fixtures ;;
+  site) site ;;
   down) down ;;
-  *) echo "usage: $0 up|create|down" >&2; exit 2 ;;
+  *) echo "usage: $0 up|create|fixtures|site|down" >&2; exit 2 ;;
 esac

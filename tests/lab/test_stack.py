@@ -23,6 +23,7 @@ PROMETHEUS = sorted(INVENTORY["prometheus"]["hosts"])
 ALERTMANAGERS = sorted(INVENTORY["alertmanager"]["hosts"])
 GRAFANA = sorted(INVENTORY["grafana"]["hosts"])
 ELASTICSEARCH = sorted(INVENTORY["elasticsearch"]["hosts"])
+OPENCTI = sorted(INVENTORY["opencti"]["hosts"])
 SCRAPE_WAIT = 90  # seconds: a few 15 s scrape intervals, bounded
 
 
@@ -212,6 +213,21 @@ def test_ecs_pipelines_are_rendered_for_the_elasticsearch_node(lab_host):
     for name in files:
         pipeline = json.loads(node.file("/var/tmp/vigil/ecs_pipelines/" + name).content_string)
         assert pipeline["processors"], name
+
+
+def test_opencti_runs_its_dependencies_and_its_project_validates(lab_host):
+    node = lab_host(OPENCTI[0])
+    assert node.service("redis-server").is_running
+    assert node.service("rabbitmq-server").is_running
+    cmd = node.run("cd /opt/opencti && docker compose config --format json")
+    assert cmd.rc == 0, cmd.stderr
+    services = json.loads(cmd.stdout)["services"]
+    env = services["opencti"]["environment"]
+    env = env if isinstance(env, dict) else dict(item.split("=", 1) for item in env)
+    # The platform indexes into the lab's (logs) Elasticsearch, prefixed.
+    assert env["ELASTICSEARCH__URL"] == "https://%s:9200" % ELASTICSEARCH[0]
+    assert env["ELASTICSEARCH__INDEX_PREFIX"] == "vigil_opencti"
+    assert "elasticsearch" not in services
 
 
 @pytest.mark.late_host
