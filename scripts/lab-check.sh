@@ -45,6 +45,21 @@ t0=$SECONDS
 log "1/5 converge site.yml on a new lab"
 scripts/lab.sh up >"$logs/converge.log" 2>&1 || { tail -n 60 "$logs/converge.log"; log "FAIL: first converge"; exit 1; }
 log "first converge took $((SECONDS - t0))s"
+# site.yml must gather facts at most once per host (the fact cache serves later plays).
+python3 - "$logs/converge.log" <<'PY' || { log "FAIL: facts gathered twice"; exit 1; }
+import re, sys
+text = open(sys.argv[1], encoding="utf-8", errors="replace").read()
+text = text[text.find("running site.yml"):]
+seen = {}
+for block in re.split(r"\nTASK \[", text)[1:]:
+    if block.startswith("Gathering Facts]"):
+        for m in re.finditer(r"^(?:ok|changed|fatal|failed): \[([^\]]+)\]", block, re.M):
+            seen[m.group(1)] = seen.get(m.group(1), 0) + 1
+twice = {host: n for host, n in seen.items() if n > 1}
+if twice:
+    sys.exit("facts gathered more than once in site.yml: %s" % twice)
+print("lab-check: site.yml gathered facts once for %d hosts, never twice" % len(seen), file=sys.stderr)
+PY
 
 log "2/5 second converge must change nothing"
 scripts/lab.sh up >"$logs/idempotence.log" 2>&1 || { tail -n 60 "$logs/idempotence.log"; log "FAIL: second converge"; exit 1; }

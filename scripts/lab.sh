@@ -34,7 +34,29 @@ forget_facts() {
   find "$root/.cache/facts" -maxdepth 1 -type f \( -name "$1" -o -name "*_$1" \) -delete 2>/dev/null || true
 }
 
+ensure_inotify() {
+  # Every systemd container holds several inotify instances of the host's root user:
+  # with the kernel default (128) a lab of about 20 containers leaves the next ones'
+  # systemd stuck in "initializing". Raise the limit for the lab's size.
+  local hosts need have
+  hosts=$(lab_hosts | wc -l)
+  # About 5 per container were seen in use; 8 leaves room, 64 for the host itself.
+  need=$((64 + hosts * 8))
+  have=$(cat /proc/sys/fs/inotify/max_user_instances 2>/dev/null || echo "$need")
+  ((have >= need)) && return 0
+  if [[ $(id -u) -eq 0 ]]; then
+    log "raising fs.inotify.max_user_instances from $have to $need for $hosts systemd containers"
+    sysctl -qw fs.inotify.max_user_instances="$need" ||
+      log "WARNING: could not raise fs.inotify.max_user_instances; some containers may not boot"
+  else
+    log "ERROR: fs.inotify.max_user_instances is $have; $hosts systemd containers need $need:"
+    log "       sudo sysctl -w fs.inotify.max_user_instances=$need"
+    exit 1
+  fi
+}
+
 create() {
+  ensure_inotify
   docker network inspect "$network" >/dev/null 2>&1 || docker network create "$network" >/dev/null
   local name image
   while IFS=$'\t' read -r name image; do
@@ -52,15 +74,19 @@ create() {
       --label vigil.lab=1 \
       "$image" /lib/systemd/systemd >/dev/null
   done < <(lab_hosts)
-  # Bounded wait for systemd in every container.
+  # Bounded wait for systemd in every container (30 containers booting at once on 2
+  # cores take more than a minute).
   while IFS=$'\t' read -r name image; do
     local i state=""
-    for i in $(seq 1 30); do
+    for i in $(seq 1 180); do
       state=$(docker exec "$name" systemctl is-system-running 2>/dev/null || true)
       [[ $state == running || $state == degraded ]] && break
       sleep 1
     done
-    [[ $state == running || $state == degraded ]] || { log "ERROR: systemd in $name is '$state' after 30s"; exit 1; }
+    [[ $state == running || $state == degraded ]] || {
+      log "ERROR: systemd in $name is '$state' after 180s (docker logs $name; fs.inotify limits?)"
+      exit 1
+    }
   done < <(lab_hosts)
 }
 

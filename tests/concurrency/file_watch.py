@@ -14,9 +14,18 @@ import time
 from pathlib import Path
 from typing import List, Optional
 
+import yaml
+
+
+def parse(path: Path, text: str):
+    """file_sd content as Prometheus reads it: YAML for .yml/.yaml, JSON otherwise."""
+    if path.suffix in (".yml", ".yaml"):
+        return yaml.safe_load(text)
+    return json.loads(text)
+
 
 class FileWatcher(threading.Thread):
-    """Polls a JSON file_sd file while writers run, parsing every version it sees.
+    """Polls a file_sd file (JSON, or YAML for .yml/.yaml) while writers run, parsing every version it sees.
 
     Records every parse failure (a half-written or invalid file) and the number of
     targets in each snapshot, so a test can assert the file was valid at every observed
@@ -38,7 +47,7 @@ class FileWatcher(threading.Thread):
         except FileNotFoundError:
             return None
         try:
-            data = json.loads(text)
+            data = parse(self.path, text)
             assert isinstance(data, list)
             return sum(len(group["targets"]) for group in data)
         except Exception as exc:  # any failure is what the test is looking for

@@ -10,7 +10,8 @@ Two ways:
   module, the way roles use it) into the same file.
 
 In both, a reader thread parses the file continuously while the writers run: every
-version it sees must be a complete, valid JSON file_sd list.
+version it sees must be a complete, valid file_sd list, in JSON and in YAML (the
+format the roles write).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Tuple
 
 import pytest
-from file_watch import FileWatcher
+from file_watch import FileWatcher, parse
 
 from ansible_collections.vigil.monitoring.plugins.module_utils.file_sd import register
 
@@ -55,7 +56,7 @@ def target_of(index: int) -> str:
 
 def read_map(path: Path) -> Dict[str, Dict[str, str]]:
     result: Dict[str, Dict[str, str]] = {}
-    for group in json.loads(path.read_text()):
+    for group in parse(path, path.read_text()):
         for target in group["targets"]:
             assert target not in result, "target %s listed twice" % target
             result[target] = group["labels"]
@@ -91,8 +92,9 @@ def assert_always_valid(watch) -> None:
     assert watch.reads > 10, "the reader did not run while writers were writing"
 
 
-def test_fifty_processes_register_without_losing_a_target(tmp_path, watcher):
-    path = tmp_path / "node.json"
+@pytest.mark.parametrize("name", ["node.json", "node.yml"])
+def test_fifty_processes_register_without_losing_a_target(tmp_path, watcher, name):
+    path = tmp_path / name
     watch = watcher(path)
     jobs = [(str(path), target_of(i), {"role": "node", "writer": str(i)}, "present") for i in range(WRITERS)]
     first = run_writers(jobs)

@@ -20,6 +20,7 @@ from typing import Any, Dict
 
 import pytest
 import yaml
+from local_playbook import find_ansible_playbook, run_local_playbook
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.vigil.monitoring.plugins.filter.windows_exporter import (
@@ -295,45 +296,11 @@ PLAYBOOK = """\
 
 @pytest.fixture(scope="module")
 def ansible_playbook() -> Path:
-    path = Path(sys.executable).with_name("ansible-playbook")
-    if not path.is_file():
-        pytest.skip("ansible-playbook is not installed next to %s" % sys.executable)
-    return path
+    return find_ansible_playbook()
 
 
 def run_role(tmp_path: Path, ansible_playbook: Path, extra_vars: Dict[str, Any]) -> subprocess.CompletedProcess:
-    (tmp_path / "play.yml").write_text(PLAYBOOK, encoding="utf-8")
-    (tmp_path / "ansible.cfg").write_text(
-        textwrap.dedent("""\
-        [defaults]
-        collections_path = {root}/collections
-        roles_path = {root}/roles
-        retry_files_enabled = false
-        nocows = true
-        """).format(root=ROOT),
-        encoding="utf-8",
-    )
-    (tmp_path / "vars.json").write_text(json.dumps(extra_vars), encoding="utf-8")
-    env = dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"),
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"),
-        ANSIBLE_HOME=str(tmp_path / "home"),
-    )
-    command = [
-        str(ansible_playbook),
-        "-i",
-        "localhost,",
-        "-c",
-        "local",
-        "-e",
-        "ansible_python_interpreter=%s" % sys.executable,
-        "-e",
-        "@%s" % (tmp_path / "vars.json"),
-        str(tmp_path / "play.yml"),
-    ]
-    return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=300)
+    return run_local_playbook(tmp_path, ansible_playbook, PLAYBOOK, extra_vars)
 
 
 def test_argument_specs_refuse_an_unknown_collector(tmp_path, ansible_playbook):

@@ -1,0 +1,59 @@
+"""Run a playbook on localhost against the checkout's roles and collection.
+
+For tests that exercise a role's templates or preflight on the controller, with no
+container: an isolated ansible.cfg (collections and roles from this repository), the
+extra variables passed as a JSON file, and the current Python as the interpreter.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any, Dict
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def find_ansible_playbook() -> Path:
+    """ansible-playbook next to this Python (the venv's); skip the test if there is none."""
+    path = Path(sys.executable).with_name("ansible-playbook")
+    if not path.is_file():
+        pytest.skip("ansible-playbook is not installed next to %s" % sys.executable)
+    return path
+
+
+def run_local_playbook(workdir: Path, ansible_playbook: Path, playbook: str, extra_vars: Dict[str, Any]) -> subprocess.CompletedProcess:
+    """Write playbook and variables into workdir and run them on localhost (connection local)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "play.yml").write_text(playbook, encoding="utf-8")
+    (workdir / "ansible.cfg").write_text(
+        textwrap.dedent("""\
+        [defaults]
+        collections_path = {root}/collections
+        roles_path = {root}/roles
+        retry_files_enabled = false
+        nocows = true
+        """).format(root=ROOT),
+        encoding="utf-8",
+    )
+    (workdir / "vars.json").write_text(json.dumps(extra_vars), encoding="utf-8")
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(workdir / "ansible.cfg"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_LOCAL_TEMP=str(workdir / "tmp"),
+        ANSIBLE_HOME=str(workdir / "home"),
+    )
+    command = [
+        str(ansible_playbook), "-i", "localhost,", "-c", "local",
+        "-e", "ansible_python_interpreter=%s" % sys.executable,
+        "-e", "@%s" % (workdir / "vars.json"),
+        str(workdir / "play.yml"),
+    ]  # fmt: skip
+    return subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, check=False, timeout=300)
