@@ -13,7 +13,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Optional, Sequence
 
 import pytest
 
@@ -28,8 +28,16 @@ def find_ansible_playbook() -> Path:
     return path
 
 
-def run_local_playbook(workdir: Path, ansible_playbook: Path, playbook: str, extra_vars: Dict[str, Any]) -> subprocess.CompletedProcess:
-    """Write playbook and variables into workdir and run them on localhost (connection local)."""
+def run_local_playbook(
+    workdir: Path,
+    ansible_playbook: Path,
+    playbook: str,
+    extra_vars: Dict[str, Any],
+    inventory: Optional[str] = None,
+    args: Sequence[str] = (),
+) -> subprocess.CompletedProcess:
+    """Write playbook and variables into workdir and run them: on localhost (connection
+    local), or on the hosts of `inventory` (YAML text) when given; `args` are added."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "play.yml").write_text(playbook, encoding="utf-8")
     (workdir / "ansible.cfg").write_text(
@@ -50,8 +58,12 @@ def run_local_playbook(workdir: Path, ansible_playbook: Path, playbook: str, ext
         ANSIBLE_LOCAL_TEMP=str(workdir / "tmp"),
         ANSIBLE_HOME=str(workdir / "home"),
     )
-    command = [
-        str(ansible_playbook), "-i", "localhost,", "-c", "local",
+    if inventory is None:
+        hosts = ["-i", "localhost,", "-c", "local"]
+    else:
+        (workdir / "inventory.yml").write_text(inventory, encoding="utf-8")
+        hosts = ["-i", str(workdir / "inventory.yml")]
+    command = [str(ansible_playbook)] + hosts + list(args) + [
         "-e", "ansible_python_interpreter=%s" % sys.executable,
         "-e", "@%s" % (workdir / "vars.json"),
         str(workdir / "play.yml"),

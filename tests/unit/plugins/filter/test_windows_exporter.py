@@ -522,30 +522,10 @@ all:
 
 
 def test_register_tag_runs_only_the_delegated_registration(tmp_path, ansible_playbook):
-    (tmp_path / "play.yml").write_text(TAG_PLAYBOOK, encoding="utf-8")
-    (tmp_path / "inventory.yml").write_text(TAG_INVENTORY, encoding="utf-8")
-    (tmp_path / "ansible.cfg").write_text(
-        textwrap.dedent("""\
-        [defaults]
-        collections_path = {root}/collections
-        roles_path = {root}/roles
-        retry_files_enabled = false
-        """).format(root=ROOT),
-        encoding="utf-8",
+    result = run_local_playbook(
+        tmp_path, ansible_playbook, TAG_PLAYBOOK, {"windows_exporter_file_sd_dir": str(tmp_path)},
+        inventory=TAG_INVENTORY, args=["--tags", "windows_exporter_register"],
     )
-    env = dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"),
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"),
-        ANSIBLE_HOME=str(tmp_path / "home"),
-    )
-    command = [
-        str(ansible_playbook), "-i", str(tmp_path / "inventory.yml"), "--tags", "windows_exporter_register",
-        "-e", "ansible_python_interpreter=%s" % sys.executable, "-e", "windows_exporter_file_sd_dir=%s" % tmp_path,
-        str(tmp_path / "play.yml"),
-    ]  # fmt: skip
-    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=300)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     # No MSI checksum was asked for, and nothing but the registration ran.
