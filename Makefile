@@ -50,7 +50,15 @@ lab-images: ## Docker engine + vigil/debian12-systemd and vigil/debian13-systemd
 molecule: venv lab-images ## every Molecule scenario (role and cross-role) and the stack check (lab-check)
 	scripts/molecule-all.sh $(MOLECULE_ONLY)
 
-test: lint unit molecule ## everything CI runs
+# The lab images (debootstrap, mostly download time) are built while lint and unit run.
+test: venv ## everything CI runs
+	@mkdir -p .cache
+	@scripts/lab-images.sh >.cache/lab-images.log 2>&1 & images=$$!; \
+	status=0; $(MAKE) --no-print-directory lint unit || status=$$?; \
+	wait $$images || { echo "lab-images failed (.cache/lab-images.log):"; cat .cache/lab-images.log; exit 1; }; \
+	cat .cache/lab-images.log; \
+	exit $$status
+	$(MAKE) --no-print-directory molecule
 
 lab: venv lab-images ## create the lab containers and run site.yml on them
 	scripts/lab.sh up
