@@ -84,7 +84,10 @@ if ((${#selected[@]} == 0)); then
 fi
 echo "=== molecule: ${#selected[@]} scenarios, $jobs at a time (logs in $logdir)"
 start_all=$SECONDS
-results=$(printf '%s\n' "${selected[@]}" | xargs -P "$jobs" -I{} bash -c 'run_one "$@"' _ {} | tee /dev/stderr)
+# Each result line is shown as it comes and collected. (Not `tee /dev/stderr`: when
+# stderr is a file, e.g. `make test >log 2>&1`, opening /dev/stderr truncates that log.)
+echo_both() { while IFS= read -r line; do printf '%s\n' "$line" >&2; printf '%s\n' "$line"; done; }
+results=$(printf '%s\n' "${selected[@]}" | xargs -P "$jobs" -I{} bash -c 'run_one "$@"' _ {} | echo_both)
 echo "=== molecule summary ($((SECONDS - start_all))s)"
 printf '%s\n' "$results" | sort
 pass=$(printf '%s\n' "$results" | grep -c '^PASS' || true)
