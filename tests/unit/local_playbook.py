@@ -28,6 +28,17 @@ def find_ansible_playbook() -> Path:
     return path
 
 
+def role_render_playbook(
+    name: str, role: Path, tasks: str, vars_files: Sequence[str] = ("defaults/main.yml", "vars/main.yml")
+) -> str:
+    """A play on localhost that loads a role's variable files (the role itself does not
+    run) and then runs `tasks`: YAML list items indented by four spaces, usually the
+    role's templates rendered into a directory, as the role would."""
+    lines = ["---", "- name: " + name, "  hosts: localhost", "  gather_facts: false", "  vars_files:"]
+    lines += ["    - %s/%s" % (role, vars_file) for vars_file in vars_files]
+    return "\n".join(lines + ["  tasks:", tasks.rstrip("\n")]) + "\n"
+
+
 def run_local_playbook(
     workdir: Path,
     ansible_playbook: Path,

@@ -19,6 +19,7 @@ import base64
 import json
 import stat
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
@@ -97,8 +98,6 @@ class Agent:
     """The stand-in elastic-agent in its own directory."""
 
     def __init__(self, directory: Path) -> None:
-        import sys
-
         directory.mkdir(parents=True, exist_ok=True)
         self.dir = directory
         self.binary = directory / "elastic-agent"

@@ -20,20 +20,11 @@ from typing import Any, Dict
 import pytest
 import yaml
 
-from local_playbook import ROOT, find_ansible_playbook, run_local_playbook
+from local_playbook import ROOT, find_ansible_playbook, role_render_playbook, run_local_playbook
 
 ROLE = ROOT / "roles" / "elastic_agent"
 
-RENDER_PLAYBOOK = """\
----
-- name: Render the elastic_agent role's Windows policy on the controller
-  hosts: localhost
-  gather_facts: false
-  vars_files:
-    - {role}/defaults/main.yml
-    - {role}/vars/main.yml
-    - {role}/vars/Windows.yml
-  tasks:
+RENDER_TASKS = """\
     - name: Render elastic-agent.yml as win_template would
       ansible.builtin.template:
         src: {role}/templates/elastic-agent.yml.j2
@@ -45,6 +36,12 @@ RENDER_PLAYBOOK = """\
         dest: "{{{{ out_dir }}}}/package_policies.json"
         mode: "0640"
 """
+RENDER_PLAYBOOK = role_render_playbook(
+    "Render the elastic_agent role's Windows policy on the controller",
+    ROLE,
+    RENDER_TASKS.format(role=ROLE),
+    vars_files=("defaults/main.yml", "vars/main.yml", "vars/Windows.yml"),
+)
 
 CHANNELS = {
     "vigil-windows-security": ("Security", "vigil.windows_security", "vigil-ecs-windows-security"),
@@ -63,7 +60,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
         "elastic_agent_elasticsearch_api_key": "lab-only-id:lab-only-key",
         "ecs_pipelines_enabled": None,
     }
-    result = run_local_playbook(workdir, find_ansible_playbook(), RENDER_PLAYBOOK.format(role=ROLE), extra)
+    result = run_local_playbook(workdir, find_ansible_playbook(), RENDER_PLAYBOOK, extra)
     assert result.returncode == 0, result.stdout + result.stderr
     return {
         "config": yaml.safe_load((workdir / "elastic-agent.yml").read_text(encoding="utf-8")),

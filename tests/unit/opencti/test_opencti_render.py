@@ -20,7 +20,7 @@ from typing import Any, Dict, List, NamedTuple, Optional
 
 import pytest
 import yaml
-from local_playbook import find_ansible_playbook, run_local_playbook
+from local_playbook import find_ansible_playbook, role_render_playbook, run_local_playbook
 
 ROOT = Path(__file__).resolve().parents[3]
 ROLE = ROOT / "roles" / "opencti"
@@ -154,15 +154,7 @@ class Rendered(NamedTuple):
 
 # -- rendering with ansible-playbook ----------------------------------------------------
 
-RENDER_PLAYBOOK = """\
----
-- name: Render the opencti role's compose project on the controller
-  hosts: localhost
-  gather_facts: false
-  vars_files:
-    - {role}/defaults/main.yml
-    - {role}/vars/main.yml
-  tasks:
+RENDER_TASKS = """\
     - name: Render the compose file as the role would
       ansible.builtin.template:
         src: {role}/templates/docker-compose.yml.j2
@@ -174,6 +166,9 @@ RENDER_PLAYBOOK = """\
         dest: "{{{{ out_dir }}}}/.env"
         mode: "0640"
 """
+RENDER_PLAYBOOK = role_render_playbook(
+    "Render the opencti role's compose project on the controller", ROLE, RENDER_TASKS.format(role=ROLE)
+)
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +177,7 @@ def ansible_playbook() -> Path:
 
 
 def render(workdir: Path, ansible_playbook: Path, extra_vars: Dict[str, Any]) -> Rendered:
-    result = run_local_playbook(workdir, ansible_playbook, RENDER_PLAYBOOK.format(role=ROLE),
+    result = run_local_playbook(workdir, ansible_playbook, RENDER_PLAYBOOK,
                                 dict(extra_vars, out_dir=str(workdir)))
     assert result.returncode == 0, result.stdout + result.stderr
     compose_text = (workdir / "docker-compose.yml").read_text(encoding="utf-8")

@@ -11,16 +11,13 @@ Windows host, so bad input is refused here without one.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-import textwrap
 from pathlib import Path
 from typing import Any, Dict
 
 import pytest
 import yaml
-from local_playbook import find_ansible_playbook, run_local_playbook
+from local_playbook import find_ansible_playbook, role_render_playbook, run_local_playbook
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.vigil.monitoring.plugins.filter.windows_exporter import (
@@ -335,15 +332,7 @@ def test_preflight_refuses_a_missing_checksum_and_an_empty_firewall_list(tmp_pat
 
 # -- what the role renders, on the controller (templates and computed variables) --------
 
-RENDER_PLAYBOOK = """\
----
-- name: Render the windows_exporter role's files on the controller
-  hosts: localhost
-  gather_facts: false
-  vars_files:
-    - {role}/defaults/main.yml
-    - {role}/vars/main.yml
-  tasks:
+RENDER_TASKS = """\
     - name: Render config.yml as the role would
       ansible.builtin.template:
         src: {role}/templates/config.yml.j2
@@ -373,6 +362,9 @@ RENDER_PLAYBOOK = """\
           msi_local: "{{{{ _windows_exporter_msi_local }}}}"
           file_version: "{{{{ _windows_exporter_file_version }}}}"
 """
+RENDER_PLAYBOOK = role_render_playbook(
+    "Render the windows_exporter role's files on the controller", ROLE, RENDER_TASKS.format(role=ROLE)
+)
 
 INVENTORY = """\
 all:
@@ -405,16 +397,6 @@ def _flatten(data: Any, prefix: str = "") -> Dict[str, str]:
 def test_role_renders_config_web_config_and_service_path(tmp_path, ansible_playbook):
     import bcrypt
 
-    (tmp_path / "play.yml").write_text(RENDER_PLAYBOOK.format(role=ROLE), encoding="utf-8")
-    (tmp_path / "inventory.yml").write_text(INVENTORY, encoding="utf-8")
-    (tmp_path / "ansible.cfg").write_text(
-        textwrap.dedent("""\
-        [defaults]
-        collections_path = {root}/collections
-        retry_files_enabled = false
-        """).format(root=ROOT),
-        encoding="utf-8",
-    )
     extra = {
         "out_dir": str(tmp_path),
         "windows_exporter_listen_port": 9200,
@@ -429,32 +411,7 @@ def test_role_renders_config_web_config_and_service_path(tmp_path, ansible_playb
         "windows_exporter_firewall_allow_names": True,
         "windows_exporter_firewall_extra_addresses": ["10.0.9.0/24"],
     }
-    (tmp_path / "vars.json").write_text(json.dumps(extra), encoding="utf-8")
-    env = dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"),
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"),
-        ANSIBLE_HOME=str(tmp_path / "home"),
-    )
-    result = subprocess.run(
-        [
-            str(ansible_playbook),
-            "-i",
-            str(tmp_path / "inventory.yml"),
-            "-e",
-            "ansible_python_interpreter=%s" % sys.executable,
-            "-e",
-            "@%s" % (tmp_path / "vars.json"),
-            str(tmp_path / "play.yml"),
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    result = run_local_playbook(tmp_path, ansible_playbook, RENDER_PLAYBOOK, extra, inventory=INVENTORY)
     assert result.returncode == 0, result.stdout + result.stderr
 
     config_text = (tmp_path / "config.yml").read_text(encoding="utf-8")
