@@ -744,7 +744,9 @@ class _Builder:
         fm = self.fm
         source = fm.get("source_field", DEFAULT_SOURCE_FIELD)
         self.emit("set", {"field": "ecs.version", "value": ecs_schema.ECS_VERSION}, self.tag("set_ecs_version"))
-        self.emit("set", {"field": "event.original", "copy_from": source},
+        # a template rather than `copy_from` (Elasticsearch 7.11+, not in OpenSearch): the raw line is a
+        # string, and a string renders to itself, so both engines keep it unchanged
+        self.emit("set", {"field": "event.original", "value": mustache(source)},
                   self.tag("keep_event_original"),
                   "ctx.event?.original == null && %s != null" % painless_path(source))
         for kind, options in parse_steps(fm):
@@ -819,9 +821,12 @@ class _Builder:
             return
         condition = painless_condition(entry.get("when"))
         if source != target:
-            options = {"field": source, "target_field": target, "ignore_missing": True}
             if entry.get("override"):
-                options["override"] = True
+                # what rename's `override` (Elasticsearch 8.13+ only) does, in a form every version accepts:
+                # drop the value already there, but only when there is a new one to put in its place
+                self.emit("remove", {"field": target, "ignore_missing": True}, self.tag("clear", target),
+                          painless_condition(entry.get("when"), [source]))
+            options = {"field": source, "target_field": target, "ignore_missing": True}
             self.emit("rename", options, self.tag("rename", source), condition)
             # the rename may have moved a field the condition reads: convert whatever landed in target
             condition = None

@@ -62,7 +62,9 @@ def test_body_has_the_documented_top_level_keys_and_sets_ecs_version_first():
 def test_original_line_is_copied_before_parsing_and_kept_by_default():
     body = ep.ecs_pipeline(base_map())
     copy_original = body["processors"][1]["set"]
-    assert copy_original["field"] == "event.original" and copy_original["copy_from"] == "message"
+    # a template, not copy_from (which OpenSearch and Elasticsearch < 7.11 refuse)
+    assert copy_original == {"field": "event.original", "value": "{{{message}}}", "tag": "keep_event_original",
+                             "if": "ctx.event?.original == null && ctx.message != null"}
     assert copy_original["if"] == "ctx.event?.original == null && ctx.message != null"
     assert "kv" in body["processors"][2]
     removals = [p["field"] for p in processors_of(body, "remove")]
@@ -130,11 +132,22 @@ def test_date_defaults_to_iso8601():
     assert processors_of(body, "date")[0]["formats"] == ["ISO8601"]
 
 
-def test_override_is_passed_to_rename_only_when_asked():
-    body = ep.ecs_pipeline(base_map(fields=[{"from": "acme.wall.host", "to": "host.name", "override": True}]))
-    assert processors_of(body, "rename")[0]["override"] is True
+def test_override_clears_the_target_before_the_rename_only_when_asked():
+    body = ep.ecs_pipeline(base_map(fields=[
+        {"from": "acme.wall.host", "to": "host.name", "override": True},
+        {"from": "acme.wall.os", "to": "host.os.type", "override": True, "when": {"acme.wall.kind": "edr"}},
+    ]))
+    # rename's own `override` exists only in Elasticsearch 8.13+ (OpenSearch calls it override_target):
+    # a guarded remove does the same on every version
+    assert all("override" not in r and "override_target" not in r for r in processors_of(body, "rename"))
+    assert by_tag(body, "clear_host_name") == {"remove": {
+        "field": "host.name", "ignore_missing": True, "tag": "clear_host_name", "if": "ctx.acme?.wall?.host != null"}}
+    assert by_tag(body, "clear_host_os_type")["remove"]["if"] == (
+        "ctx.acme?.wall?.os != null && ctx.acme?.wall?.kind == 'edr'")
+    tags = [next(iter(p.values()))["tag"] for p in body["processors"]]
+    assert tags.index("clear_host_name") + 1 == tags.index("rename_acme_wall_host")
     body = ep.ecs_pipeline(base_map())
-    assert all("override" not in r for r in processors_of(body, "rename"))
+    assert not [r for r in processors_of(body, "remove") if r["tag"].startswith("clear_")]
 
 
 def test_constants_set_scalars_and_append_to_array_fields():
