@@ -38,7 +38,8 @@ JAVA_DIR = ROOT / "tests" / "engine" / "java"
 STATE_DIR = Path(os.environ.get("VIGIL_ENGINE_STATE", ROOT / ".cache" / "engine"))
 MAIN_CLASS = "vigil.engine.Engine"
 OPENSEARCH_VERSION = "2.19.6"
-INSTALL_HINT = "install them with `apt-get install openjdk-17-jdk-headless maven` (Debian/Ubuntu)"
+INSTALL_HINT = ("install them with `apt-get install openjdk-17-jdk-headless maven` (Debian 12, Ubuntu;"
+                " on Debian 13 `default-jdk-headless maven`)")
 HOST = "127.0.0.1"
 # Modest heap: pipelines and a few test documents need little; the machine is shared.
 HEAP = os.environ.get("VIGIL_ENGINE_HEAP", "512m")
@@ -64,6 +65,11 @@ JVM_OPTIONS = [
 BUILD_TIMEOUT = 900.0  # the first build resolves ~80 MB of artifacts from Maven Central
 START_TIMEOUT = float(os.environ.get("VIGIL_ENGINE_START_TIMEOUT", "120"))
 STOP_TIMEOUT = 30.0
+
+
+# Lines the pytest session prints in its summary (start-up, suite and stop times); filled by
+# tests/engine/conftest.py and the test modules.
+SESSION_NOTES: List[str] = []
 
 
 class EngineUnavailable(RuntimeError):

@@ -504,3 +504,40 @@ def test_samples_must_name_the_input_and_a_valid_expectation():
 
 def test_a_map_that_is_not_a_mapping_is_one_problem():
     assert ep.field_map_problems(["vendor"]) == ["field map must be a mapping, got list"]
+
+
+# --------------------------------------------------------------------------- output documents
+
+
+def test_flatten_document_gives_dotted_leaves_and_skips_empty_objects():
+    flat = ep.flatten_document({"source": {"ip": "192.0.2.1", "geo": {}}, "related": {"ip": ["192.0.2.1"]},
+                                "event.kind": "event"})
+    assert flat == {"source.ip": "192.0.2.1", "related.ip": ["192.0.2.1"], "event.kind": "event"}
+
+
+def test_a_conformant_output_document_has_no_problems():
+    document = {
+        "@timestamp": "2024-05-01T08:00:00.000Z", "ecs": {"version": "9.4.0"},
+        "event": {"kind": "event", "category": ["network"], "type": ["allowed", "connection"], "outcome": "success"},
+        "source": {"ip": "2001:db8::1", "port": 443}, "related": {"ip": ["2001:db8::1"]},
+        "error": {"message": ["first failure", "second failure"]}, "acme": {"wall": {"raw": 1}},
+    }
+    assert ep.ecs_document_problems(document, "acme.wall") == []
+    assert ep.ecs_document_problems({"event": {"kind": "pipeline_error"}}) == []
+
+
+@pytest.mark.parametrize("document, fragment", [
+    ({"source": {"ip": "198.51.10"}}, "`source.ip` is an ip field; '198.51.10' is not an IPv4 or IPv6 address"),
+    ({"source": {"port": "443"}}, "`source.port` is a long field; `443` is not an integer"),
+    ({"rule": {"id": 12}}, "`rule.id` is a keyword field; 12 is not a string"),
+    ({"@timestamp": "May  1 10:00:00"}, "`@timestamp` is a date field"),
+    ({"event": {"outcome": "ok"}}, "event.outcome value `ok` is not allowed"),
+    ({"event": {"category": ["authentication"], "type": ["connection"]}},
+     "event.type `connection` is not expected with event.category authentication"),
+    ({"source": {"adress": "x"}}, "`source.adress` is not an ECS 9.4.0 field"),
+    ({"user": {"name": ["a", "b"]}}, "`user.name` holds one value in ECS, not a list"),
+    ({"event": {"ratio": 0.5}}, "not an ECS 9.4.0 field"),
+])
+def test_output_document_problems_name_the_field(document, fragment):
+    problems = "\n".join(ep.ecs_document_problems(document, "acme.wall"))
+    assert fragment in problems
