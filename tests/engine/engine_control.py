@@ -290,6 +290,7 @@ class EngineProcess:
             raise EngineUnavailable("port %s:%d is already in use; stop what listens there or choose another "
                                     "VIGIL_ENGINE_PORT (0: any free port)" % (HOST, port))
         state_dir.mkdir(parents=True, exist_ok=True)
+        remove_stale_homes(state_dir)
         # one home per starting process, so two test runs in one checkout do not share data
         home = state_dir / ("run-%d" % os.getpid())
         shutil.rmtree(home, ignore_errors=True)
@@ -327,6 +328,19 @@ def remove_home(home: Path) -> None:
     except OSError:
         pass
     shutil.rmtree(home, ignore_errors=True)
+
+
+def remove_stale_homes(state_dir: Path) -> None:
+    """Remove the homes of engines whose starting process is gone (a test run that was killed)."""
+    for home in state_dir.glob("run-*"):
+        try:
+            os.kill(int(home.name[len("run-"):]), 0)
+        except ValueError:
+            continue
+        except ProcessLookupError:
+            remove_home(home)
+        except PermissionError:
+            continue
 
 
 def _stop_process(process: subprocess.Popen) -> None:
@@ -433,7 +447,12 @@ def cmd_status(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _interrupt(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def cmd_run(_args: argparse.Namespace) -> int:
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
     engine = EngineProcess.start(port=_port_from_env(), watch_stdin=True, log=sys.stdout)
     print("engine: OpenSearch %s started in %.1f s at %s (log %s)"
           % (OPENSEARCH_VERSION, engine.startup_seconds, engine.url, engine.log_path))
