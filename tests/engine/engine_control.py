@@ -224,7 +224,8 @@ class EngineClient:
 
     def simulate_stored(self, name: str, sources: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
         """Run documents through the stored pipeline ``name``; one ``docs[]`` entry per source."""
-        body = {"docs": [{"_index": "vigil-engine-test", "_id": str(i + 1), "_source": s} for i, s in enumerate(sources)]}
+        docs = [{"_index": "vigil-engine-test", "_id": str(i + 1), "_source": s} for i, s in enumerate(sources)]
+        body = {"docs": docs}
         return self.request("POST", "/_ingest/pipeline/%s/_simulate" % urllib.parse.quote(name, safe=""), body)["docs"]
 
 

@@ -125,8 +125,10 @@ def case_problems(raw: Any, path: Path) -> List[str]:
     if not isinstance(raw.get("matches", {}), dict):
         problems.append("%s: `matches` must map dotted fields to a regular expression (or a list of them)" % path)
     for name, value in ep.flatten_document(raw.get("expected") or {}).items():
-        if not all(isinstance(item, (str, int, float, bool)) for item in (value if isinstance(value, list) else [value])):
-            problems.append("%s: expected %s is %r, not a JSON string, number or boolean: quote it" % (path, name, value))
+        items = value if isinstance(value, list) else [value]
+        if not all(isinstance(item, (str, int, float, bool)) for item in items):
+            problems.append("%s: expected %s is %r, not a JSON string, number or boolean: quote it"
+                            % (path, name, value))
     both = set(raw.get("expected") or {}) & set(raw.get("matches") or {})
     if both:
         problems.append("%s: %s given in both `expected` and `matches`" % (path, ", ".join(sorted(both))))
