@@ -19,7 +19,7 @@ CROSS_SCENARIOS := $(sort $(wildcard molecule/*/molecule.yml))
 # Limit with e.g. `make molecule MOLECULE_ONLY=node_exporter`
 MOLECULE_ONLY ?=
 
-.PHONY: help venv lint unit syntax molecule test lab lab-down lab-check lab-images build clean bench
+.PHONY: help venv lint unit syntax molecule test lab lab-down lab-check lab-images build clean bench engine engine-test
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -41,8 +41,14 @@ syntax: venv ## ansible-playbook --syntax-check on every playbook
 	ansible-playbook -i inventories/lab --syntax-check site.yml
 	ansible-playbook -i inventories/example --syntax-check site.yml
 
-unit: venv ## pytest unit tests (and integration tests, skipped without VIGIL_IT_*)
+unit: venv ## pytest: unit tests, every ECS pipeline on the test engine (started once), integration tests (skipped without VIGIL_IT_*)
 	python -m pytest
+
+engine: venv ## run the test engine (OpenSearch 2.19 on loopback) in the foreground; prints its URL, Ctrl-C stops it
+	scripts/engine.sh run
+
+engine-test: venv ## only the engine tests (every ECS pipeline on its cases); fails if the engine cannot start
+	VIGIL_REQUIRE_ENGINE=1 python -m pytest tests/engine
 
 lab-images: ## Docker engine + vigil/debian12-systemd and vigil/debian13-systemd images
 	scripts/lab-images.sh

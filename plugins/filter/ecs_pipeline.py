@@ -13,8 +13,10 @@ ingest pipeline body. Both are pure: no network, no Elasticsearch needed.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import hashlib
+import ipaddress
 import json
 import re
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
@@ -85,6 +87,8 @@ RELATED = {"related_ip": "related.ip", "related_user": "related.user", "related_
            "related_hash": "related.hash"}
 # fields the pipeline itself manages: a field map may not write them
 RESERVED_TARGETS = ("ecs.version", "event.original", "error.message")
+# fields an output document may hold as a list although ECS keeps one value: on_failure handlers append
+DOCUMENT_LIST_FIELDS = ("error.message",)
 
 # declared conversion type -> convert processor type (None: no convert processor)
 CONVERT_TYPES: Dict[str, Optional[str]] = {
@@ -304,17 +308,18 @@ class _Checker:
 
     # -- values
 
-    def check_values(self, where: str, name: str, value: Any) -> None:
-        """Constant/categorisation value: array shape and allowed/expected values."""
+    def check_values(self, where: str, name: str, value: Any, document: bool = False) -> None:
+        """Constant/categorisation value (or, with ``document``, a value of an output document):
+        array shape and allowed/expected values."""
         spec = ecs_schema.field(name)
         if spec is None:
             return
         values = _as_list(value)
-        if isinstance(value, list) and not spec.array:
+        if isinstance(value, list) and not spec.array and not (document and name in DOCUMENT_LIST_FIELDS):
             self.add(where, "`%s` holds one value in ECS, not a list (%s)" % (name, value))
         if not values:
             self.add(where, "`%s` has an empty list" % name)
-        if name == "event.kind" and "pipeline_error" in values:
+        if name == "event.kind" and "pipeline_error" in values and not document:
             self.add(where, "event.kind `pipeline_error` is reserved for the pipeline's on_failure handler")
         for item in values:
             if isinstance(item, (Mapping, list)):
@@ -332,6 +337,21 @@ class _Checker:
                 self.add(where, "`%s` is a %s field; `%s` is not an integer" % (name, spec.type, item))
             elif spec.type == "boolean" and not isinstance(item, bool):
                 self.add(where, "`%s` is a boolean field; `%s` is not true/false" % (name, item))
+
+    def check_document(self, flat: Mapping[str, Any]) -> None:
+        """An output document (dotted leaf names): ECS or namespace names, ECS types and values."""
+        for name in sorted(flat):
+            where = "field %s" % name
+            spec = self.check_target(where, name)
+            if spec is None or spec.type in ("object", "nested", "flattened"):
+                continue
+            self.check_values(where, name, flat[name], document=True)
+            for item in _as_list(flat[name]):
+                problem = _document_type_problem(spec, item)
+                if problem:
+                    self.add(where, problem)
+        if "event.type" in flat:
+            self.check_event_types("event.type", _as_list(flat.get("event.category", [])), _as_list(flat["event.type"]))
 
     def check_event_types(self, where: str, categories: Sequence[Any], types: Sequence[Any]) -> None:
         if not types:
@@ -688,6 +708,66 @@ def field_map_problems(field_map: Any, ecs: str = ecs_schema.ECS_VERSION) -> Lis
     return _Checker(plain(field_map)).run()
 
 
+def flatten_document(document: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:
+    """Leaf values of a document by dotted name (``{"source": {"ip": x}}`` -> ``{"source.ip": x}``).
+
+    Lists stay values. An empty object holds no field (a ``remove`` can leave ``source: {}``
+    behind; Elasticsearch indexes nothing for it), so it has no entry.
+    """
+    flat: Dict[str, Any] = {}
+    for key, value in document.items():
+        name = prefix + str(key)
+        if isinstance(value, Mapping):
+            flat.update(flatten_document(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _is_iso_date(value: str) -> bool:
+    try:
+        datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _document_type_problem(spec: ecs_schema.EcsField, item: Any) -> Optional[str]:
+    """Why ``item`` cannot be a value of the ECS field ``spec`` as Elasticsearch would store it (None: it can)."""
+    kind = spec.type
+    if isinstance(item, (Mapping, list)) or item is None:
+        return None  # reported by check_values (scalars only) or absent
+    if kind in ECS_TYPE_FITS and ECS_TYPE_FITS[kind][0] == "keyword" and not isinstance(item, str):
+        return "`%s` is a %s field; %r is not a string" % (spec.name, kind, item)
+    if kind in ("float", "double", "scaled_float", "half_float") and (
+            isinstance(item, bool) or not isinstance(item, (int, float))):
+        return "`%s` is a %s field; %r is not a number" % (spec.name, kind, item)
+    if kind == "ip":
+        try:
+            ipaddress.ip_address(item if isinstance(item, str) else "")
+        except ValueError:
+            return "`%s` is an ip field; %r is not an IPv4 or IPv6 address" % (spec.name, item)
+    if kind == "date" and not (isinstance(item, str) and _is_iso_date(item)):
+        return "`%s` is a date field; %r is not an ISO 8601 date" % (spec.name, item)
+    return None
+
+
+def ecs_document_problems(document: Mapping[str, Any], namespace: Optional[str] = None) -> List[str]:
+    """Every ECS problem of one document as a pipeline outputs it (nested or dotted names).
+
+    Each field must be an ECS field (or under ``namespace``), hold a value of its ECS type
+    (strings for keyword fields, integers for long, a valid address for ip, ISO 8601 for
+    date), respect ``allowed_values``/``expected_values`` and the event.type expected with
+    its event.category, and be a list only where ECS keeps an array (``error.message``
+    excepted: on_failure handlers append to it, as Elastic's own pipelines do).
+    """
+    checker = _Checker({"namespace": namespace} if namespace else {})
+    if namespace and not NAMESPACE_RE.match(namespace):
+        return ["namespace `%s` must be lower-case dotted words" % namespace]
+    checker.check_document(flatten_document(plain(document)))
+    return checker.problems
+
+
 def describe(field_map: Any) -> str:
     if isinstance(field_map, Mapping):
         return "field map %s %s" % (field_map.get("vendor", "?"), field_map.get("product", "?"))
@@ -744,7 +824,9 @@ class _Builder:
         fm = self.fm
         source = fm.get("source_field", DEFAULT_SOURCE_FIELD)
         self.emit("set", {"field": "ecs.version", "value": ecs_schema.ECS_VERSION}, self.tag("set_ecs_version"))
-        self.emit("set", {"field": "event.original", "copy_from": source},
+        # a template rather than `copy_from` (Elasticsearch 7.11+, not in OpenSearch): the raw line is a
+        # string, and a string renders to itself, so both engines keep it unchanged
+        self.emit("set", {"field": "event.original", "value": mustache(source)},
                   self.tag("keep_event_original"),
                   "ctx.event?.original == null && %s != null" % painless_path(source))
         for kind, options in parse_steps(fm):
@@ -819,9 +901,12 @@ class _Builder:
             return
         condition = painless_condition(entry.get("when"))
         if source != target:
-            options = {"field": source, "target_field": target, "ignore_missing": True}
             if entry.get("override"):
-                options["override"] = True
+                # what rename's `override` (Elasticsearch 8.13+ only) does, in a form every version accepts:
+                # drop the value already there, but only when there is a new one to put in its place
+                self.emit("remove", {"field": target, "ignore_missing": True}, self.tag("clear", target),
+                          painless_condition(entry.get("when"), [source]))
+            options = {"field": source, "target_field": target, "ignore_missing": True}
             self.emit("rename", options, self.tag("rename", source), condition)
             # the rename may have moved a field the condition reads: convert whatever landed in target
             condition = None

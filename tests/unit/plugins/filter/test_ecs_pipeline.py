@@ -62,7 +62,9 @@ def test_body_has_the_documented_top_level_keys_and_sets_ecs_version_first():
 def test_original_line_is_copied_before_parsing_and_kept_by_default():
     body = ep.ecs_pipeline(base_map())
     copy_original = body["processors"][1]["set"]
-    assert copy_original["field"] == "event.original" and copy_original["copy_from"] == "message"
+    # a template, not copy_from (which OpenSearch and Elasticsearch < 7.11 refuse)
+    assert copy_original == {"field": "event.original", "value": "{{{message}}}", "tag": "keep_event_original",
+                             "if": "ctx.event?.original == null && ctx.message != null"}
     assert copy_original["if"] == "ctx.event?.original == null && ctx.message != null"
     assert "kv" in body["processors"][2]
     removals = [p["field"] for p in processors_of(body, "remove")]
@@ -130,11 +132,22 @@ def test_date_defaults_to_iso8601():
     assert processors_of(body, "date")[0]["formats"] == ["ISO8601"]
 
 
-def test_override_is_passed_to_rename_only_when_asked():
-    body = ep.ecs_pipeline(base_map(fields=[{"from": "acme.wall.host", "to": "host.name", "override": True}]))
-    assert processors_of(body, "rename")[0]["override"] is True
+def test_override_clears_the_target_before_the_rename_only_when_asked():
+    body = ep.ecs_pipeline(base_map(fields=[
+        {"from": "acme.wall.host", "to": "host.name", "override": True},
+        {"from": "acme.wall.os", "to": "host.os.type", "override": True, "when": {"acme.wall.kind": "edr"}},
+    ]))
+    # rename's own `override` exists only in Elasticsearch 8.13+ (OpenSearch calls it override_target):
+    # a guarded remove does the same on every version
+    assert all("override" not in r and "override_target" not in r for r in processors_of(body, "rename"))
+    assert by_tag(body, "clear_host_name") == {"remove": {
+        "field": "host.name", "ignore_missing": True, "tag": "clear_host_name", "if": "ctx.acme?.wall?.host != null"}}
+    assert by_tag(body, "clear_host_os_type")["remove"]["if"] == (
+        "ctx.acme?.wall?.os != null && ctx.acme?.wall?.kind == 'edr'")
+    tags = [next(iter(p.values()))["tag"] for p in body["processors"]]
+    assert tags.index("clear_host_name") + 1 == tags.index("rename_acme_wall_host")
     body = ep.ecs_pipeline(base_map())
-    assert all("override" not in r for r in processors_of(body, "rename"))
+    assert not [r for r in processors_of(body, "remove") if r["tag"].startswith("clear_")]
 
 
 def test_constants_set_scalars_and_append_to_array_fields():
@@ -491,3 +504,40 @@ def test_samples_must_name_the_input_and_a_valid_expectation():
 
 def test_a_map_that_is_not_a_mapping_is_one_problem():
     assert ep.field_map_problems(["vendor"]) == ["field map must be a mapping, got list"]
+
+
+# --------------------------------------------------------------------------- output documents
+
+
+def test_flatten_document_gives_dotted_leaves_and_skips_empty_objects():
+    flat = ep.flatten_document({"source": {"ip": "192.0.2.1", "geo": {}}, "related": {"ip": ["192.0.2.1"]},
+                                "event.kind": "event"})
+    assert flat == {"source.ip": "192.0.2.1", "related.ip": ["192.0.2.1"], "event.kind": "event"}
+
+
+def test_a_conformant_output_document_has_no_problems():
+    document = {
+        "@timestamp": "2024-05-01T08:00:00.000Z", "ecs": {"version": "9.4.0"},
+        "event": {"kind": "event", "category": ["network"], "type": ["allowed", "connection"], "outcome": "success"},
+        "source": {"ip": "2001:db8::1", "port": 443}, "related": {"ip": ["2001:db8::1"]},
+        "error": {"message": ["first failure", "second failure"]}, "acme": {"wall": {"raw": 1}},
+    }
+    assert ep.ecs_document_problems(document, "acme.wall") == []
+    assert ep.ecs_document_problems({"event": {"kind": "pipeline_error"}}) == []
+
+
+@pytest.mark.parametrize("document, fragment", [
+    ({"source": {"ip": "198.51.10"}}, "`source.ip` is an ip field; '198.51.10' is not an IPv4 or IPv6 address"),
+    ({"source": {"port": "443"}}, "`source.port` is a long field; `443` is not an integer"),
+    ({"rule": {"id": 12}}, "`rule.id` is a keyword field; 12 is not a string"),
+    ({"@timestamp": "May  1 10:00:00"}, "`@timestamp` is a date field"),
+    ({"event": {"outcome": "ok"}}, "event.outcome value `ok` is not allowed"),
+    ({"event": {"category": ["authentication"], "type": ["connection"]}},
+     "event.type `connection` is not expected with event.category authentication"),
+    ({"source": {"adress": "x"}}, "`source.adress` is not an ECS 9.4.0 field"),
+    ({"user": {"name": ["a", "b"]}}, "`user.name` holds one value in ECS, not a list"),
+    ({"event": {"ratio": 0.5}}, "not an ECS 9.4.0 field"),
+])
+def test_output_document_problems_name_the_field(document, fragment):
+    problems = "\n".join(ep.ecs_document_problems(document, "acme.wall"))
+    assert fragment in problems
