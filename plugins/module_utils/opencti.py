@@ -28,6 +28,13 @@ import time
 import traceback
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import (
+    ApiError,
+    UntrustedAnswer,
+    guard_requests_session,
+    is_certificate_failure,
+)
+
 try:
     from pycti import OpenCTIApiClient
     from pycti import __version__ as PYCTI_VERSION
@@ -486,15 +493,19 @@ def connect(params: Dict[str, Any], sleep: Callable[[float], None] = time.sleep)
         )
     except ValueError as exc:
         raise OpenCTIError(error_message(exc)) from None
+    # Redirects, answers that are not JSON objects, bodies cut short: vigil_http's rules.
+    guard_requests_session(client.session, params["url"])
     attempts = max(0, params["retries"]) + 1
     last = ""
     for attempt in range(attempts):
         try:
             answer = client.query(HEALTH_QUERY)
             return client, ((answer.get("data") or {}).get("about") or {}).get("version") or "unknown"
+        except UntrustedAnswer as exc:
+            raise OpenCTIError("OpenCTI at %s: %s" % (params["url"], exc)) from None
         except Exception as exc:  # pylint: disable=broad-except - requests and pycti raise many kinds
-            last = error_message(exc)
-            if "AUTH_REQUIRED" in last or "ForbiddenAccess" in last:
+            last = str(exc) if isinstance(exc, ApiError) else error_message(exc)
+            if "AUTH_REQUIRED" in last or "ForbiddenAccess" in last or is_certificate_failure(last):
                 break
             if attempt + 1 < attempts:
                 sleep(params["retry_delay"])

@@ -223,6 +223,7 @@ from typing import Any, Dict, List  # noqa: E402
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
 from ansible.module_utils.common.text.converters import to_text  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils import opencti  # noqa: E402
+from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiModule  # noqa: E402
 
 
 def argument_spec() -> Dict[str, Dict[str, Any]]:
@@ -284,7 +285,7 @@ def read_csv(module: AnsibleModule) -> str:
 
 
 def main() -> None:
-    module = AnsibleModule(
+    module = ApiModule(
         argument_spec=argument_spec(),
         mutually_exclusive=[("path", "content")],
         required_one_of=[("path", "content")],
