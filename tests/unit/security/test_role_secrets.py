@@ -139,3 +139,30 @@ def test_a_mapping_for_grafana_admin_password_stops_the_role_naming_it(tmp_path)
     assert "grafana_admin_password, grafana_elasticsearch_password must be a string" in output
     assert "Assert the secret options are strings" in output
     assert "0123456789abcdef0123" not in output
+
+
+def test_strings_and_vault_strings_pass_the_check(tmp_path):
+    """The check must not stop a correct inventory: plain strings, vaulted strings, unset (empty) secrets."""
+    import subprocess
+    import sys
+
+    workdir = tmp_path / "ok"
+    workdir.mkdir()
+    (workdir / "vault-pass").write_text("matrix-vault-pass\n")
+    vaulted = subprocess.run(
+        [str(Path(sys.executable).with_name("ansible-vault")), "encrypt_string", "--vault-password-file",
+         str(workdir / "vault-pass"), "S3cret-from-the-vault", "--name", "grafana_secret_key"],
+        capture_output=True, text=True, check=True, timeout=120, cwd=workdir,
+    ).stdout
+    (workdir / "vault.yml").write_text(vaulted)
+    playbook = (
+        "- hosts: localhost\n  gather_facts: false\n  vars_files: [vault.yml]\n  tasks:\n"
+        "    - ansible.builtin.include_role:\n        name: vigil.monitoring.common\n        tasks_from: secrets\n"
+        "      vars:\n        _common_secret_options: [grafana_admin_password, grafana_secret_key, "
+        "grafana_elasticsearch_password, grafana_prometheus_basic_auth_password]\n"
+    )
+    result = run_local_playbook(workdir, find_ansible_playbook(), playbook,
+                                {"grafana_admin_password": "a-good-long-password", "grafana_elasticsearch_password": ""},
+                                args=["--vault-password-file", str(workdir / "vault-pass")])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "S3cret-from-the-vault" not in result.stdout + result.stderr
