@@ -19,7 +19,7 @@ CROSS_SCENARIOS := $(sort $(wildcard molecule/*/molecule.yml))
 # Limit with e.g. `make molecule MOLECULE_ONLY=node_exporter`
 MOLECULE_ONLY ?=
 
-.PHONY: help venv lint unit syntax molecule test lab lab-down lab-check lab-images build clean bench engine engine-test
+.PHONY: help venv lint unit syntax molecule test check-secrets lab lab-down lab-check lab-images build clean bench engine engine-test
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -57,14 +57,24 @@ molecule: venv lab-images ## every Molecule scenario (role and cross-role) and t
 	scripts/molecule-all.sh $(MOLECULE_ONLY)
 
 # The lab images (debootstrap, mostly download time) are built while lint and unit run.
+# Lint and unit output is also kept in .cache/test/lint-unit.log; at the end, whatever
+# happened, scripts/check-no-secrets.py reads every log of the run (.cache/test,
+# .cache/molecule, .cache/lab-check, .cache/lab-images.log) and fails on a planted secret.
 test: venv ## everything CI runs
-	@mkdir -p .cache
+	@mkdir -p .cache/test
+	@rm -f .cache/test/*.log .cache/molecule/*.log .cache/lab-check/*.log
 	@scripts/lab-images.sh >.cache/lab-images.log 2>&1 & images=$$!; \
-	status=0; $(MAKE) --no-print-directory lint unit || status=$$?; \
-	wait $$images || { echo "lab-images failed (.cache/lab-images.log):"; cat .cache/lab-images.log; exit 1; }; \
+	status=0; $(MAKE) --no-print-directory lint unit 2>&1 | tee .cache/test/lint-unit.log || status=$$?; \
+	wait $$images || { echo "lab-images failed (.cache/lab-images.log):"; cat .cache/lab-images.log; \
+	  scripts/check-no-secrets.py || true; exit 1; }; \
 	cat .cache/lab-images.log; \
+	if [[ $$status != 0 ]]; then scripts/check-no-secrets.py || true; exit $$status; fi
+	@status=0; $(MAKE) --no-print-directory molecule || status=$$?; \
+	scripts/check-no-secrets.py || status=1; \
 	exit $$status
-	$(MAKE) --no-print-directory molecule
+
+check-secrets: ## fail if a planted secret (VIGIL-MARKER...) is in the logs of the last test run
+	scripts/check-no-secrets.py
 
 lab: venv lab-images ## create the lab containers and run site.yml on them
 	scripts/lab.sh up

@@ -48,6 +48,17 @@ except ImportError:  # pragma: no cover - netaddr is pinned in requirements.txt
     HAS_NETADDR = False
 
 CIDR_LIMIT_VARIABLE = "blackbox_exporter_cidr_limit"
+# The most addresses CIDR ranges may expand to, whatever the limit says: every address is a
+# probe on every scrape interval (4096 probes every 15 s is some 270 probes a second from
+# one exporter), and a /12 by mistake must not become a million targets. Documented in the
+# blackbox_exporter role (README, argument specs).
+CIDR_LIMIT_MAX = 4096
+# Characters refused in a probe target: whitespace and control characters (a newline would
+# start another line in the file_sd file and in every message), and those RFC 3986 never
+# allows unencoded in a URI: they have no place in a host:port or a URL, and < > " ` { }
+# are markup.
+TARGET_FORBIDDEN = frozenset('<>"`{}|\\^')
+TARGET_MAX_LENGTH = 2048
 CIDR_LIKE_RE = re.compile(r"^[0-9A-Fa-f:.]+/[0-9]{1,3}$")
 MODULE_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 PROBE_KEYS = frozenset(("target", "cidr", "module", "labels", "port"))
@@ -78,7 +89,8 @@ file_sd_entries(hosts, hostvars, port, role='node', labels=None, port_var=None, 
 DOCUMENTATION_EXPAND_CIDR_TARGETS = """
 expand_cidr_targets(cidrs, limit=256)
   cidrs:   list of CIDR ranges ('10.0.0.0/28', '2001:db8::/124') or single addresses, or one string
-  limit:   maximum number of addresses in total (the blackbox role passes blackbox_exporter_cidr_limit)
+  limit:   maximum number of addresses in total (the blackbox role passes blackbox_exporter_cidr_limit);
+           at most CIDR_LIMIT_MAX (4096), whatever the caller asks
   returns  list of address strings, deduplicated, in input order.
   IPv4 ranges of /30 and larger lose their network and broadcast addresses; /31 and /32
   keep both. IPv6 ranges lose the subnet-router anycast address (the first one) unless
@@ -100,8 +112,10 @@ blackbox_probe_targets(probes, module='icmp', limit=256, labels=None)
                port:   port appended to every address expanded from cidr (for tcp_connect)
   module:  default blackbox module name
   limit:   maximum number of probes produced from CIDR ranges in total
-           (pass blackbox_exporter_cidr_limit)
+           (pass blackbox_exporter_cidr_limit); at most CIDR_LIMIT_MAX (4096)
   labels:  labels for every probe (per-probe labels win)
+  targets: no whitespace or control characters, none of < > " ` { } | \\ ^ (RFC 3986 never
+           allows them unencoded), at most 2048 characters
   returns  file_sd groups [{targets: [...], labels: {module: <name>, ...}}]; probes with the
            same labels share a group; groups and targets keep input order. The same target
            with the same module twice is kept once; with different labels it is an error.
@@ -261,13 +275,45 @@ def _check_limit(limit: Any, caller: str) -> int:
     value = int(str(limit).strip())
     if value < 1:
         raise AnsibleFilterError("%s: limit (%s) must be at least 1, got %d" % (caller, CIDR_LIMIT_VARIABLE, value))
+    if value > CIDR_LIMIT_MAX:
+        raise AnsibleFilterError(
+            "%s: limit (%s) is %d, above the maximum of %d addresses; CIDR ranges are for small networks "
+            "(each address is probed every scrape interval): split the ranges over several blackbox exporters, "
+            "or list the targets that matter" % (caller, CIDR_LIMIT_VARIABLE, value, CIDR_LIMIT_MAX)
+        )
     return value
+
+
+def _target_problem(text: str) -> Optional[str]:
+    """Why a probe target or CIDR string is unusable (None when it is fine)."""
+    if len(text) > TARGET_MAX_LENGTH:
+        return "is %d characters long (at most %d)" % (len(text), TARGET_MAX_LENGTH)
+    for char in text:
+        if char.isspace():
+            return "contains whitespace (%r)" % char
+        if not char.isprintable():
+            return "contains the control character %r" % char
+        if char in TARGET_FORBIDDEN:
+            return "contains %r, which has no place in a host, host:port or URL (encode it in a URL: %%%02X)" % (
+                char, ord(char))
+    return None
+
+
+def _clean_target(value: Any, where: str, what: str = "target") -> str:
+    """A probe target or CIDR string, stripped of surrounding blanks, with nothing that could inject."""
+    if not isinstance(value, str) or not value.strip():
+        raise AnsibleFilterError("%s: %s must be a non-empty string, got %r" % (where, what, value))
+    text = value.strip()
+    problem = _target_problem(text)
+    if problem:
+        raise AnsibleFilterError("%s: %s %r %s" % (where, what, text, problem))
+    return text
 
 
 def _network(text: Any, caller: str) -> Any:
     if not isinstance(text, str) or not text.strip():
         raise AnsibleFilterError("%s: %r is not a CIDR range or an IP address" % (caller, text))
-    text = text.strip()
+    text = _clean_target(text, caller, "range")
     try:
         network = netaddr.IPNetwork(text)
     except (netaddr.AddrFormatError, ValueError, TypeError):
@@ -336,9 +382,9 @@ def _probe_parts(probe: Any, index: int) -> Tuple[str, Any, Any, Mapping[str, An
     """Return (kind, value, module, labels, port) for one probe definition."""
     where = "blackbox_probe_targets: probe #%d" % (index + 1)
     if isinstance(probe, str):
-        text = probe.strip()
-        if not text:
+        if not probe.strip():
             raise AnsibleFilterError("%s is an empty string" % where)
+        text = _clean_target(probe, where)
         return ("cidr" if CIDR_LIKE_RE.match(text) else "target"), text, None, {}, None
     if not isinstance(probe, Mapping):
         raise AnsibleFilterError(
@@ -352,10 +398,8 @@ def _probe_parts(probe: Any, index: int) -> Tuple[str, Any, Any, Mapping[str, An
     if "target" in probe:
         if "port" in probe:
             raise AnsibleFilterError("%s: 'port' applies to 'cidr' only; write the port in the target itself" % where)
-        value = probe["target"]
-        if not isinstance(value, str) or not value.strip():
-            raise AnsibleFilterError("%s: target must be a non-empty string, got %r" % (where, value))
-        return "target", value.strip(), probe.get("module"), probe.get("labels") or {}, None
+        value = _clean_target(probe["target"], where)
+        return "target", value, probe.get("module"), probe.get("labels") or {}, None
     return "cidr", probe["cidr"], probe.get("module"), probe.get("labels") or {}, probe.get("port")
 
 

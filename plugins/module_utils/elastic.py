@@ -28,6 +28,7 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import
     API_REQUIRED_TOGETHER,
     ApiClient,
     ApiError,
+    UntrustedAnswer,
     api_argument_spec,
     quote_segment,
 )
@@ -76,9 +77,13 @@ class ElasticsearchClient(ApiClient):
         if api_key:
             self.headers["Authorization"] = "ApiKey %s" % encode_api_key(api_key)
 
-    def get_or_none(self, path: str) -> Optional[Any]:
-        """GET ``path``; the documented 404 means "absent" (None); other errors raise."""
-        status, body = self.request("GET", path, expected=(200, 404))
+    def get_or_none(self, path: str, expect: Any = dict) -> Optional[Any]:
+        """GET ``path``; the documented 404 means "absent" (None); other errors raise.
+
+        A 200 answer must be JSON of the ``expect`` type (an object by default): a login
+        page or ``null`` is an error, never "absent".
+        """
+        status, body = self.request("GET", path, expected=(200, 404), expect=expect)
         return None if status == 404 else body
 
 
@@ -98,8 +103,11 @@ class KibanaClient(ElasticsearchClient):
         body: Any = None,
         expected: Iterable[int] = (200,),
         headers: Optional[Dict[str, str]] = None,
+        expect: Any = dict,
     ) -> Tuple[int, Any]:
-        return super().request(method, self.space_prefix + path, body=body, expected=expected, headers=headers)
+        return super().request(
+            method, self.space_prefix + path, body=body, expected=expected, headers=headers, expect=expect
+        )
 
 
 def space_prefix(space_id: Optional[str]) -> str:
@@ -119,6 +127,10 @@ def looks_like_uuid(value: str) -> bool:
 
 def api_error_message(what: str, err: ApiError) -> str:
     """One readable line for a failed call: what was attempted, the status, the server's reason."""
+    if isinstance(err, UntrustedAnswer):
+        return "%s failed: %s" % (what, err)
+    if err.status < 0:
+        return "%s failed: %s %s got no answer: %s" % (what, err.method, err.url, error_reason(err.body))
     return "%s failed: %s %s returned HTTP %s: %s" % (what, err.method, err.url, err.status, error_reason(err.body))
 
 

@@ -14,6 +14,17 @@ file, changes it and writes a temporary file in the same directory which is fsyn
 then renamed over the original with ``os.replace``. The read-modify-write therefore
 never loses another writer's update, and Prometheus (which reads without locking) sees
 either the old or the new complete file, never a partial one.
+
+Hardening: the lock file is opened with ``O_NOFOLLOW`` (a symlinked ``.lock`` is refused,
+never written through) and must be a regular file. Temporary files are named
+``.<file>.<pid>.<random>.tmp``; a writer killed between writing and renaming leaves one
+behind, and the next writer (under the lock) removes those whose process is gone or
+that are older than ``STALE_TMP_AGE``, and nothing else.
+
+Ownership: a target is one host's registration. Its ``instance`` label (the inventory
+name, set by the ``file_sd_entry`` filter every exporter role uses) says which host; a
+second host registering the same target string is refused with both names, instead of
+the two replacing each other's labels on every run (see ``apply_change``).
 """
 
 from __future__ import annotations
@@ -45,6 +56,9 @@ LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 HOSTNAME_RE = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$")
 YAML_HEADER = "# Managed by vigil.monitoring.prometheus_target: one group per target, sorted by target.\n"
 MAX_LOCK_TIMEOUT = 600.0
+# A temporary file this old cannot belong to a live writer (writers hold it for milliseconds, under the lock).
+STALE_TMP_AGE = MAX_LOCK_TIMEOUT
+DEFAULT_IDENTITY_LABEL = "instance"
 
 Entry = Tuple[str, Dict[str, str]]
 
@@ -55,6 +69,10 @@ class FileSdError(Exception):
 
 class LockTimeout(FileSdError):
     """The sidecar lock could not be taken within the timeout."""
+
+
+class DuplicateTarget(FileSdError):
+    """Another host already registered this target."""
 
 
 # -- validation ---------------------------------------------------------------
@@ -277,24 +295,85 @@ def render_file_sd(entries: List[Entry], fmt: str) -> str:
     return YAML_HEADER + yaml.dump(groups, Dumper=dumper, default_flow_style=False, sort_keys=False, allow_unicode=True)
 
 
+def other_registrants(
+    entries: List[Entry], target: str, labels: Dict[str, str], identity_label: Optional[str]
+) -> List[str]:
+    """Hosts other than this registration's that hold ``target`` (by ``identity_label``), sorted.
+
+    Only entries and registrations that carry the identity label take part: an entry
+    without it (written by hand, or by an older run) belongs to nobody and is replaced.
+    """
+    me = labels.get(identity_label) if identity_label else None
+    if not me:
+        return []
+    holders = {entry_labels.get(identity_label) for entry_target, entry_labels in entries if entry_target == target}
+    return sorted(str(h) for h in holders if h and h != me)
+
+
+def duplicate_message(path: str, target: str, holders: List[str], me: str, identity_label: str) -> str:
+    return (
+        "target '%s' in %s is already registered by host %s (label %s); host '%s' registers the same target. "
+        "Two hosts cannot share one scrape target: give each host its own address or port "
+        "(vigil_metrics_address, <exporter>_port). If %s no longer exists, remove its entry first "
+        "(its exporter role with <role>_register_state: absent, or prometheus_target with state: absent and "
+        "labels: {%s: %s})"
+        % (target, path, ", ".join("'%s'" % h for h in holders), identity_label, me,
+           "'%s'" % holders[0] if len(holders) == 1 else "one of them", identity_label, holders[0])
+    )
+
+
 def apply_change(
-    entries: List[Entry], target: str, labels: Dict[str, str], state: str
+    entries: List[Entry], target: str, labels: Dict[str, str], state: str,
+    identity_label: Optional[str] = None, source: str = "the file",
 ) -> Tuple[List[Entry], bool, Optional[Dict[str, str]]]:
     """Return (new entries, unsorted: render_file_sd sorts them; changed; labels the target had before or None).
 
     Changed is decided on the target's own entries only, so a file someone wrote by hand
     (several targets per group, other order) is not rewritten when this target is already
     registered with these labels.
+
+    With ``identity_label`` (normally ``instance``): when the target is registered by
+    another host (its entry's identity label differs from this registration's), state
+    present raises DuplicateTarget naming both hosts, and state absent leaves the other
+    host's entry alone (unchanged).
     """
     mine = [entry_labels for entry_target, entry_labels in entries if entry_target == target]
     others = [entry for entry in entries if entry[0] != target]
     previous = mine[0] if mine else None
+    holders = other_registrants(entries, target, labels, identity_label)
+    if holders:
+        if state == "present":
+            raise DuplicateTarget(duplicate_message(source, target, holders, labels[identity_label], identity_label))
+        return entries, False, previous
     if state == "present":
         return others + [(target, dict(labels))], mine != [labels], previous
     return others, bool(mine), previous
 
 
 # -- locking and atomic write ---------------------------------------------------
+
+
+def open_lock_file(lock_path: str) -> int:
+    """Open (create) the lock file without following a symlink; it must be a regular file.
+
+    A symlinked ``.lock`` would make this writer write its pid through the link into
+    whatever file it names; it is refused instead (ELOOP), and so is a FIFO or a device.
+    """
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(lock_path, flags, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise FileSdError(
+                "lock file %s is a symbolic link; refusing to follow it. Remove the link (the module creates the "
+                "lock file itself)" % lock_path
+            ) from None
+        raise FileSdError("cannot open lock file %s: %s" % (lock_path, exc.strerror)) from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise FileSdError("lock file %s is not a regular file; remove it (the module creates it)" % lock_path)
+    return fd
 
 
 def _lock_holder(fd: int) -> str:
@@ -312,10 +391,7 @@ def exclusive_lock(lock_path: str, timeout: float) -> Iterator[None]:
     The lock file is left in place afterwards: deleting it would let two writers lock
     different inodes. It holds the pid of the current holder for the timeout message.
     """
-    try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
-    except OSError as exc:
-        raise FileSdError("cannot open lock file %s: %s" % (lock_path, exc.strerror)) from None
+    fd = open_lock_file(lock_path)
     deadline = time.monotonic() + timeout
     delay = 0.002
     try:
@@ -375,12 +451,75 @@ def _copy_attributes(tmp: str, existing: Optional[os.stat_result]) -> None:
         pass  # not root: the file keeps our ownership, as any other write by this user would
 
 
+def tmp_prefix(path: str, pid: Optional[int] = None) -> str:
+    """Prefix of this writer's temporary files beside ``path``: ``.<name>.<pid>.``."""
+    return ".%s.%d." % (os.path.basename(path), os.getpid() if pid is None else pid)
+
+
+def _tmp_name_re(path: str) -> "re.Pattern[str]":
+    # .<name>.<pid>.<mkstemp's 8 characters>.tmp, or .<name>.<8 characters>.tmp (older writers, no pid)
+    return re.compile(r"^\.%s\.(?:(\d+)\.)?[A-Za-z0-9_]{8}\.tmp$" % re.escape(os.path.basename(path)))
+
+
+def _process_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def remove_stale_tmp_files(path: str, now: Optional[float] = None, max_age: float = STALE_TMP_AGE) -> List[str]:
+    """Remove temporary files left beside ``path`` by writers that died before renaming them.
+
+    Call it holding the lock (writers create temporary files only under it). A file is
+    removed only if its name is exactly this module's pattern for ``path``, it is a
+    regular file (not followed if a link), and its writer's process is gone or the file
+    is older than ``max_age`` seconds. Returns the removed paths.
+    """
+    directory = os.path.dirname(path) or "."
+    pattern = _tmp_name_re(path)
+    now = time.time() if now is None else now
+    removed: List[str] = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    for name in sorted(names):
+        match = pattern.match(name)
+        if not match:
+            continue
+        candidate = os.path.join(directory, name)
+        try:
+            info = os.lstat(candidate)
+        except OSError:
+            continue
+        if not stat.S_ISREG(info.st_mode):
+            continue
+        pid = int(match.group(1)) if match.group(1) else None
+        if pid == os.getpid():
+            continue
+        old = now - info.st_mtime > max_age
+        if not old and (pid is None or _process_alive(pid)):
+            continue
+        try:
+            os.unlink(candidate)
+        except OSError:
+            continue
+        removed.append(candidate)
+    return removed
+
+
 def atomic_write(
     path: str, text: str, existing: Optional[os.stat_result] = None, prepare: Optional[Callable[[str], Any]] = None
 ) -> None:
     """Write text to a fsynced temporary file beside path, prepare it, and rename it over path."""
     directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=tmp_prefix(path), suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(text.encode("utf-8"))
@@ -413,6 +552,8 @@ class Outcome:
     targets_count: int
     previous_labels: Optional[Dict[str, str]]
     parent_missing: bool = False
+    removed_tmp_files: Tuple[str, ...] = ()
+    kept_other_host: Optional[str] = None
 
 
 def _read(path: str) -> Tuple[str, Optional[os.stat_result]]:
@@ -435,14 +576,17 @@ def _read(path: str) -> Tuple[str, Optional[os.stat_result]]:
 
 
 def _compute(
-    path: str, fmt: str, target: str, labels: Dict[str, str], state: str
+    path: str, fmt: str, target: str, labels: Dict[str, str], state: str, identity_label: Optional[str]
 ) -> Tuple[Outcome, Optional[os.stat_result]]:
     before, info = _read(path)
     entries = parse_file_sd(before, fmt, path)
-    new_entries, changed, previous = apply_change(entries, target, labels, state)
+    new_entries, changed, previous = apply_change(entries, target, labels, state, identity_label, path)
     after = render_file_sd(new_entries, fmt) if changed else before
     count = len(new_entries) if changed else len(entries)
     outcome = Outcome(changed, before, after, info is not None, count, previous)
+    holders = other_registrants(entries, target, labels, identity_label)
+    if holders:
+        outcome.kept_other_host = holders[0]
     return outcome, info
 
 
@@ -455,6 +599,7 @@ def register(
     check_mode: bool = False,
     prepare_tmp: Optional[Callable[[str], Any]] = None,
     on_unchanged: Optional[Callable[[str], Any]] = None,
+    identity_label: Optional[str] = DEFAULT_IDENTITY_LABEL,
 ) -> Outcome:
     """Add (state=present) or remove (state=absent) one target in a file_sd file.
 
@@ -462,7 +607,10 @@ def register(
     first; a FileSdError means nothing was written. In check mode nothing is locked or
     written. ``prepare_tmp(tmp_path)`` runs on the new file before it is renamed into
     place (set owner, group, mode there); ``on_unchanged(path)`` runs under the lock when
-    the file exists and its content needs no change.
+    the file exists and its content needs no change. ``identity_label`` names the label
+    that says which host a target belongs to (see apply_change; empty or None: none).
+    Under the lock, temporary files of dead writers are removed first
+    (``Outcome.removed_tmp_files``).
     """
     if state not in ("present", "absent"):
         raise FileSdError("state must be 'present' or 'absent', got %r" % (state,))
@@ -483,10 +631,14 @@ def register(
             "directory %s does not exist: the prometheus role creates it, run that role on this host first "
             "(or create the directory) before registering targets into %s" % (directory, os.path.basename(path))
         )
+    if identity_label is not None and identity_label and not LABEL_NAME_RE.match(identity_label):
+        raise FileSdError("identity_label '%s' is not a label name" % identity_label)
     if check_mode or (state == "absent" and not os.path.lexists(path)):
-        return _compute(path, fmt, target, clean_labels, state)[0]
+        return _compute(path, fmt, target, clean_labels, state, identity_label)[0]
     with exclusive_lock(path + ".lock", lock_timeout):
-        outcome, info = _compute(path, fmt, target, clean_labels, state)
+        removed = remove_stale_tmp_files(path)
+        outcome, info = _compute(path, fmt, target, clean_labels, state, identity_label)
+        outcome.removed_tmp_files = tuple(removed)
         if outcome.changed:
             atomic_write(path, outcome.after, info, prepare_tmp)
         elif outcome.existed and on_unchanged is not None:

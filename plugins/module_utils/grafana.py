@@ -26,6 +26,8 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import
     API_REQUIRED_TOGETHER,
     ApiClient,
     ApiError,
+    ApiModule,
+    UntrustedAnswer,
     api_argument_spec,
     quote_segment,
 )
@@ -59,7 +61,7 @@ def grafana_argument_spec(**extra: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
 
 def grafana_module(argument_spec: Dict[str, Any], **kwargs: Any) -> AnsibleModule:
     """Build the AnsibleModule with the shared constraints; fail early on a bad url or org."""
-    module = AnsibleModule(
+    module = ApiModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
         mutually_exclusive=list(API_MUTUALLY_EXCLUSIVE) + list(kwargs.pop("mutually_exclusive", [])),
@@ -90,18 +92,25 @@ class GrafanaClient(ApiClient):
     def wanted_provenance(self) -> str:
         return PROVENANCE_NONE if self.disable_provenance else PROVENANCE_API
 
-    def get_optional(self, path: str) -> Optional[Any]:
-        """GET a resource; None only on the documented 404, ApiError on anything else."""
-        status, body = self.request("GET", path, expected=(200, 404))
+    def get_optional(self, path: str, expect: Any = dict) -> Optional[Any]:
+        """GET a resource; None only on the documented 404, ApiError on anything else.
+
+        A 200 answer must be JSON of the ``expect`` type (an object by default).
+        """
+        status, body = self.request("GET", path, expected=(200, 404), expect=expect)
         return None if status == 404 else body
 
-    def get(self, path: str) -> Any:
-        return self.request("GET", path, expected=(200,))[1]
+    def get(self, path: str, expect: Any = dict) -> Any:
+        """GET a resource that always exists; the answer must be JSON of the ``expect`` type."""
+        return self.request("GET", path, expected=(200,), expect=expect)[1]
 
-    def write(self, method: str, path: str, body: Any, expected: Iterable[int]) -> Any:
-        """POST or PUT; sends X-Disable-Provenance only when disable_provenance is true."""
+    def write(self, method: str, path: str, body: Any, expected: Iterable[int], expect: Any = dict) -> Any:
+        """POST or PUT; sends X-Disable-Provenance only when disable_provenance is true.
+
+        ``expect=None`` when the answer is not used (it may then be empty or any JSON).
+        """
         headers = {PROVENANCE_HEADER: "true"} if self.disable_provenance else None
-        return self.request(method, path, body=body, expected=expected, headers=headers)[1]
+        return self.request(method, path, body=body, expected=expected, headers=headers, expect=expect)[1]
 
     def delete(self, path: str, expected: Iterable[int] = (200, 202, 204)) -> None:
         """DELETE without X-Disable-Provenance.
@@ -110,7 +119,7 @@ class GrafanaClient(ApiClient):
         to delete an ``api`` resource when the header asks for ``none``; without the
         header the DELETE works for both ``api`` and ``""`` resources.
         """
-        self.request("DELETE", path, expected=expected)
+        self.request("DELETE", path, expected=expected, expect=None)
 
 
 def provisioning_path(*segments: str) -> str:
@@ -142,8 +151,10 @@ AUTH_HINTS = {
 
 
 def fail_api(module: AnsibleModule, action: str, exc: ApiError, hint: str = "") -> None:
+    if isinstance(exc, UntrustedAnswer):
+        module.fail_json(msg="%s failed: %s" % (action, exc), status=exc.status, url=exc.url, method=exc.method)
     hint = hint or AUTH_HINTS.get(exc.status, "")
-    msg = "%s failed with %s" % (action, api_error_text(exc))
+    msg = "%s failed: %s %s: %s" % (action, exc.method, exc.url, api_error_text(exc))
     if hint:
         msg = "%s. %s" % (msg, hint)
     module.fail_json(msg=msg, status=exc.status, url=exc.url, method=exc.method)

@@ -26,7 +26,15 @@ import ipaddress
 import re
 import time
 import traceback
+import unicodedata
 from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import (
+    ApiError,
+    UntrustedAnswer,
+    guard_requests_session,
+    is_certificate_failure,
+)
 
 try:
     from pycti import OpenCTIApiClient
@@ -68,6 +76,12 @@ _DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 _HEX = re.compile(r"^[0-9a-f]+$")
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _URL_SCHEMES = ("http", "https", "ftp", "ftps", "sftp", "ws", "wss")
+# OWASP's CSV injection list: a cell starting with one of these is run as a formula by a
+# spreadsheet (=, +, -, @; tab and carriage return are trimmed by some readers, so the next
+# character counts). Such rows are refused, never altered: the CSV is the analyst's and the
+# indicator in OpenCTI must say exactly what it says. OpenCTI exports, and the
+# spreadsheets opened on them, then never meet one.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 class RowError(ValueError):
@@ -166,6 +180,28 @@ def check_valid_until(raw: str, now: datetime.datetime) -> Optional[str]:
     return when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
+def printable(text: str, limit: int = 120) -> str:
+    """``text`` for a message: control characters escaped, at most ``limit`` characters."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return shown if len(shown) <= limit else shown[:limit] + "..."
+
+
+def cell_problem(column: str, raw: Optional[str]) -> Optional[str]:
+    """Why a cell is refused (a formula a spreadsheet would run, a control character); None when fine."""
+    if not raw:
+        return None
+    candidates = [raw, raw.strip()] + ([part.strip() for part in raw.split(";")] if column == "labels" else [])
+    for text in candidates:
+        if text[:1] in FORMULA_PREFIXES:
+            return ("%s '%s' starts with %r, which a spreadsheet runs as a formula (CSV injection); rows with "
+                    "formula-like cells are refused: remove the leading character" % (
+                        column, printable(raw), text[:1]))
+    for char in raw:
+        if unicodedata.category(char) == "Cc" and char not in "\t\r\n":
+            return "%s '%s' contains the control character %r; remove it" % (column, printable(raw), char)
+    return None
+
+
 def split_labels(raw: str, defaults: List[str]) -> List[str]:
     labels: List[str] = []
     for label in list(defaults) + (raw or "").split(";"):
@@ -178,7 +214,9 @@ def split_labels(raw: str, defaults: List[str]) -> List[str]:
 def indicator_spec(row: Dict[str, str], default_score: int, default_labels: List[str],
                    now: datetime.datetime) -> Dict[str, Any]:
     """Validate one CSV row; return what to import, or raise RowError listing every problem."""
-    problems: List[str] = []
+    problems: List[str] = [p for p in (cell_problem(column, row.get(column)) for column in COLUMNS) if p]
+    if problems:
+        raise RowError("; ".join(problems))
     kind = (row.get("type") or "").strip().lower()
     raw_value = (row.get("value") or "").strip()
     spec: Dict[str, Any] = {"type": kind, "value": raw_value}
@@ -486,15 +524,24 @@ def connect(params: Dict[str, Any], sleep: Callable[[float], None] = time.sleep)
         )
     except ValueError as exc:
         raise OpenCTIError(error_message(exc)) from None
+    # Redirects, answers that are not JSON objects, bodies cut short: vigil_http's rules.
+    session = getattr(client, "session", None)
+    if session is None or not hasattr(session, "hooks"):
+        raise OpenCTIError("this pycti release (%s) has no requests session to hold to Vigil's transport rules "
+                           "(no credentials to another origin, JSON answers only); install pycti==%s"
+                           % (PYCTI_VERSION, PYCTI_TESTED_VERSION))
+    guard_requests_session(session, params["url"])
     attempts = max(0, params["retries"]) + 1
     last = ""
     for attempt in range(attempts):
         try:
             answer = client.query(HEALTH_QUERY)
             return client, ((answer.get("data") or {}).get("about") or {}).get("version") or "unknown"
+        except UntrustedAnswer as exc:
+            raise OpenCTIError("OpenCTI at %s: %s" % (params["url"], exc)) from None
         except Exception as exc:  # pylint: disable=broad-except - requests and pycti raise many kinds
-            last = error_message(exc)
-            if "AUTH_REQUIRED" in last or "ForbiddenAccess" in last:
+            last = str(exc) if isinstance(exc, ApiError) else error_message(exc)
+            if "AUTH_REQUIRED" in last or "ForbiddenAccess" in last or is_certificate_failure(last):
                 break
             if attempt + 1 < attempts:
                 sleep(params["retry_delay"])

@@ -112,7 +112,11 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import ( 
     fail_api,
     same,
 )
-from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiError, quote_segment  # noqa: E402
+from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import (  # noqa: E402
+    ApiError,
+    ApiModule,
+    quote_segment,
+)
 
 PHASES = ("hot", "warm", "cold", "frozen", "delete")
 # Documented defaults Elasticsearch stores when an action leaves them out.
@@ -165,7 +169,7 @@ def with_defaults(policy: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def fetch(client: ElasticsearchClient, name: str) -> Tuple[Optional[Dict[str, Any]], Optional[int]]:
-    found = client.get_or_none("/_ilm/policy/%s" % quote_segment(name))
+    found = client.get_or_none("/_ilm/policy/%s" % quote_segment(name), expect=dict)
     if not isinstance(found, dict) or name not in found:
         return None, None
     entry = found[name]
@@ -173,7 +177,7 @@ def fetch(client: ElasticsearchClient, name: str) -> Tuple[Optional[Dict[str, An
 
 
 def main() -> None:
-    module = AnsibleModule(
+    module = ApiModule(
         argument_spec=argument_spec(),
         mutually_exclusive=ELASTIC_MUTUALLY_EXCLUSIVE,
         required_together=ELASTIC_REQUIRED_TOGETHER,
@@ -197,14 +201,14 @@ def main() -> None:
             )
             result["changed"] = bool(result["changed_fields"]) or current is None
             if result["changed"] and not module.check_mode:
-                client.request("PUT", path, body={"policy": module.params["policy"]})
+                client.request("PUT", path, body={"policy": module.params["policy"]}, expect=dict)
         else:
             desired = None
             result["policy"] = {}
             result["changed"] = current is not None
             result["changed_fields"] = sorted(current) if current else []
             if result["changed"] and not module.check_mode:
-                client.request("DELETE", path, expected=(200, 404))
+                client.request("DELETE", path, expected=(200, 404), expect=None)
     except ApiError as err:
         fail_api(module, "ILM policy %s" % name, err)
         return

@@ -115,7 +115,11 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import ( 
     same,
     without_keys,
 )
-from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiError, quote_segment  # noqa: E402
+from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import (  # noqa: E402
+    ApiError,
+    ApiModule,
+    quote_segment,
+)
 
 DATA_STREAM_DEFAULTS = {"hidden": False, "allow_custom_routing": False}
 TEMPLATE_SECTIONS = ("settings", "mappings", "aliases")
@@ -177,7 +181,7 @@ def normalize(body: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def fetch(client: ElasticsearchClient, name: str) -> Optional[Dict[str, Any]]:
-    found = client.get_or_none("/_index_template/%s?flat_settings=true" % quote_segment(name))
+    found = client.get_or_none("/_index_template/%s?flat_settings=true" % quote_segment(name), expect=dict)
     for item in (found or {}).get("index_templates", []):
         if item.get("name") == name:
             return normalize(item.get("index_template") or {})
@@ -185,7 +189,7 @@ def fetch(client: ElasticsearchClient, name: str) -> Optional[Dict[str, Any]]:
 
 
 def main() -> None:
-    module = AnsibleModule(
+    module = ApiModule(
         argument_spec=argument_spec(),
         mutually_exclusive=ELASTIC_MUTUALLY_EXCLUSIVE,
         required_together=ELASTIC_REQUIRED_TOGETHER,
@@ -207,13 +211,13 @@ def main() -> None:
             result["changed"] = not up_to_date
             result["changed_fields"] = [] if up_to_date else changed_paths(current or {}, desired)
             if result["changed"] and not module.check_mode:
-                client.request("PUT", path, body=module.params["body"])
+                client.request("PUT", path, body=module.params["body"], expect=dict)
         else:
             result["template"] = {}
             result["changed"] = current is not None
             result["changed_fields"] = sorted(current) if current else []
             if result["changed"] and not module.check_mode:
-                client.request("DELETE", path, expected=(200, 404))
+                client.request("DELETE", path, expected=(200, 404), expect=None)
     except ApiError as err:
         fail_api(module, "Index template %s" % name, err)
         return

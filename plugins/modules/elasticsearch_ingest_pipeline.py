@@ -143,7 +143,11 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import ( 
     with_content_hash,
     without_keys,
 )
-from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiError, quote_segment  # noqa: E402
+from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import (  # noqa: E402
+    ApiError,
+    ApiModule,
+    quote_segment,
+)
 
 
 def argument_spec() -> Dict[str, Any]:
@@ -186,7 +190,7 @@ def normalize(stored: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
 
 
 def fetch(client: ElasticsearchClient, name: str) -> Optional[Dict[str, Any]]:
-    found = client.get_or_none("/_ingest/pipeline/%s" % quote_segment(name))
+    found = client.get_or_none("/_ingest/pipeline/%s" % quote_segment(name), expect=dict)
     if found is None:
         return None
     return normalize(found.get(name) if isinstance(found, dict) else None)
@@ -194,7 +198,9 @@ def fetch(client: ElasticsearchClient, name: str) -> Optional[Dict[str, Any]]:
 
 def run_samples(module: AnsibleModule, client: ElasticsearchClient, body: Dict[str, Any]) -> List[Dict[str, Any]]:
     samples = module.params["simulate_samples"]
-    _status, answer = client.request("POST", "/_ingest/pipeline/_simulate", body=simulate_request(body, samples))
+    _status, answer = client.request(
+        "POST", "/_ingest/pipeline/_simulate", body=simulate_request(body, samples), expect=dict
+    )
     results = evaluate_simulation(answer, samples)
     if not all(r["ok"] for r in results):
         module.fail_json(
@@ -224,7 +230,7 @@ def ensure_present(
     if module._diff:
         result["diff"] = diff_result(current, desired)
     if not module.check_mode:
-        client.request("PUT", "/_ingest/pipeline/%s" % quote_segment(name), body=desired)
+        client.request("PUT", "/_ingest/pipeline/%s" % quote_segment(name), body=desired, expect=dict)
     return result
 
 
@@ -237,12 +243,14 @@ def ensure_absent(
     if module._diff:
         result["diff"] = diff_result(current, None)
     if not module.check_mode:
-        client.request("DELETE", "/_ingest/pipeline/%s" % quote_segment(module.params["name"]), expected=(200, 404))
+        client.request(
+            "DELETE", "/_ingest/pipeline/%s" % quote_segment(module.params["name"]), expected=(200, 404), expect=None
+        )
     return result
 
 
 def main() -> None:
-    module = AnsibleModule(
+    module = ApiModule(
         argument_spec=argument_spec(),
         mutually_exclusive=ELASTIC_MUTUALLY_EXCLUSIVE,
         required_together=ELASTIC_REQUIRED_TOGETHER,

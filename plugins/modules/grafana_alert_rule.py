@@ -272,7 +272,7 @@ class AlertRule(Resource):
                 or validate_rule_options(self.params))
 
     def fetch(self) -> Optional[Dict[str, Any]]:
-        return self.client.get_optional(self.path)
+        return self.client.get_optional(self.path, expect=dict)
 
     def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
         return normalise_rule(raw, managed_optional_fields(self.params))
@@ -282,11 +282,11 @@ class AlertRule(Resource):
 
     def create(self) -> None:
         body = rule_payload(self.desired(), None, self.params.get("org_id"))
-        self.client.write("POST", provisioning_path("alert-rules"), body, expected=(200, 201))
+        self.client.write("POST", provisioning_path("alert-rules"), body, expected=(200, 201), expect=dict)
 
     def update(self, raw: Dict[str, Any]) -> None:
         body = rule_payload(self.desired(), raw, self.params.get("org_id"))
-        self.client.write("PUT", self.path, body, expected=(200, 201, 202))
+        self.client.write("PUT", self.path, body, expected=(200, 201, 202), expect=dict)
 
     def delete(self, raw: Dict[str, Any]) -> None:
         self.client.delete(self.path)

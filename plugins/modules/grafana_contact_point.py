@@ -200,6 +200,7 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.grafana import (
     reconcile,
     require_present_options,
 )
+from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import LIST_OF_OBJECTS
 
 
 def split_secrets(settings: Dict[str, Any], prefix: str = "") -> Tuple[Dict[str, Any], List[str]]:
@@ -271,7 +272,7 @@ class ContactPoint(Resource):
         return None
 
     def fetch(self) -> Optional[Dict[str, Any]]:
-        for item in self.client.get(provisioning_path("contact-points")) or []:
+        for item in self.client.get(provisioning_path("contact-points"), expect=LIST_OF_OBJECTS):
             if item.get("uid") == self.params["uid"]:
                 return item
         return None
@@ -328,11 +329,12 @@ class ContactPoint(Resource):
         }
 
     def create(self) -> None:
-        self.client.write("POST", provisioning_path("contact-points"), self.body(), expected=(200, 201, 202))
+        self.client.write("POST", provisioning_path("contact-points"), self.body(), expected=(200, 201, 202),
+                          expect=dict)
 
     def update(self, raw: Dict[str, Any]) -> None:
         path = provisioning_path("contact-points", self.params["uid"])
-        self.client.write("PUT", path, self.body(), expected=(200, 202, 204))
+        self.client.write("PUT", path, self.body(), expected=(200, 202, 204), expect=dict)
 
     def delete(self, raw: Dict[str, Any]) -> None:
         self.client.delete(provisioning_path("contact-points", self.params["uid"]))

@@ -271,7 +271,7 @@ class MuteTiming(Resource):
         return None
 
     def fetch(self) -> Optional[Dict[str, Any]]:
-        return self.client.get_optional(self.path)
+        return self.client.get_optional(self.path, expect=dict)
 
     def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
         try:
@@ -284,13 +284,14 @@ class MuteTiming(Resource):
         return {"name": self.params["name"], "time_intervals": canonical_intervals(self.params["time_intervals"])}
 
     def create(self) -> None:
-        self.client.write("POST", provisioning_path("mute-timings"), self.desired(), expected=(200, 201, 202))
+        self.client.write("POST", provisioning_path("mute-timings"), self.desired(), expected=(200, 201, 202),
+                          expect=dict)
 
     def update(self, raw: Dict[str, Any]) -> None:
         body = self.desired()
         if raw.get("version"):
             body["version"] = raw["version"]  # optimistic concurrency token of recent Grafana versions
-        self.client.write("PUT", self.path, body, expected=(200, 201, 202))
+        self.client.write("PUT", self.path, body, expected=(200, 201, 202), expect=dict)
 
     def delete(self, raw: Dict[str, Any]) -> None:
         self.client.delete(self.path)

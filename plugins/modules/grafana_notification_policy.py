@@ -229,7 +229,7 @@ class PolicyTree:
         if self.module.params["state"] == "present":
             self.validate()
         try:
-            raw = self.client.get(self.path) or {}
+            raw = self.client.get(self.path, expect=dict)
         except ApiError as exc:
             fail_api(self.module, "GET %s" % KIND, exc)
         provenance = current_provenance(raw)
@@ -267,7 +267,7 @@ class PolicyTree:
             self.module.fail_json(msg=problem)
         if not self.module.check_mode:
             try:
-                self.client.write("PUT", self.path, desired, expected=(200, 202, 204))
+                self.client.write("PUT", self.path, desired, expected=(200, 202, 204), expect=dict)
             except ApiError as exc:
                 fail_api(self.module, "PUT %s" % KIND, exc)
         return self.finish(True, before, after)
@@ -281,7 +281,7 @@ class PolicyTree:
         if not self.module.check_mode:
             try:
                 self.client.delete(self.path)
-                raw = self.client.get(self.path) or {}
+                raw = self.client.get(self.path, expect=dict)
             except ApiError as exc:
                 fail_api(self.module, "%s %s" % (exc.method, KIND), exc)
             actual = self.shown(normalise_route(raw), current_provenance(raw))

@@ -267,7 +267,7 @@ class RuleGroup(Resource):
         return None
 
     def fetch(self) -> Optional[Dict[str, Any]]:
-        return self.client.get_optional(self.path)
+        return self.client.get_optional(self.path, expect=dict)
 
     def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
         options = self.rule_options()
@@ -310,10 +310,10 @@ class RuleGroup(Resource):
         }
 
     def create(self) -> None:
-        self.client.write("PUT", self.path, self.body(None), expected=(200, 201, 202))
+        self.client.write("PUT", self.path, self.body(None), expected=(200, 201, 202), expect=dict)
 
     def update(self, raw: Dict[str, Any]) -> None:
-        self.client.write("PUT", self.path, self.body(raw), expected=(200, 201, 202))
+        self.client.write("PUT", self.path, self.body(raw), expected=(200, 201, 202), expect=dict)
 
     def delete(self, raw: Dict[str, Any]) -> None:
         self.client.delete(self.path)

@@ -148,7 +148,11 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import ( 
     project,
     subset_changed_paths,
 )
-from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiError, quote_segment  # noqa: E402
+from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import (  # noqa: E402
+    ApiError,
+    ApiModule,
+    quote_segment,
+)
 
 MANAGED = ("name", "connector_type_id", "config")
 
@@ -205,7 +209,7 @@ def ensure_present(module: AnsibleModule, client: KibanaClient, current: Optiona
         result["changed_fields"] = list(MANAGED)
         body = dict(desired, secrets=secrets or {})
         if not module.check_mode:
-            result["connector"] = client.request("POST", path, body=body)[1]
+            result["connector"] = client.request("POST", path, body=body, expect=dict)[1]
         return result
     if current.get("connector_type_id") != desired["connector_type_id"]:
         module.fail_json(
@@ -220,12 +224,12 @@ def ensure_present(module: AnsibleModule, client: KibanaClient, current: Optiona
     result["changed_fields"] = fields + ([reason] if reason else [])
     if not module.check_mode:
         body = {"name": desired["name"], "config": desired["config"], "secrets": secrets or {}}
-        result["connector"] = client.request("PUT", path, body=body)[1]
+        result["connector"] = client.request("PUT", path, body=body, expect=dict)[1]
     return result
 
 
 def main() -> None:
-    module = AnsibleModule(
+    module = ApiModule(
         argument_spec=argument_spec(),
         mutually_exclusive=ELASTIC_MUTUALLY_EXCLUSIVE,
         required_together=ELASTIC_REQUIRED_TOGETHER,
@@ -235,7 +239,7 @@ def main() -> None:
     client = KibanaClient(module)
     connector_id = module.params["id"]
     try:
-        current = client.get_or_none(path_of(connector_id))
+        current = client.get_or_none(path_of(connector_id), expect=dict)
         if module.params["state"] == "present":
             result = ensure_present(module, client, current)
             after: Optional[Dict[str, Any]] = desired_of(module)
@@ -248,7 +252,7 @@ def main() -> None:
                 "changed_fields": list(MANAGED) if current else [],
             }
             if current is not None and not module.check_mode:
-                client.request("DELETE", path_of(connector_id), expected=(200, 204, 404))
+                client.request("DELETE", path_of(connector_id), expected=(200, 204, 404), expect=None)
     except ApiError as err:
         hint = None
         if err.status == 400 and not looks_like_uuid(connector_id):

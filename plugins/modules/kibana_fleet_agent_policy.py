@@ -163,7 +163,11 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import ( 
     project,
     subset_changed_paths,
 )
-from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiError, quote_segment  # noqa: E402
+from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import (  # noqa: E402
+    ApiError,
+    ApiModule,
+    quote_segment,
+)
 
 POLICIES = "/api/fleet/agent_policies"
 PACKAGE_POLICIES = "/api/fleet/package_policies"
@@ -238,7 +242,7 @@ def list_all(client: KibanaClient, path: str) -> List[Dict[str, Any]]:
     page = 1
     while True:
         sep = "&" if "?" in path else "?"
-        answer = client.request("GET", "%s%spage=%d&perPage=%d" % (path, sep, page, PER_PAGE))[1] or {}
+        answer = client.request("GET", "%s%spage=%d&perPage=%d" % (path, sep, page, PER_PAGE), expect=dict)[1]
         batch = answer.get("items") or []
         items.extend(batch)
         if not batch or len(items) >= int(answer.get("total") or 0):
@@ -247,7 +251,7 @@ def list_all(client: KibanaClient, path: str) -> List[Dict[str, Any]]:
 
 
 def get_policy(client: KibanaClient, policy_id: str) -> Optional[Dict[str, Any]]:
-    found = client.get_or_none("%s/%s" % (POLICIES, quote_segment(policy_id)))
+    found = client.get_or_none("%s/%s" % (POLICIES, quote_segment(policy_id)), expect=dict)
     return None if found is None else found.get("item")
 
 
@@ -266,7 +270,7 @@ def create_policy(module: AnsibleModule, client: KibanaClient, desired: Dict[str
     if module.check_mode:
         return body
     query = "?sys_monitoring=true" if module.params["sys_monitoring"] else ""
-    return client.request("POST", POLICIES + query, body=body)[1]["item"]
+    return client.request("POST", POLICIES + query, body=body, expect=dict)[1]["item"]
 
 
 def ensure_policy(module: AnsibleModule, client: KibanaClient, current: Optional[Dict[str, Any]]) -> Dict[str, Any]:
@@ -284,7 +288,8 @@ def ensure_policy(module: AnsibleModule, client: KibanaClient, current: Optional
     result = {"changed": bool(fields), "agent_policy": current, "changed_fields": fields}
     result.update(before=project(comparable(current), desired), after=desired)
     if fields and not module.check_mode:
-        item = client.request("PUT", "%s/%s" % (POLICIES, quote_segment(current["id"])), body=desired)[1]["item"]
+        path = "%s/%s" % (POLICIES, quote_segment(current["id"]))
+        item = client.request("PUT", path, body=desired, expect=dict)[1]["item"]
         item.setdefault("package_policies", current.get("package_policies", []))
         result["agent_policy"] = item
     return result
@@ -312,15 +317,15 @@ def sync_package_policy(
             body["id"] = item["id"]
         created_id = item.get("id")
         if not module.check_mode:
-            created_id = client.request("POST", PACKAGE_POLICIES, body=body)[1]["item"]["id"]
+            created_id = client.request("POST", PACKAGE_POLICIES, body=body, expect=dict)[1]["item"]["id"]
         return {"name": item["name"], "id": created_id, "action": "created"}
     path = "%s/%s" % (PACKAGE_POLICIES, quote_segment(existing["id"]))
-    current = client.request("GET", path + "?format=simplified")[1]["item"]
+    current = client.request("GET", path + "?format=simplified", expect=dict)[1]["item"]
     fields = subset_changed_paths(without_policy_id(body), current)
     if not fields:
         return {"name": item["name"], "id": existing["id"], "action": "unchanged"}
     if not module.check_mode:
-        client.request("PUT", path, body=body)
+        client.request("PUT", path, body=body, expect=dict)
     return {"name": item["name"], "id": existing["id"], "action": "updated", "changed_fields": fields}
 
 
@@ -340,7 +345,7 @@ def sync_package_policies(module: AnsibleModule, client: KibanaClient, policy: D
             if name in names:
                 continue
             if not module.check_mode:
-                client.request("DELETE", "%s/%s" % (PACKAGE_POLICIES, quote_segment(pp["id"])))
+                client.request("DELETE", "%s/%s" % (PACKAGE_POLICIES, quote_segment(pp["id"])), expect=None)
             outcome.append({"name": name, "id": pp["id"], "action": "deleted"})
     return outcome
 
@@ -356,12 +361,12 @@ def delete_policy(module: AnsibleModule, client: KibanaClient, current: Optional
     }
     result.update(before=project(current, ("name", "namespace", "description")) if current else None, after=None)
     if current is not None and not module.check_mode:
-        client.request("POST", POLICIES + "/delete", body={"agentPolicyId": current["id"]})
+        client.request("POST", POLICIES + "/delete", body={"agentPolicyId": current["id"]}, expect=dict)
     return result
 
 
 def main() -> None:
-    module = AnsibleModule(
+    module = ApiModule(
         argument_spec=argument_spec(),
         mutually_exclusive=ELASTIC_MUTUALLY_EXCLUSIVE,
         required_together=ELASTIC_REQUIRED_TOGETHER,

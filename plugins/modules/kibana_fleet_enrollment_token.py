@@ -111,7 +111,11 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import ( 
     fail_api,
     kibana_argument_spec,
 )
-from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiError, quote_segment  # noqa: E402
+from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import (  # noqa: E402
+    ApiError,
+    ApiModule,
+    quote_segment,
+)
 
 KEYS = "/api/fleet/enrollment_api_keys"
 POLICIES = "/api/fleet/agent_policies"
@@ -136,7 +140,7 @@ def list_all(client: KibanaClient, path: str) -> List[Dict[str, Any]]:
     page = 1
     while True:
         sep = "&" if "?" in path else "?"
-        answer = client.request("GET", "%s%spage=%d&perPage=%d" % (path, sep, page, PER_PAGE))[1] or {}
+        answer = client.request("GET", "%s%spage=%d&perPage=%d" % (path, sep, page, PER_PAGE), expect=dict)[1]
         batch = answer.get("items")
         if batch is None:
             batch = answer.get("list") or []  # deprecated name of the same list
@@ -194,7 +198,7 @@ def ensure_present(module: AnsibleModule, client: KibanaClient, policy_id: Optio
         body["name"] = module.params["name"]
     if module.check_mode:
         return {"changed": True, "enrollment_token": "", "enrollment_key": dict(body, active=True)}
-    item = client.request("POST", KEYS, body=body)[1]["item"]
+    item = client.request("POST", KEYS, body=body, expect=dict)[1]["item"]
     return {"changed": True, "enrollment_token": item.get("api_key") or "", "enrollment_key": metadata(item)}
 
 
@@ -202,12 +206,12 @@ def ensure_absent(module: AnsibleModule, client: KibanaClient, policy_id: Option
     keys = matching_keys(client, policy_id, module.params["name"]) if policy_id else []
     if not module.check_mode:
         for key in keys:
-            client.request("DELETE", "%s/%s" % (KEYS, quote_segment(key["id"])))
+            client.request("DELETE", "%s/%s" % (KEYS, quote_segment(key["id"])), expect=None)
     return {"changed": bool(keys), "enrollment_token": "", "revoked": [k["id"] for k in keys]}
 
 
 def main() -> None:
-    module = AnsibleModule(
+    module = ApiModule(
         argument_spec=argument_spec(),
         mutually_exclusive=ELASTIC_MUTUALLY_EXCLUSIVE + [("policy_id", "policy_name")],
         required_together=ELASTIC_REQUIRED_TOGETHER,

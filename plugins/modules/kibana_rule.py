@@ -235,7 +235,11 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import ( 
     project,
     subset_changed_paths,
 )
-from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiError, quote_segment  # noqa: E402
+from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import (  # noqa: E402
+    ApiError,
+    ApiModule,
+    quote_segment,
+)
 
 DETECTION_TYPES = {
     "siem.indicatorRule": "threat_match",
@@ -429,7 +433,7 @@ def ensure_alerting(module: AnsibleModule, client: KibanaClient, current: Option
     desired = alerting_desired(params)
     path = alerting_path(params["id"])
     if current is None:
-        rule = desired if module.check_mode else client.request("POST", path, body=desired)[1]
+        rule = desired if module.check_mode else client.request("POST", path, body=desired, expect=dict)[1]
         return {"changed": True, "rule": rule, "changed_fields": sorted(desired), "before": None, "after": desired}
     for fixed in ("rule_type_id", "consumer"):
         if current.get(fixed) != desired[fixed]:
@@ -448,12 +452,14 @@ def ensure_alerting(module: AnsibleModule, client: KibanaClient, current: Option
     if module.check_mode or not result["changed"]:
         return result
     if fields:
-        client.request("PUT", path, body={k: desired[k] for k in ALERTING_UPDATABLE})
+        client.request("PUT", path, body={k: desired[k] for k in ALERTING_UPDATABLE}, expect=dict)
     if toggle:
         client.request(
-            "POST", alerting_path(params["id"], "/_enable" if desired["enabled"] else "/_disable"), expected=(200, 204)
+            "POST", alerting_path(params["id"], "/_enable" if desired["enabled"] else "/_disable"),
+            expected=(200, 204),
+            expect=None,
         )
-    result["rule"] = client.request("GET", path)[1]
+    result["rule"] = client.request("GET", path, expect=dict)[1]
     return result
 
 
@@ -469,7 +475,7 @@ def detection_query(rule_id: str) -> str:
 
 
 def connector_type(module: AnsibleModule, client: KibanaClient, index: int, connector_id: str) -> Optional[str]:
-    found = client.get_or_none("/api/actions/connector/%s" % quote_segment(connector_id))
+    found = client.get_or_none("/api/actions/connector/%s" % quote_segment(connector_id), expect=dict)
     if found is not None:
         return found.get("connector_type_id")
     message = (
@@ -518,7 +524,7 @@ def detection_desired(module: AnsibleModule, client: KibanaClient) -> Dict[str, 
 def ensure_detection(module: AnsibleModule, client: KibanaClient, current: Optional[Dict[str, Any]]) -> Dict[str, Any]:
     desired = detection_desired(module, client)
     if current is None:
-        rule = desired if module.check_mode else client.request("POST", DETECTION_API, body=desired)[1]
+        rule = desired if module.check_mode else client.request("POST", DETECTION_API, body=desired, expect=dict)[1]
         return {"changed": True, "rule": rule, "changed_fields": sorted(desired), "before": None, "after": desired}
     if current.get("type") != desired["type"]:
         module.fail_json(
@@ -534,7 +540,7 @@ def ensure_detection(module: AnsibleModule, client: KibanaClient, current: Optio
         "after": desired,
     }
     if fields and not module.check_mode:
-        result["rule"] = client.request("PUT", DETECTION_API, body=desired)[1]
+        result["rule"] = client.request("PUT", DETECTION_API, body=desired, expect=dict)[1]
     return result
 
 
@@ -546,10 +552,10 @@ def find(
 ) -> Tuple[Optional[str], Optional[Dict[str, Any]]]:
     """(api, rule) for the rule with this id; api is None when it does not exist."""
     if not is_detection(rule_type_id):
-        found = client.get_or_none(alerting_path(rule_id))
+        found = client.get_or_none(alerting_path(rule_id), expect=dict)
         if found is not None or rule_type_id:
             return ("alerting" if found is not None else None), found
-    found = client.get_or_none(detection_query(rule_id))
+    found = client.get_or_none(detection_query(rule_id), expect=dict)
     return ("detection_engine" if found is not None else None), found
 
 
@@ -565,14 +571,14 @@ def remove(
     if current is None or module.check_mode:
         return result
     if api == "alerting":
-        client.request("DELETE", alerting_path(module.params["id"]), expected=(200, 204, 404))
+        client.request("DELETE", alerting_path(module.params["id"]), expected=(200, 204, 404), expect=None)
     else:
-        client.request("DELETE", detection_query(module.params["id"]), expected=(200, 404))
+        client.request("DELETE", detection_query(module.params["id"]), expected=(200, 404), expect=None)
     return result
 
 
 def main() -> None:
-    module = AnsibleModule(
+    module = ApiModule(
         argument_spec=argument_spec(),
         mutually_exclusive=ELASTIC_MUTUALLY_EXCLUSIVE,
         required_together=ELASTIC_REQUIRED_TOGETHER,

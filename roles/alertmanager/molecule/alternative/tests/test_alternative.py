@@ -55,7 +55,7 @@ def test_wrong_password_is_refused(host):
 def test_cluster_of_two_is_ready_over_https_under_the_external_path(host):
     deadline = time.monotonic() + 90
     while True:
-        result = _get(host, "/api/v2/status", "admin", "lab-only-password")
+        result = _get(host, "/api/v2/status", "admin", "VIGIL-MARKER-password")
         cluster = json.loads(result["content"]).get("cluster", {}) if result["status"] == 200 else {}
         if cluster.get("status") == "ready" and len(cluster.get("peers") or []) == 2:
             break
@@ -67,7 +67,7 @@ def test_cluster_of_two_is_ready_over_https_under_the_external_path(host):
 def test_web_config_holds_a_bcrypt_hash_not_the_password(host):
     f = host.file("/etc/prometheus/alertmanager/web-config.yml")
     assert (f.user, f.group, f.mode) == ("root", "prometheus", 0o640)
-    assert "lab-only-password" not in f.content_string
+    assert "VIGIL-MARKER-password" not in f.content_string
     assert "admin: $2" in f.content_string
 
 

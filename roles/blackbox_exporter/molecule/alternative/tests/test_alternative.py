@@ -7,7 +7,7 @@ import urllib.parse
 SERVICE = "prometheus-blackbox-exporter"
 BASE = "https://127.0.0.1:9116"
 CA = "/etc/vigil/tls/ca.crt"
-AUTH = ("prober", "lab-only-password")
+AUTH = ("prober", "VIGIL-MARKER-password")
 # GET with the lab CA and optional basic auth; prints the status code, then the body.
 FETCH = """
 import base64, ssl, sys, urllib.error, urllib.request
@@ -89,7 +89,7 @@ def test_https_requires_credentials(host):
 def test_web_config_holds_a_bcrypt_hash_not_the_password(host):
     f = host.file("/etc/prometheus/blackbox-exporter/web-config.yml")
     assert f.mode == 0o640
-    assert "lab-only-password" not in f.content_string
+    assert "VIGIL-MARKER-password" not in f.content_string
     assert "prober: $2" in f.content_string
 
 

@@ -18,7 +18,7 @@ CONFIG = "/etc/vigil/custom_exporter/config.yml"
 PREFIX = os.environ.get("VIGIL_MOLECULE_PREFIX", "vigil")
 FIREWALL_HOST = f"{PREFIX}-deb12"
 FIREWALL_URL = f"https://{FIREWALL_HOST}:8581/api/status"
-TOKEN = "lab-only-firewall-token"
+TOKEN = "VIGIL-MARKER-firewall-token"
 STATUS_FILE = "/etc/fake-firewall/status.json"
 FETCH = r"""
 import base64, ssl, sys, urllib.error, urllib.request
@@ -45,7 +45,7 @@ print(json.dumps({"up": result.up, "errors": list(result.errors)}))
 """
 
 
-def fetch(host, user="scraper", password="lab-only-password"):
+def fetch(host, user="scraper", password="VIGIL-MARKER-password"):
     """(HTTP status, body) of the exporter's /metrics, TLS verified with the lab CA."""
     out = host.check_output("python3 -c %s %s %s %s", FETCH, URL, user or "", password or "")
     status, _, body = out.partition("\n")
@@ -149,7 +149,7 @@ def test_token_is_not_logged(host):
 def test_web_config_holds_a_bcrypt_hash_and_the_lab_certificate(host):
     web = host.file("/etc/vigil/custom_exporter/web-config.yml")
     assert (web.user, web.group, web.mode) == ("root", "vigil-exporter", 0o640)
-    assert "lab-only-password" not in web.content_string
+    assert "VIGIL-MARKER-password" not in web.content_string
     data = yaml.safe_load(web.content_string)
     assert data["basic_auth_users"]["scraper"].startswith("$2")
     assert data["tls_server_config"] == {"cert_file": "/etc/vigil/tls/host.crt", "key_file": "/etc/vigil/tls/host.key"}

@@ -54,7 +54,7 @@ def test_output_has_ca_api_key_and_verification(host):
     out = _conf(host)["outputs"]["default"]
     assert out["type"] == "elasticsearch"
     assert out["hosts"] == ["https://es.lab.invalid:9200"]
-    assert out["api_key"] == "lab-only-id:lab-only-api-key"
+    assert out["api_key"] == "VIGIL-MARKER-id:VIGIL-MARKER-api-key"
     assert out["ssl.certificate_authorities"] == ["/etc/vigil/tls/ca.crt"]
     assert out["ssl.verification_mode"] == "full"
 

@@ -14,8 +14,8 @@ CONFIG = "/etc/elasticsearch/elasticsearch.yml"
 FIRST = "/root/elasticsearch.yml.first-converge"
 MARKER = "/var/lib/elasticsearch/.vigil-bootstrapped"
 TOKENS = {
-    "elastic/kibana/vigil-lab": "lab-only-kibana-token-secret-0123",
-    "elastic/fleet-server/vigil-lab": "lab-only-fleet-token-secret-4567",
+    "elastic/kibana/vigil-lab": "VIGIL-MARKER-kibana-token-secret-0123",
+    "elastic/fleet-server/vigil-lab": "VIGIL-MARKER-fleet-token-secret-4567",
 }
 
 

@@ -119,7 +119,7 @@ def test_prometheus_basic_auth_and_ca_go_to_secure_json_data(host):
             continue
         assert ds["basicAuth"] is True and ds["basicAuthUser"] == "grafana"
         # Grafana expands $VAR in provisioning files: a literal $ is written $$.
-        assert ds["secureJsonData"]["basicAuthPassword"] == "lab-only-$$scrape"
+        assert ds["secureJsonData"]["basicAuthPassword"] == "VIGIL-MARKER-$$scrape"
         assert ds["secureJsonData"]["tlsCACert"].startswith("-----BEGIN CERTIFICATE-----")
         assert ds["jsonData"]["tlsAuthWithCACert"] is True
         assert ds["jsonData"]["tlsSkipVerify"] is False
@@ -129,7 +129,7 @@ def test_elasticsearch_with_credentials_and_verified_tls(host):
     es = datasources(host)["vigil-elasticsearch-logs"]
     assert es["url"] == "https://elasticsearch.lab.invalid:9200"
     assert es["basicAuth"] is True and es["basicAuthUser"] == "grafana_reader"
-    assert es["secureJsonData"]["basicAuthPassword"] == "lab-only-es-password"
+    assert es["secureJsonData"]["basicAuthPassword"] == "VIGIL-MARKER-es-password"
     assert es["jsonData"]["tlsSkipVerify"] is False and es["jsonData"]["tlsAuthWithCACert"] is True
     assert es["jsonData"]["timeField"] == "@timestamp"
 

@@ -79,8 +79,8 @@ def test_grafana_ini_parses_and_holds_the_merged_values(host):
     assert conf.get("server", "http_port") == "3000"
     assert conf.get("security", "cookie_secure") == "false"  # no TLS here
     assert conf.get("security", "admin_user") == "admin"
-    assert conf.get("security", "admin_password") == "lab-only-admin-password"
-    assert conf.get("security", "secret_key") == "lab-only-secret-key-0123456789"
+    assert conf.get("security", "admin_password") == "VIGIL-MARKER-admin-password"
+    assert conf.get("security", "secret_key") == "VIGIL-MARKER-secret-key-0123456789"
     assert conf.get("analytics", "reporting_enabled") == "false"
     assert conf.get("analytics", "check_for_updates") == "false"
     assert conf.get("users", "allow_sign_up") == "false"

@@ -6,7 +6,7 @@ Nothing here ran Kibana: the file is parsed as YAML on the host and its values c
 import json
 
 CONFIG = "/etc/kibana/kibana.yml"
-TOKEN = "AAEAAWVsYXN0aWMva2liYW5hL3ZpZ2lsLWxhYjpsYWItb25seS1raWJhbmEtdG9rZW4tc2VjcmV0LTAxMjM"
+TOKEN = "AAEAAWVsYXN0aWMva2liYW5hL3ZpZ2lsLWxhYjpWSUdJTC1NQVJLRVIta2liYW5hLXRva2VuLXNlY3JldC0wMTIz"
 
 
 def _name(host):
@@ -31,9 +31,9 @@ def test_kibana_yml_is_private(host):
 
 def test_encryption_keys_and_token(host):
     conf = _conf(host)
-    assert conf["xpack.encryptedSavedObjects.encryptionKey"] == "lab-only-saved-objects-key-0123456789abcdef"
-    assert conf["xpack.security.encryptionKey"] == "lab-only-security-key-0123456789abcdef01"
-    assert conf["xpack.reporting.encryptionKey"] == "lab-only-reporting-key-0123456789abcdef0"
+    assert conf["xpack.encryptedSavedObjects.encryptionKey"] == "VIGIL-MARKER-saved-objects-key-0123456789abcdef"
+    assert conf["xpack.security.encryptionKey"] == "VIGIL-MARKER-security-key-0123456789abcdef01"
+    assert conf["xpack.reporting.encryptionKey"] == "VIGIL-MARKER-reporting-key-0123456789abcdef0"
     assert conf["elasticsearch.serviceAccountToken"] == TOKEN
     assert "elasticsearch.username" not in conf and "elasticsearch.password" not in conf
 

@@ -48,7 +48,7 @@ def test_https_without_credentials_is_refused(host):
 
 
 def test_https_with_credentials_serves_metrics_verified_by_the_lab_ca(host):
-    result = _get(host, "scraper", "lab-only-password")
+    result = _get(host, "scraper", "VIGIL-MARKER-password")
     assert result["status"] == 200
     assert "node_cpu_seconds_total" in result["body"]
 
@@ -60,7 +60,7 @@ def test_wrong_password_is_refused(host):
 def test_web_config_holds_a_bcrypt_hash_not_the_password(host):
     f = host.file("/etc/prometheus/node-exporter/web-config.yml")
     assert f.mode == 0o640
-    assert "lab-only-password" not in f.content_string
+    assert "VIGIL-MARKER-password" not in f.content_string
     assert "scraper: $2" in f.content_string
 
 

@@ -17,8 +17,8 @@ import pytest
 
 BASE = "/opt/opencti"
 TOKEN = "5b0e6f0c-2b1e-4c77-9f6a-1d2e3c4b5a69"
-REDIS_PASSWORD = "lab-redis-password-4a1b"
-RABBITMQ_PASSWORD = "lab-rabbitmq-password-8c2d"
+REDIS_PASSWORD = "VIGIL-MARKER-redis-password-4a1b"
+RABBITMQ_PASSWORD = "VIGIL-MARKER-rabbitmq-password-8c2d"
 VERSION = "7.261026.0"
 
 
@@ -132,7 +132,7 @@ def test_env_file_sets_every_variable_the_compose_file_uses(host):
     required = set(re.findall(r"\$\{([A-Z0-9_]+):\?", compose))
     assert required and required <= set(env)
     # ... and no secret is written in the compose file itself.
-    for secret in (TOKEN, REDIS_PASSWORD, RABBITMQ_PASSWORD, "lab-admin-password-9f3c", "lab-minio-secret-3e5f"):
+    for secret in (TOKEN, REDIS_PASSWORD, RABBITMQ_PASSWORD, "VIGIL-MARKER-admin-password-9f3c", "VIGIL-MARKER-minio-secret-3e5f"):
         assert secret not in compose
 
 

@@ -8,7 +8,7 @@ import urllib.parse
 SERVICE = "prometheus"
 BASE = "https://127.0.0.1:9090"
 CA = "/etc/vigil/tls/ca.crt"
-AUTH = ("admin", "lab-only-password")
+AUTH = ("admin", "VIGIL-MARKER-password")
 # GET with the lab CA and optional basic auth; prints the status code, then the body.
 FETCH = """
 import base64, ssl, sys, urllib.error, urllib.request
@@ -62,13 +62,13 @@ def test_api_needs_credentials_over_tls_verified_by_the_lab_ca(host):
     assert fetch(host, "/-/ready", auth=None)[0] == 401
     assert fetch(host, "/-/ready", auth=("admin", "wrong"))[0] == 401
     assert fetch(host, "/-/ready")[0] == 200
-    assert fetch(host, "/-/ready", auth=("grafana", "lab-only-grafana-password"))[0] == 200
+    assert fetch(host, "/-/ready", auth=("grafana", "VIGIL-MARKER-grafana-password"))[0] == 200
 
 
 def test_web_config_holds_bcrypt_hashes_not_passwords(host):
     f = host.file("/etc/prometheus/web-config.yml")
     assert f.mode == 0o640
-    assert "lab-only-password" not in f.content_string
+    assert "VIGIL-MARKER-password" not in f.content_string
     assert "admin: $2" in f.content_string
 
 
@@ -86,8 +86,8 @@ def test_deployed_config_passes_promtool(host):
 
 def test_passwords_live_in_private_files_not_in_the_config(host):
     config = host.file("/etc/prometheus/prometheus.yml").content_string
-    for name, password in (("job-node", "lab-only-scrape-password"), ("remote-write-0", "lab-only-remote-password"),
-                           ("job-prometheus", "lab-only-password")):
+    for name, password in (("job-node", "VIGIL-MARKER-scrape-password"), ("remote-write-0", "VIGIL-MARKER-remote-password"),
+                           ("job-prometheus", "VIGIL-MARKER-password")):
         secret = host.file(f"/etc/prometheus/secrets/{name}")
         assert (secret.user, secret.group, secret.mode) == ("root", "prometheus", 0o640)
         assert secret.content_string == password
