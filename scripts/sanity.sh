@@ -68,6 +68,16 @@ install -m 0644 "$root/tests/sanity/get_pip.py" "$home/.ansible/test/cache/get_p
 log "ansible-test sanity --local --python $python_version in $dest"
 start=$SECONDS
 status=0
-(cd "$dest" && HOME=$home ansible-test sanity --local --python "$python_version" --color no "$@") || status=$?
-log "finished in $((SECONDS - start))s (exit $status)"
-exit "$status"
+(cd "$dest" && HOME=$home ansible-test sanity --local --python "$python_version" --color no "$@") 2>&1 \
+  | tee "$root/.cache/sanity/sanity.log" || status=$?
+log "ansible-test finished in $((SECONDS - start))s (exit $status; log .cache/sanity/sanity.log)"
+
+# Findings that tests/sanity/pending.txt lists are known and scheduled; anything else,
+# and a listed finding that is gone, fails (scripts/sanity_pending.py). A run given a
+# subset of tests (arguments) is not compared with the list.
+(($#)) && exit "$status"
+"$venv/bin/python" "$root/scripts/sanity_pending.py" "$root/.cache/sanity/sanity.log" || exit 1
+if ((status != 0)) && ! grep -q '^FATAL: The [0-9]* sanity test(s) listed below' "$root/.cache/sanity/sanity.log"; then
+  die "ansible-test failed without test findings (see the log above)"
+fi
+exit 0
