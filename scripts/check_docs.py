@@ -9,6 +9,10 @@ the collection found on COLLECTIONS_PATH (default: the checkout's collections/),
 ``ansible-doc -t <type>`` on each, as a user would, and fails on an error, a warning, or a
 plugin documented under another name (a multi-filter file whose documentation covers only
 one of its filters: give each filter its own plugins/filter/<name>.yml).
+
+Each problem is also a finding ``<file> check-docs:<problem>``; findings listed in
+tests/pending-findings.txt (known and scheduled) pass, as for ansible-test sanity
+(scripts/sanity_pending.py).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 ROOT = Path(__file__).resolve().parents[1]
 PREFIX = "vigil.monitoring."
@@ -30,27 +34,29 @@ def collection_root(collections_path: Path) -> Path:
     return collections_path / "ansible_collections" / "vigil" / "monitoring"
 
 
-def names(collections_path: Path) -> Dict[str, List[str]]:
-    """Short names of the collection's modules, filters and roles."""
+def names(collections_path: Path) -> Dict[str, Dict[str, str]]:
+    """Short names of the collection's modules, filters and roles, each with its file."""
     root = collection_root(collections_path)
     sys.path.insert(0, str(collections_path))
-    filters: List[str] = []
+    filters: Dict[str, str] = {}
     for path in sorted((root / "plugins" / "filter").glob("*.py")):
         if path.name == "__init__.py":
             continue
         module = importlib.import_module("ansible_collections.vigil.monitoring.plugins.filter." + path.stem)
-        filters.extend(module.FilterModule().filters())
+        filters.update((name, "plugins/filter/" + path.name) for name in module.FilterModule().filters())
     return {
-        "module": sorted(p.stem for p in (root / "plugins" / "modules").glob("*.py") if p.name != "__init__.py"),
-        "filter": sorted(filters),
-        "role": sorted(p.parents[1].name for p in (root / "roles").glob("*/meta/argument_specs.yml")),
+        "module": {p.stem: "plugins/modules/" + p.name for p in (root / "plugins" / "modules").glob("*.py")
+                   if p.name != "__init__.py"},
+        "filter": filters,
+        "role": {p.parents[1].name: "roles/%s/meta/argument_specs.yml" % p.parents[1].name
+                 for p in (root / "roles").glob("*/meta/argument_specs.yml")},
     }
 
 
-def ansible_doc(kind: str, short_names: List[str], env: Dict[str, str]) -> List[str]:
-    """Problems ansible-doc reports for these plugins or roles (empty when all render)."""
+def ansible_doc(kind: str, files: Dict[str, str], env: Dict[str, str]) -> List[Tuple[str, str]]:
+    """(finding, message) for each problem ansible-doc has with these plugins or roles."""
     problems = []
-    fqcns = [PREFIX + name for name in short_names]
+    fqcns = [PREFIX + name for name in sorted(files)]
     # The text form is what a user runs: it renders the markup, not only parses it. One
     # call for all; when it fails (it stops at the first bad one), one call per name.
     for batch in [fqcns] + ([[fqcn] for fqcn in fqcns] if len(fqcns) > 1 else []):
@@ -62,8 +68,9 @@ def ansible_doc(kind: str, short_names: List[str], env: Dict[str, str]) -> List[
                 break
             continue
         if batch is not fqcns or len(fqcns) == 1:
-            problems.append("%s %s: ansible-doc failed (exit %d): %s"
-                            % (kind, " ".join(batch), text.returncode, " ".join(noise) or text.stderr.strip()[-500:]))
+            problems.append(("%s check-docs:%s-not-rendered" % (files[batch[0][len(PREFIX):]], kind),
+                             "%s %s: ansible-doc failed (exit %d): %s"
+                             % (kind, " ".join(batch), text.returncode, " ".join(noise) or text.stderr.strip()[-500:])))
     if kind == "filter" and not problems:
         # A file's DOCUMENTATION is shown for each of its filters that has no sidecar:
         # two filters with one description means one of them is documented as the other.
@@ -74,8 +81,9 @@ def ansible_doc(kind: str, short_names: List[str], env: Dict[str, str]) -> List[
         for fqcn in fqcns:
             short = ((docs.get(fqcn) or {}).get("doc") or {}).get("short_description", "")
             if short in seen:
-                problems.append("filter %s: documented with the text of %s (it needs plugins/filter/%s.yml)"
-                                % (fqcn, seen[short], fqcn.rsplit(".", 1)[1]))
+                problems.append(("%s check-docs:shared-documentation" % files[fqcn[len(PREFIX):]],
+                                 "filter %s: documented with the text of %s (its file's DOCUMENTATION wins over "
+                                 "plugins/filter/%s.yml)" % (fqcn, seen[short], fqcn.rsplit(".", 1)[1])))
             seen.setdefault(short, fqcn)
     return problems
 
@@ -88,12 +96,14 @@ def main(argv: List[str]) -> int:
     env.pop("ANSIBLE_CONFIG", None)
     found = names(collections_path)
     problems = []
-    for kind, short_names in found.items():
-        problems.extend(ansible_doc(kind, short_names, env))
-    for line in problems:
-        print(line)
+    for kind, files in found.items():
+        problems.extend(ansible_doc(kind, files, env))
+    for _finding, message in problems:
+        print(message)
     print("ansible-doc: %s; %d problem(s)" % (", ".join("%d %ss" % (len(v), k) for k, v in found.items()), len(problems)))
-    return 1 if problems else 0
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from sanity_pending import compare  # pylint: disable=import-outside-toplevel
+    return compare({finding for finding, _message in problems}, "check-docs")
 
 
 if __name__ == "__main__":

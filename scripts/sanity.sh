@@ -72,7 +72,7 @@ status=0
   | tee "$root/.cache/sanity/sanity.log" || status=$?
 log "ansible-test finished in $((SECONDS - start))s (exit $status; log .cache/sanity/sanity.log)"
 
-# Findings that tests/sanity/pending.txt lists are known and scheduled; anything else,
+# Findings that tests/pending-findings.txt lists are known and scheduled; anything else,
 # and a listed finding that is gone, fails (scripts/sanity_pending.py). A run given a
 # subset of tests (arguments) is not compared with the list.
 (($#)) && exit "$status"

@@ -4,7 +4,7 @@
     scripts/sanity_pending.py SANITY_LOG [PENDING_FILE]
 
 SANITY_LOG is the output of ``ansible-test sanity``; PENDING_FILE (default
-tests/sanity/pending.txt) lists findings that are known and scheduled, one per line:
+tests/pending-findings.txt) lists findings that are known and scheduled, one per line:
 
     <path> <test>[:<code>]  # why it is not fixed yet, and who fixes it
 
@@ -14,7 +14,7 @@ numbers are left out so that an edit elsewhere in the file does not break the li
 The exit status is 1 when a finding is not listed (a new problem) or a listed finding
 no longer occurs (fixed: remove its line), so the list can only shrink. This is not an
 ansible-test ignore file: nothing here is hidden from ansible-test, which still reports
-every finding.
+every finding. scripts/check_docs.py compares its findings with the same file.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import Iterable, Set
 RUNNING = re.compile(r'^Running sanity test "([^"]+)"')
 FINDING = re.compile(r"^ERROR: ([^:\s]+):\d+:\d+: (.*)$")
 CODE = re.compile(r"^([A-Za-z][A-Za-z0-9-]*): ")
+PENDING_FILE = Path(__file__).resolve().parents[1] / "tests" / "pending-findings.txt"
 
 
 def findings(log_lines: Iterable[str]) -> Set[str]:
@@ -57,23 +58,34 @@ def pending(lines: Iterable[str]) -> Set[str]:
     return entries
 
 
+def compare(found: Set[str], tool: str, pending_path: Path = PENDING_FILE) -> int:
+    """Print new and fixed findings of one tool (entries ``<path> <test>`` whose test is
+    one of that tool's); 0 when the findings are exactly the pending ones."""
+    every = pending(pending_path.read_text(encoding="utf-8").splitlines()) if pending_path.exists() else set()
+    listed = {entry for entry in every if _tool(entry) == tool}
+    new, fixed = sorted(found - listed), sorted(listed - found)
+    for entry in new:
+        print("%s: NEW finding (fix it; it is not in %s): %s" % (tool, pending_path.name, entry))
+    for entry in fixed:
+        print("%s: no longer found, remove from %s: %s" % (tool, pending_path.name, entry))
+    if not new and not fixed:
+        print("%s: %d finding(s), each listed in %s as scheduled" % (tool, len(found), pending_path.name))
+    return 1 if new or fixed else 0
+
+
+def _tool(entry: str) -> str:
+    """check-docs for scripts/check_docs.py's entries, sanity for ansible-test's."""
+    test = entry.split(" ", 1)[1] if " " in entry else ""
+    return "check-docs" if test.startswith("check-docs") else "sanity"
+
+
 def main(argv: list) -> int:
-    """Print the difference; 0 when the findings are exactly the pending ones."""
+    """Compare a sanity log with the pending list."""
     if len(argv) not in (1, 2):
         print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
         return 2
     log = Path(argv[0]).read_text(encoding="utf-8", errors="replace").splitlines()
-    pending_path = Path(argv[1]) if len(argv) == 2 else Path(__file__).resolve().parents[1] / "tests/sanity/pending.txt"
-    listed = pending(pending_path.read_text(encoding="utf-8").splitlines()) if pending_path.exists() else set()
-    found = findings(log)
-    new, fixed = sorted(found - listed), sorted(listed - found)
-    for entry in new:
-        print("sanity: NEW finding (fix it; it is not in %s): %s" % (pending_path.name, entry))
-    for entry in fixed:
-        print("sanity: no longer found, remove from %s: %s" % (pending_path.name, entry))
-    if not new and not fixed:
-        print("sanity: %d finding(s), each listed in %s as scheduled" % (len(found), pending_path.name))
-    return 1 if new or fixed else 0
+    return compare(findings(log), "sanity", Path(argv[1]) if len(argv) == 2 else PENDING_FILE)
 
 
 if __name__ == "__main__":
