@@ -19,28 +19,15 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import yaml
+from ansible.parsing.yaml.loader import AnsibleLoader
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-class _Loader(yaml.SafeLoader):  # pylint: disable=too-many-ancestors
-    """SafeLoader that reads Ansible's ``!unsafe`` and ``!vault`` tags as their plain values."""
-
-
-def _untagged(loader: yaml.SafeLoader, _suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.MappingNode):
-        return loader.construct_mapping(node, deep=True)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node, deep=True)
-    return loader.construct_scalar(node)
-
-
-_Loader.add_multi_constructor("!", _untagged)
-
-
 def _load(path: Path) -> Any:
+    # Ansible's own loader: it reads the !unsafe and !vault tags that defaults may hold.
     with path.open(encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=_Loader)  # nosec B506 - a SafeLoader subclass
+        return yaml.load(handle, Loader=AnsibleLoader)  # nosec B506 - Ansible's safe loader
 
 
 def spec_options(role: Path) -> Dict[str, Dict[str, Any]]:
