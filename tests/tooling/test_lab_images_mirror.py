@@ -85,8 +85,12 @@ def test_sources_list_comes_before_sources_list_d_as_in_apt(tmp_path):
     assert mirrors(tmp_path, files) == ("http://first.example.org/debian", "http://mirror.example.org/debian-security")
 
 
-@pytest.mark.parametrize("files", [{}, {"sources.list.d/other.sources": "Types: deb\nURIs: https://x.example.org/repo\n"
-                                                                          "Suites: stable-x\nComponents: main\n"}])
+OTHER_REPOSITORY = {
+    "sources.list.d/other.sources": "Types: deb\nURIs: https://x.example.org/repo\nSuites: stable-x\nComponents: main\n",
+}
+
+
+@pytest.mark.parametrize("files", [{}, OTHER_REPOSITORY])
 def test_deb_debian_org_when_apt_names_no_debian_mirror(tmp_path, files):
     assert mirrors(tmp_path, files) == DEFAULT
 
