@@ -13,7 +13,7 @@ import subprocess
 import pytest
 import yaml
 
-from alerting_support import PROMTOOL_TESTS, RULE_FILE_NAME, dump_yaml, load_defaults
+from alerting_support import PROMTOOL_TESTS, RULE_FILE_NAME, catalog_parameters, dump_yaml, load_defaults
 from alerting_support import catalog, promtool  # noqa: F401  (fixtures)
 from ansible_collections.vigil.monitoring.plugins.filter import alert_catalog as ac
 
@@ -50,7 +50,10 @@ def test_promtool_check_catches_a_broken_user_expression(promtool, tmp_path):
         "runbook_url": "https://runbooks.example.org/queue-stuck",
     }
     catalog = ac.alert_catalog_merge(
-        defaults["alert_catalog_builtin"], [broken], runbook_base_url=defaults["alert_catalog_runbook_base_url"]
+        defaults["alert_catalog_builtin"],
+        [broken],
+        runbook_base_url=defaults["alert_catalog_runbook_base_url"],
+        parameters=catalog_parameters(defaults),
     )
     result = _run(promtool, "check", "rules", str(_write_rules(tmp_path, catalog)))
     assert result.returncode != 0
