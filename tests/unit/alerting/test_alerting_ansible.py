@@ -215,6 +215,7 @@ def test_catalog_parameters_come_from_the_inventory(rendered):
     assert rules["AlertmanagerClusterDegraded"]["expr"] == 'alertmanager_cluster_members{job="alertmanager"} < 2'
     assert rules["AlertmanagerClusterDegraded"]["annotations"]["summary"].endswith("of 2 cluster members")
     assert rules["PrometheusAlertmanagersMissing"]["expr"].endswith("< 2")
+    assert "[30m]" in rules["ElasticsearchLogIngestionStopped"]["expr"]
 
 
 def test_run_once_fact_reaches_every_host(rendered):
