@@ -43,9 +43,22 @@ def _construct_unsafe(loader, node):
 _UnsafeLoader.add_constructor("!unsafe", _construct_unsafe)
 
 
-def load_defaults():
-    with DEFAULTS.open(encoding="utf-8") as handle:
+def load_yaml(path):
+    """A YAML file as Ansible reads it, !unsafe values as plain strings."""
+    with Path(path).open(encoding="utf-8") as handle:
         return yaml.load(handle, Loader=_UnsafeLoader)  # noqa: S506 - SafeLoader subclass
+
+
+def load_defaults():
+    return load_yaml(DEFAULTS)
+
+
+# Inventories whose alert_catalog adds alerts, and the file that holds it; each has a
+# promtool test file tests/unit/alerting/promtool/inventories/<name>.yml.
+INVENTORY_CATALOGS = {
+    "example": ROOT / "inventories" / "example" / "group_vars" / "all" / "vars.yml",
+    "lab": ROOT / "inventories" / "lab" / "group_vars" / "all" / "alerting.yml",
+}
 
 
 def load_sample_teams():
