@@ -18,8 +18,8 @@ PREFIX = os.environ.get("VIGIL_MOLECULE_PREFIX", "vigil")
 DEB12, DEB13 = f"{PREFIX}-deb12", f"{PREFIX}-deb13"
 ENV_FILE = "/etc/prometheus/elasticsearch-exporter/credentials.env"
 STATE_FILE = "/etc/fake-elasticsearch/state.json"
-PASSWORD = 'lab "only" \\ pa$word #1'  # molecule.yml's, after Molecule's $$ -> $
-SCRAPE_AUTH = ("prometheus", "lab-only-scrape-password")
+PASSWORD = 'VIGIL-MARKER-es "only" \\ pa$word #1'  # molecule.yml's, after Molecule's $$ -> $
+SCRAPE_AUTH = ("prometheus", "VIGIL-MARKER-es-exporter-scrape")
 # Runs on the host: GET a URL (optionally with basic auth and the lab CA); prints
 # "<status>\n<body>".
 CLIENT = r"""
@@ -147,12 +147,14 @@ def test_the_password_is_in_a_private_file_and_never_on_the_command_line(host):
     env = host.file(ENV_FILE)
     assert (env.user, env.group, env.mode) == ("root", "prometheus", 0o640)
     assert 'ES_USERNAME="vigil_monitoring"' in env.content_string
-    assert 'ES_PASSWORD="lab \\"only\\" \\\\ pa$word #1"' in env.content_string
+    # systemd's EnvironmentFile syntax: double quotes, backslash and quote escaped.
+    quoted = PASSWORD.replace("\\", "\\\\").replace('"', '\\"')
+    assert 'ES_PASSWORD="%s"' % quoted in env.content_string
     pid = host.check_output(f"systemctl show -p MainPID --value {SERVICE}")
     cmdline = host.file(f"/proc/{pid}/cmdline").content_string.replace("\0", " ")
     assert "--es.uri=" in cmdline
-    assert "pa$word" not in cmdline and "vigil_monitoring" not in cmdline
-    assert "pa$word" not in host.file(f"/etc/systemd/system/{SERVICE}.service").content_string
+    assert "VIGIL-MARKER" not in cmdline and "vigil_monitoring" not in cmdline
+    assert "VIGIL-MARKER" not in host.file(f"/etc/systemd/system/{SERVICE}.service").content_string
 
 
 def test_both_exporters_registered_in_prometheus_file_sd(prometheus):
