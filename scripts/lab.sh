@@ -91,7 +91,7 @@ create() {
 }
 
 fixtures() {
-  log "lab stand-ins (lab CA, fake firewall API, webhook recorder)"
+  log "lab stand-ins (lab CA, fake firewall API, fake Elasticsearch monitoring API, webhook recorder)"
   # shellcheck disable=SC2086
   ansible-playbook -i "$inventory" molecule/resources/playbooks/lab_fixtures.yml ${ANSIBLE_ARGS:-}
 }

@@ -8,14 +8,18 @@ shipped catalog with the user's list, validate it, and render it for Prometheus 
 file), Grafana (alerting file provisioning) and Alertmanager (routing tree, receivers,
 inhibition, and the ``amtool config routes test`` cases that prove the routing).
 
-alert_catalog_merge(builtin, user=None, default_owner=None, runbook_base_url=None)
+alert_catalog_merge(builtin, user=None, default_owner=None, runbook_base_url=None, parameters=None)
   builtin: the shipped catalog (alert_catalog_builtin)
   user:    the user's list (alert_catalog). A new name adds an alert; an existing name
            overrides only the fields given (labels are merged key by key);
            ``enabled: false`` removes the alert.
   default_owner:    owner given to entries that have none (empty: owner is required)
   runbook_base_url: prefix for runbook_url values that are not absolute URLs
-  returns  the effective, validated list (disabled entries dropped, defaults filled in).
+  parameters: {name: value} for the ``${name}`` placeholders in expr, for,
+           keep_firing_for, summary and description (values the inventory knows, such
+           as the number of Alertmanagers); a placeholder without a value is an error
+  returns  the effective, validated list (disabled entries dropped, defaults filled in,
+           placeholders replaced).
 
 alert_catalog_rules(catalog)
   returns  a Prometheus rule file: {groups: [{name, rules: [{alert, expr, for, labels,
@@ -71,6 +75,10 @@ LABEL_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Prometheus' model.ParseDuration: units in decreasing order, each at most once.
 DURATION_RE = re.compile(r"^(?:0|(?=\d)(?:\d+y)?(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?(?:\d+ms)?)$")
 JOB_RE = re.compile(r"""\bjob\s*=\s*"([^"]+)\"""")
+# Catalog parameters: ${name} in these fields is replaced by the parameter's value.
+PARAMETER_RE = re.compile(r"\$\{([^{}]*)\}")
+PARAMETER_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+PARAMETER_FIELDS = ("expr", "for", "keep_firing_for", "summary", "description")
 
 # Rule group derived from the scrape job an expression selects, then from metric prefixes.
 GROUP_BY_JOB = {"node": "host", "blackbox": "probe", "windows": "windows"}
@@ -400,6 +408,49 @@ def _normalize(
     return result
 
 
+def _check_parameters(parameters: Any) -> Dict[str, str]:
+    """Validate the catalog parameters; return them as {name: text}."""
+    if parameters is None:
+        return {}
+    if not isinstance(parameters, Mapping):
+        raise AnsibleFilterError(
+            "alert_catalog_parameters must be a mapping of name to value, got %s" % type(parameters).__name__
+        )
+    checked: Dict[str, str] = {}
+    for name in sorted(parameters, key=str):
+        value = parameters[name]
+        if not _is_str(name) or not PARAMETER_NAME_RE.match(name):
+            raise AnsibleFilterError(
+                "alert_catalog_parameters: %r is not a parameter name; use lower-case letters, digits and _" % (name,)
+            )
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)) or str(value).strip() == "":
+            raise AnsibleFilterError(
+                "alert_catalog_parameters['%s'] is %r; a parameter is a number or a non-empty string" % (name, value)
+            )
+        checked[name] = str(value).strip()
+    return checked
+
+
+def _resolve_parameters(entry: Mapping, where: str, parameters: Mapping[str, str]) -> Mapping:
+    """Replace ${name} placeholders with the parameters' values; an unknown name is an error."""
+    resolved = None
+    for key in PARAMETER_FIELDS:
+        value = entry.get(key)
+        if not _is_str(value) or "${" not in value:
+            continue
+        for name in PARAMETER_RE.findall(value):
+            if name not in parameters:
+                known = ", ".join(sorted(parameters)) or "none"
+                raise _fail(
+                    where,
+                    "%s uses ${%s}, which is not a catalog parameter (known: %s)" % (key, name, known),
+                    "correct the name, or give it a value in alert_catalog_parameters",
+                )
+        resolved = dict(resolved if resolved is not None else entry)
+        resolved[key] = PARAMETER_RE.sub(lambda match: parameters[match.group(1)], value)
+    return entry if resolved is None else resolved
+
+
 def _check_enabled(entry: Mapping, where: str) -> bool:
     enabled = entry.get("enabled", True)
     if enabled is None:
@@ -435,7 +486,7 @@ def _validated(catalog: Any, what: str = "catalog") -> List[Dict[str, Any]]:
         where = _describe(entry, index, what)
         if not _check_enabled(entry, where):
             continue
-        result.append(_normalize(entry, where, None, None))
+        result.append(_normalize(_resolve_parameters(entry, where, {}), where, None, None))
     _check_inhibits(result, [], what)
     return result
 
@@ -448,8 +499,10 @@ def alert_catalog_merge(
     user: Any = None,
     default_owner: Optional[str] = None,
     runbook_base_url: Optional[str] = None,
+    parameters: Optional[Mapping[str, Any]] = None,
 ) -> List[Dict[str, Any]]:
     """Merge the user's alert list into the shipped catalog; return the validated effective list."""
+    values = _check_parameters(parameters)
     base = _as_list(builtin, "alert_catalog_builtin")
     overrides = _as_list(user, "alert_catalog")
     base_names = _index_names(base, "alert_catalog_builtin")
@@ -491,7 +544,7 @@ def alert_catalog_merge(
         if not _check_enabled(entry, where):
             disabled.append(entry["name"])
             continue
-        result.append(_normalize(entry, where, default_owner, runbook_base_url))
+        result.append(_normalize(_resolve_parameters(entry, where, values), where, default_owner, runbook_base_url))
     _check_inhibits(result, disabled, "alert_catalog")
     return result
 

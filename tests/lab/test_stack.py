@@ -23,6 +23,7 @@ PROMETHEUS = sorted(INVENTORY["prometheus"]["hosts"])
 ALERTMANAGERS = sorted(INVENTORY["alertmanager"]["hosts"])
 GRAFANA = sorted(INVENTORY["grafana"]["hosts"])
 ELASTICSEARCH = sorted(INVENTORY["elasticsearch"]["hosts"])
+ES_EXPORTERS = sorted(INVENTORY["elasticsearch_exporter"]["hosts"])
 OPENCTI = sorted(INVENTORY["opencti"]["hosts"])
 SCRAPE_WAIT = 90  # seconds: a few 15 s scrape intervals, bounded
 
@@ -57,6 +58,7 @@ def test_every_target_is_up_on_both_prometheus_servers(lab_host, server):
     assert len(jobs["alertmanager"]) == len(ALERTMANAGERS)
     assert len(jobs["custom"]) == 1
     assert len(jobs["blackbox_exporter"]) == 1
+    assert jobs["elasticsearch"] == set(ES_EXPORTERS)
     modules = {t["labels"].get("module") for t in targets if t["labels"]["job"] == "blackbox"}
     assert {"icmp", "tcp_connect", "http_2xx", "dns"} <= modules
 
@@ -68,10 +70,67 @@ def test_catalog_rules_are_loaded_and_evaluate_without_errors(lab_host, server):
     rules = [r for g in groups for r in g["rules"]]
     names = {r["name"] for r in rules}
     assert {"HostDown", "DiskWillFillSoon", "TlsCertExpiringCritical", "CustomExporterSourceDown"} <= names
+    # The stack watching itself, Elasticsearch through its exporter, and the lab inventory's
+    # business alert (inventories/lab/group_vars/all/alerting.yml).
+    assert {
+        "AlertmanagerClusterDegraded",
+        "PrometheusAlertmanagersMissing",
+        "PrometheusNotificationsDropped",
+        "PrometheusTsdbCompactionsFailing",
+        "PrometheusTsdbWalCorrupted",
+        "ElasticsearchClusterRed",
+        "ElasticsearchDiskFloodStage",
+        "ElasticsearchLogIngestionStopped",
+        "FirewallVpnSessionsNearLimit",
+    } <= names
     failing = [(r["name"], r.get("lastError")) for r in rules if r.get("health") not in ("ok", "unknown")]
     assert not failing
     failures = http(prom, "http://127.0.0.1:9090/api/v1/query?query=sum(prometheus_rule_evaluation_failures_total)")["json"]
     assert float(failures["data"]["result"][0]["value"][1]) == 0
+
+
+@pytest.mark.parametrize("server", PROMETHEUS)
+def test_catalog_thresholds_follow_the_lab_inventory(lab_host, server):
+    """${name} parameters resolved from the inventory: three Alertmanagers in the lab."""
+    prom = lab_host(server)
+    groups = http(prom, "http://127.0.0.1:9090/api/v1/rules?type=alert")["json"]["data"]["groups"]
+    queries = {r["name"]: r["query"] for g in groups for r in g["rules"]}
+    assert queries["AlertmanagerClusterDegraded"].endswith("< %d" % len(ALERTMANAGERS))
+    assert queries["PrometheusAlertmanagersMissing"].endswith("< %d" % len(ALERTMANAGERS))
+    assert "[30m]" in queries["ElasticsearchLogIngestionStopped"]
+
+
+def test_elasticsearch_exporter_runs_and_prometheus_reads_the_stand_in(lab_host):
+    """The exporter runs for real on its host, registered itself, and Prometheus has the
+    lab stand-in's cluster health from it. (The cluster is the project's fake, not
+    Elasticsearch: molecule/resources/playbooks/fake_elasticsearch.yml.)"""
+    for name in ES_EXPORTERS:
+        assert lab_host(name).service("prometheus-elasticsearch-exporter").is_running
+    for server in PROMETHEUS:
+        prom = lab_host(server)
+
+        def health():
+            query = "elasticsearch_cluster_health_status%7Bjob%3D%22elasticsearch%22%2Ccolor%3D%22green%22%7D"
+            res = http(prom, "http://127.0.0.1:9090/api/v1/query?query=" + query)["json"]
+            return res["data"]["result"]
+
+        result = wait_for(health, SCRAPE_WAIT, what="Elasticsearch health from the exporter on %s" % server)
+        assert {r["metric"]["instance"] for r in result} == set(ES_EXPORTERS)
+        assert {r["metric"]["cluster"] for r in result} == {"vigil-lab"}
+        assert {r["value"][1] for r in result} == {"1"}
+        streams = http(prom, "http://127.0.0.1:9090/api/v1/query?query=elasticsearch_data_stream_backing_indices_total")
+        assert {r["metric"]["data_stream"] for r in streams["json"]["data"]["result"]} >= {"logs-system.syslog-default"}
+
+
+def test_the_healthy_lab_fires_no_elasticsearch_or_cluster_alert(lab_host):
+    prom = lab_host(PROMETHEUS[0])
+    groups = http(prom, "http://127.0.0.1:9090/api/v1/rules?type=alert")["json"]["data"]["groups"]
+    watched = {"AlertmanagerClusterDegraded", "PrometheusAlertmanagersMissing", "PrometheusNotConnectedToAlertmanagers",
+               "FirewallVpnSessionsNearLimit"}
+    firing = [(r["name"], r["state"]) for g in groups for r in g["rules"]
+              if (r["name"] in watched or r["name"].startswith("Elasticsearch")) and r["state"] == "firing"]
+    assert not firing
+    assert all(r["health"] == "ok" for g in groups for r in g["rules"] if r["name"].startswith("Elasticsearch"))
 
 
 def test_every_blackbox_probe_succeeds(lab_host):

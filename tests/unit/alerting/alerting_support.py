@@ -43,9 +43,22 @@ def _construct_unsafe(loader, node):
 _UnsafeLoader.add_constructor("!unsafe", _construct_unsafe)
 
 
-def load_defaults():
-    with DEFAULTS.open(encoding="utf-8") as handle:
+def load_yaml(path):
+    """A YAML file as Ansible reads it, !unsafe values as plain strings."""
+    with Path(path).open(encoding="utf-8") as handle:
         return yaml.load(handle, Loader=_UnsafeLoader)  # noqa: S506 - SafeLoader subclass
+
+
+def load_defaults():
+    return load_yaml(DEFAULTS)
+
+
+# Inventories whose alert_catalog adds alerts, and the file that holds it; each has a
+# promtool test file tests/unit/alerting/promtool/inventories/<name>.yml.
+INVENTORY_CATALOGS = {
+    "example": ROOT / "inventories" / "example" / "group_vars" / "all" / "vars.yml",
+    "lab": ROOT / "inventories" / "lab" / "group_vars" / "all" / "alerting.yml",
+}
 
 
 def load_sample_teams():
@@ -53,13 +66,32 @@ def load_sample_teams():
         return yaml.safe_load(handle)
 
 
-def effective_catalog():
+# The values the lab's inventory gives the inventory-derived catalog parameters
+# (three Alertmanagers, roles/alert_catalog/defaults/main.yml); the promtool cases use them.
+INVENTORY_PARAMETERS = {"alertmanager_cluster_size": 3, "prometheus_alertmanagers": 3}
+
+
+def catalog_parameters(defaults=None):
+    """The catalog parameters as the role resolves them (roles/alert_catalog/vars/main.yml)."""
+    defaults = defaults or load_defaults()
+    parameters = {
+        "log_streams": defaults["alert_catalog_log_streams"],
+        "log_quiet_period": defaults["alert_catalog_log_quiet_period"],
+        "log_lookback": defaults["alert_catalog_log_lookback"],
+    }
+    parameters.update(INVENTORY_PARAMETERS)
+    parameters.update(defaults["alert_catalog_parameters"])
+    return parameters
+
+
+def effective_catalog(user=None):
     defaults = load_defaults()
     return ac.alert_catalog_merge(
         defaults["alert_catalog_builtin"],
-        defaults["alert_catalog"],
+        defaults["alert_catalog"] if user is None else user,
         default_owner=defaults["alert_catalog_default_owner"] or None,
         runbook_base_url=defaults["alert_catalog_runbook_base_url"],
+        parameters=catalog_parameters(defaults),
     )
 
 

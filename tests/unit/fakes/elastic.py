@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import fnmatch
 import itertools
 import re
 import uuid
@@ -336,7 +337,410 @@ def nest_settings(flat: Dict[str, Any]) -> Dict[str, Any]:
     return out
 
 
-class FakeElasticsearch(ElasticFake):
+# ======================================================================================
+# Elasticsearch: the read-only monitoring endpoints
+# ======================================================================================
+# What a monitoring client such as prometheus-elasticsearch-exporter reads (GET only):
+# ``/``, ``/_cluster/health``, ``/_cluster/settings`` (``include_defaults``,
+# ``flat_settings``), ``/_nodes[/<node>]/stats``, ``[/<target>]/_stats``,
+# ``/_data_stream[/<name>]/_stats``, ``/_cat/shards?format=json`` and ``/_alias``, with
+# the fields and types of Elasticsearch 8's documented responses. The cluster they
+# describe is ``self.monitoring`` (see ``default_monitoring``): tests change it in
+# place. The newest backing index of each data stream receives ``docs_per_minute``
+# documents a minute of ``self.clock`` (0: the stream's ingestion has stopped).
+
+MONITORING_SETTING_DEFAULTS = {
+    # Elasticsearch 8's defaults for the settings a monitoring client reads.
+    "cluster.max_shards_per_node": "1000",
+    "cluster.routing.allocation.enable": "all",
+    "cluster.routing.allocation.disk.threshold_enabled": "true",
+    "cluster.routing.allocation.disk.watermark.enable_for_single_data_node": "true",
+    "cluster.routing.allocation.disk.watermark.low": "85%",
+    "cluster.routing.allocation.disk.watermark.low.max_headroom": "200GB",
+    "cluster.routing.allocation.disk.watermark.high": "90%",
+    "cluster.routing.allocation.disk.watermark.high.max_headroom": "150GB",
+    "cluster.routing.allocation.disk.watermark.flood_stage": "95%",
+    "cluster.routing.allocation.disk.watermark.flood_stage.max_headroom": "100GB",
+    "cluster.routing.allocation.disk.watermark.flood_stage.frozen": "95%",
+    "cluster.routing.allocation.disk.watermark.flood_stage.frozen.max_headroom": "20GB",
+}
+WATERMARK_PREFIX = "cluster.routing.allocation.disk.watermark."
+DATA_ROLES = ("data", "data_content", "data_hot", "data_warm", "data_cold", "data_frozen")
+GIB = 1024**3
+
+
+def default_monitoring() -> Dict[str, Any]:
+    """A small healthy cluster: one node, two log data streams receiving documents."""
+    return {
+        "cluster_name": "vigil",
+        "cluster_uuid": "VgL0sTnDQ3ymJ2yq2rY4Ew",
+        "version": "8.17.0",
+        "lucene_version": "9.12.0",
+        "status": "green",
+        "relocating_shards": 0,
+        "initializing_shards": 0,
+        "unassigned_shards": 0,
+        "delayed_unassigned_shards": 0,
+        "number_of_pending_tasks": 0,
+        "nodes": [
+            {
+                "id": "Xh3oDq5LR2W7l9b0mZkP1g",
+                "name": "es-1",
+                "ip": "127.0.0.1",
+                "roles": ["data_content", "data_hot", "ingest", "master"],
+                "path": "/var/lib/elasticsearch",
+                "mount": "/ (overlay)",
+                "total_bytes": 100 * GIB,
+                "available_bytes": 60 * GIB,
+            }
+        ],
+        # Data streams: name, backing index date and count (generation), documents in
+        # each older backing index and in the write index at the start, growth rate.
+        "data_streams": [
+            {"name": "logs-system.syslog-default", "date": "2026.01.01", "generation": 2,
+             "docs": 1000, "docs_per_minute": 60},
+            {"name": "logs-vigil.linux_auth-default", "date": "2026.01.01", "generation": 1,
+             "docs": 250, "docs_per_minute": 12},
+        ],
+        "indices": [],  # plain indices: [{"name": ..., "docs": ...}]
+        "bytes_per_doc": 512,
+        "replicas": 0,
+        # Explicit cluster settings, flat: {"cluster.routing.allocation.disk.watermark.high": "92%"}.
+        "persistent": {},
+        "transient": {},
+    }
+
+
+def structured_settings(flat: Dict[str, Any]) -> Dict[str, Any]:
+    """Flat settings as Elasticsearch nests them without ``flat_settings``.
+
+    Keys are taken in sorted order; a key that is both a value and the prefix of
+    others keeps its value and the others stay dotted at that level
+    (``"high": "90%", "high.max_headroom": "150GB"``), and a prefix without a value of its
+    own becomes an object (``"high": {"max_headroom": "-1"}``), as Elasticsearch does.
+    """
+    out: Dict[str, Any] = {}
+    for key in sorted(flat):
+        _place_setting(out, "", key, flat[key])
+    return out
+
+
+def _place_setting(level: Dict[str, Any], prefix: str, key: str, value: Any) -> None:
+    head, dot, rest = key.partition(".")
+    if not dot:
+        inner = level.get(prefix + key)
+        if isinstance(inner, dict):
+            # It was a prefix and now holds a value: its keys go back to dotted notation.
+            for sub, sub_value in inner.items():
+                level["%s%s.%s" % (prefix, key, sub)] = sub_value
+        level[prefix + key] = value
+        return
+    existing = level.get(prefix + head)
+    if existing is None:
+        nested: Dict[str, Any] = {}
+        _place_setting(nested, "", rest, value)
+        level[prefix + head] = nested
+    elif isinstance(existing, dict):
+        _place_setting(existing, "", rest, value)
+    else:
+        # The prefix holds a value: the rest stays dotted at this level.
+        _place_setting(level, prefix + head + ".", rest, value)
+
+
+class ClusterMonitoring:
+    """The monitoring endpoints of FakeElasticsearch (mixed into it)."""
+
+    monitoring: Dict[str, Any]
+    clock: Callable[[], float]
+
+    def init_monitoring(self) -> None:
+        import time  # pylint: disable=import-outside-toplevel  (kept out of the shared import block)
+
+        self.monitoring = default_monitoring()
+        self.clock = time.time
+        self.monitoring_started = self.clock()
+
+    # -- routing ------------------------------------------------------------------------
+    def monitoring_route(self, req: Request) -> Optional[Answer]:
+        """Answer a monitoring read; None for any other request."""
+        if req.method not in ("GET", "HEAD"):
+            return None
+        parts = [p for p in req.path.split("/") if p]
+        if not parts:
+            return 200, self.info()
+        if parts == ["_cluster", "health"]:
+            return 200, self.cluster_health()
+        if parts == ["_cluster", "settings"]:
+            return 200, self.cluster_settings(self._flag(req, "include_defaults"), self._flag(req, "flat_settings"))
+        if parts[0] == "_nodes" and parts[-1] == "stats" and len(parts) in (2, 3):
+            return self.nodes_stats(parts[1] if len(parts) == 3 else "_all")
+        if parts[-1] == "_stats" and len(parts) <= 2 and parts[0] != "_data_stream" and not parts[0].startswith("_nodes"):
+            return self.index_stats(parts[0] if len(parts) == 2 else "_all", self._param(req, "level") == "shards")
+        if parts[0] == "_data_stream" and parts[-1] == "_stats" and len(parts) in (2, 3):
+            return self.data_stream_stats(parts[1] if len(parts) == 3 else "*")
+        if parts == ["_cat", "shards"]:
+            if self._param(req, "format") != "json":
+                return es_error(400, "illegal_argument_exception", "this fake answers _cat/shards with format=json only")
+            return 200, self.cat_shards()
+        if parts == ["_alias"]:
+            return 200, {index["name"]: {"aliases": {}} for index in self.backing_indices() + self.plain_indices()}
+        return None
+
+    @staticmethod
+    def _param(req: Request, name: str) -> Optional[str]:
+        values = req.query.get(name)
+        return values[-1] if values else None
+
+    def _flag(self, req: Request, name: str) -> bool:
+        value = self._param(req, name)
+        return value is not None and value.lower() in ("", "true")
+
+    # -- the cluster's state --------------------------------------------------------------
+    def millis(self) -> int:
+        return int(self.clock() * 1000)
+
+    def backing_indices(self) -> List[Dict[str, Any]]:
+        """Every data stream's backing indices, oldest first, with their document counts now."""
+        state = self.monitoring
+        elapsed = max(0.0, self.clock() - self.monitoring_started) / 60.0
+        out = []
+        for stream in state["data_streams"]:
+            generation = int(stream.get("generation", 1))
+            for number in range(1, generation + 1):
+                docs = int(stream.get("docs", 0))
+                if number == generation:
+                    docs += int(float(stream.get("docs_per_minute", 0)) * elapsed)
+                name = ".ds-%s-%s-%06d" % (stream["name"], stream.get("date", "2026.01.01"), number)
+                out.append({"name": name, "docs": docs, "data_stream": stream["name"], "write": number == generation})
+        return out
+
+    def plain_indices(self) -> List[Dict[str, Any]]:
+        return [{"name": i["name"], "docs": int(i.get("docs", 0)), "data_stream": None, "write": True}
+                for i in self.monitoring["indices"]]
+
+    def nodes(self) -> List[Dict[str, Any]]:
+        return self.monitoring["nodes"]
+
+    def data_nodes(self) -> List[Dict[str, Any]]:
+        return [n for n in self.nodes() if set(n.get("roles", [])) & set(DATA_ROLES)]
+
+    def copies(self) -> int:
+        """Shard copies per primary that can be assigned (replicas need another data node)."""
+        return 1 + min(int(self.monitoring.get("replicas", 0)), max(0, len(self.data_nodes()) - 1))
+
+    # -- responses ------------------------------------------------------------------------
+    def info(self) -> Dict[str, Any]:
+        state = self.monitoring
+        return {
+            "name": self.nodes()[0]["name"],
+            "cluster_name": state["cluster_name"],
+            "cluster_uuid": state["cluster_uuid"],
+            "version": {
+                "number": state["version"],
+                "build_flavor": "default",
+                "build_type": "deb",
+                "build_hash": "0000000000000000000000000000000000000000",
+                "build_date": "2025-01-01T00:00:00.000000000Z",
+                "build_snapshot": False,
+                "lucene_version": state["lucene_version"],
+                "minimum_wire_compatibility_version": "7.17.0",
+                "minimum_index_compatibility_version": "7.0.0",
+            },
+            "tagline": "You Know, for Search",
+        }
+
+    def cluster_health(self) -> Dict[str, Any]:
+        state = self.monitoring
+        indices = self.backing_indices() + self.plain_indices()
+        active = len(indices) * self.copies() - int(state["unassigned_shards"]) - int(state["initializing_shards"])
+        total = active + int(state["unassigned_shards"]) + int(state["initializing_shards"])
+        return {
+            "cluster_name": state["cluster_name"],
+            "status": state["status"],
+            "timed_out": False,
+            "number_of_nodes": len(self.nodes()),
+            "number_of_data_nodes": len(self.data_nodes()),
+            "active_primary_shards": len(indices),
+            "active_shards": max(active, 0),
+            "relocating_shards": int(state["relocating_shards"]),
+            "initializing_shards": int(state["initializing_shards"]),
+            "unassigned_shards": int(state["unassigned_shards"]),
+            "unassigned_primary_shards": 0 if state["status"] != "red" else int(state["unassigned_shards"]),
+            "delayed_unassigned_shards": int(state["delayed_unassigned_shards"]),
+            "number_of_pending_tasks": int(state["number_of_pending_tasks"]),
+            "number_of_in_flight_fetch": 0,
+            "task_max_waiting_in_queue_millis": 0,
+            "active_shards_percent_as_number": 100.0 * max(active, 0) / total if total else 100.0,
+        }
+
+    def cluster_settings(self, include_defaults: bool, flat: bool) -> Dict[str, Any]:
+        state = self.monitoring
+        explicit = dict(state["persistent"])
+        explicit.update(state["transient"])
+        render = (lambda s: dict(s)) if flat else structured_settings
+        answer = {"persistent": render(state["persistent"]), "transient": render(state["transient"])}
+        if include_defaults:
+            defaults = {k: v for k, v in MONITORING_SETTING_DEFAULTS.items() if k not in explicit}
+            # A watermark set as a percentage or ratio turns its default headroom off.
+            for key, value in explicit.items():
+                if key.startswith(WATERMARK_PREFIX) and not str(value).lower().endswith("b"):
+                    headroom = key + ".max_headroom"
+                    if headroom in MONITORING_SETTING_DEFAULTS and headroom not in explicit:
+                        defaults[headroom] = "-1"
+            answer["defaults"] = render(defaults)
+        return answer
+
+    def node_view(self, node: Dict[str, Any], now: int) -> Dict[str, Any]:
+        data = node in self.data_nodes()
+        indices = self.backing_indices() + self.plain_indices() if data else []
+        count = sum(i["docs"] for i in indices) // max(1, len(self.data_nodes())) if data else 0
+        size = count * int(self.monitoring["bytes_per_doc"])
+        total, available = int(node["total_bytes"]), int(node["available_bytes"])
+        address = "%s:9300" % node["ip"]
+        return {
+            "timestamp": now,
+            "name": node["name"],
+            "transport_address": address,
+            "host": node["ip"],
+            "ip": address,
+            "roles": list(node.get("roles", [])),
+            "attributes": {},
+            "indices": {
+                "docs": {"count": count, "deleted": 0},
+                "store": {"size_in_bytes": size, "total_data_set_size_in_bytes": size, "reserved_in_bytes": 0},
+                "indexing": {"index_total": count, "index_time_in_millis": count // 10, "index_current": 0,
+                             "index_failed": 0, "delete_total": 0, "delete_time_in_millis": 0, "delete_current": 0,
+                             "noop_update_total": 0, "is_throttled": False, "throttle_time_in_millis": 0},
+            },
+            "jvm": {
+                "timestamp": now,
+                "uptime_in_millis": max(0, now - int(self.monitoring_started * 1000)),
+                "mem": {"heap_used_in_bytes": 256 * 1024**2, "heap_used_percent": 25,
+                        "heap_committed_in_bytes": GIB, "heap_max_in_bytes": GIB,
+                        "non_heap_used_in_bytes": 128 * 1024**2, "non_heap_committed_in_bytes": 160 * 1024**2},
+            },
+            "fs": {
+                "timestamp": now,
+                "total": {"total_in_bytes": total, "free_in_bytes": available, "available_in_bytes": available},
+                "data": [{"path": node["path"], "mount": node["mount"], "type": "overlay",
+                          "total_in_bytes": total, "free_in_bytes": available, "available_in_bytes": available}],
+            },
+            "http": {"current_open": 1, "total_opened": 1},
+        }
+
+    def nodes_stats(self, selector: str) -> Answer:
+        nodes = self.nodes()
+        if selector == "_local":
+            chosen = nodes[:1]
+        elif selector == "_all":
+            chosen = list(nodes)
+        else:
+            wanted = set(selector.split(","))
+            chosen = [n for n in nodes if n["id"] in wanted or n["name"] in wanted]
+        now = self.millis()
+        return 200, {
+            "_nodes": {"total": len(chosen), "successful": len(chosen), "failed": 0},
+            "cluster_name": self.monitoring["cluster_name"],
+            "nodes": {n["id"]: self.node_view(n, now) for n in chosen},
+        }
+
+    def resolve_indices(self, target: str) -> Optional[List[Dict[str, Any]]]:
+        """Indices named by a target: names, data streams (their backing indices), patterns."""
+        indices = self.backing_indices() + self.plain_indices()
+        if target in ("_all", "*"):
+            # A wildcard matches data streams and visible indices; backing indices are
+            # hidden, and come through their data streams.
+            return indices
+        chosen: List[Dict[str, Any]] = []
+        for expression in target.split(","):
+            matched = [i for i in indices if fnmatch.fnmatchcase(i["name"], expression)
+                       or (i["data_stream"] and fnmatch.fnmatchcase(i["data_stream"], expression))]
+            if not matched and "*" not in expression:
+                return None
+            chosen.extend(m for m in matched if m not in chosen)
+        return chosen
+
+    def index_stats(self, target: str, shards: bool) -> Answer:
+        indices = self.resolve_indices(target)
+        if indices is None:
+            return es_error(404, "index_not_found_exception", "no such index [%s]" % target)
+        copies = self.copies()
+        per_index = {}
+        primaries_sum = {"docs": 0, "size": 0}
+        for index in indices:
+            size = index["docs"] * int(self.monitoring["bytes_per_doc"])
+            primaries = self.index_detail(index["docs"], size)
+            entry = {
+                "uuid": uuid.uuid5(uuid.NAMESPACE_URL, index["name"]).hex[:22],
+                "health": self.monitoring["status"],
+                "status": "open",
+                "primaries": primaries,
+                "total": self.index_detail(index["docs"] * copies, size * copies),
+            }
+            if shards:
+                entry["shards"] = {"0": [dict(primaries, routing={"state": "STARTED", "primary": True,
+                                                                   "node": self.data_nodes()[0]["id"]})]}
+            per_index[index["name"]] = entry
+            primaries_sum["docs"] += index["docs"]
+            primaries_sum["size"] += size
+        count = len(indices)
+        return 200, {
+            "_shards": {"total": count * copies, "successful": count * copies, "failed": 0},
+            "_all": {
+                "primaries": self.index_detail(primaries_sum["docs"], primaries_sum["size"]),
+                "total": self.index_detail(primaries_sum["docs"] * copies, primaries_sum["size"] * copies),
+            },
+            "indices": per_index,
+        }
+
+    @staticmethod
+    def index_detail(docs: int, size: int) -> Dict[str, Any]:
+        return {
+            "docs": {"count": docs, "deleted": 0},
+            "store": {"size_in_bytes": size, "total_data_set_size_in_bytes": size, "reserved_in_bytes": 0},
+            "indexing": {"index_total": docs, "index_time_in_millis": docs // 10, "index_current": 0,
+                         "index_failed": 0, "delete_total": 0, "delete_time_in_millis": 0, "delete_current": 0,
+                         "noop_update_total": 0, "is_throttled": False, "throttle_time_in_millis": 0},
+        }
+
+    def data_stream_stats(self, target: str) -> Answer:
+        streams = [s for s in self.monitoring["data_streams"]
+                   if any(fnmatch.fnmatchcase(s["name"], t) for t in target.split(","))]
+        if not streams and "*" not in target:
+            return es_error(404, "index_not_found_exception", "no such index [%s]" % target)
+        backing = self.backing_indices()
+        stats = []
+        for stream in streams:
+            mine = [i for i in backing if i["data_stream"] == stream["name"]]
+            size = sum(i["docs"] for i in mine) * int(self.monitoring["bytes_per_doc"])
+            stats.append({"data_stream": stream["name"], "backing_indices": len(mine),
+                          "store_size_bytes": size, "maximum_timestamp": self.millis()})
+        copies = self.copies()
+        count = sum(s["backing_indices"] for s in stats)
+        return 200, {
+            "_shards": {"total": count * copies, "successful": count * copies, "failed": 0},
+            "data_stream_count": len(stats),
+            "backing_indices": count,
+            "total_store_size_bytes": sum(s["store_size_bytes"] for s in stats),
+            "data_streams": stats,
+        }
+
+    def cat_shards(self) -> List[Dict[str, str]]:
+        node = self.data_nodes()[0] if self.data_nodes() else None
+        rows = []
+        for index in self.backing_indices() + self.plain_indices():
+            rows.append({
+                "index": index["name"], "shard": "0", "prirep": "p",
+                "state": "STARTED" if node else "UNASSIGNED",
+                "docs": str(index["docs"]) if node else None,
+                "store": "%db" % (index["docs"] * int(self.monitoring["bytes_per_doc"])) if node else None,
+                "ip": node["ip"] if node else None,
+                "node": node["name"] if node else None,
+            })
+        return rows
+
+
+class FakeElasticsearch(ClusterMonitoring, ElasticFake):
     def __init__(self, expected_auth: Optional[str] = None, track_dates: bool = True) -> None:
         self.track_dates = track_dates
         super().__init__(expected_auth)
@@ -345,6 +749,7 @@ class FakeElasticsearch(ElasticFake):
         self.pipelines: Dict[str, Dict[str, Any]] = {}
         self.policies: Dict[str, Dict[str, Any]] = {}
         self.templates: Dict[str, Dict[str, Any]] = {}
+        self.init_monitoring()
 
     def unauthorized(self) -> Answer:
         return es_error(401, "security_exception", "missing authentication credentials for REST request")
@@ -355,6 +760,9 @@ class FakeElasticsearch(ElasticFake):
 
     # -- routing ------------------------------------------------------------------------
     def route(self, req: Request) -> Answer:
+        monitoring = self.monitoring_route(req)
+        if monitoring is not None:
+            return monitoring
         parts = [p for p in req.path.split("/") if p]
         if (
             parts[:2] == ["_ingest", "pipeline"]

@@ -36,6 +36,7 @@ SECRET_CONTAINERS: Dict[str, str] = {
     "alertmanager_basic_auth_users": "user name -> password; the role writes only bcrypt hashes",
     "blackbox_exporter_basic_auth_users": "user name -> password; the role writes only bcrypt hashes",
     "custom_exporter_basic_auth_users": "user name -> password; the role writes only bcrypt hashes",
+    "elasticsearch_exporter_basic_auth_users": "user name -> password; the role writes only bcrypt hashes",
     "node_exporter_basic_auth_users": "user name -> password; the role writes only bcrypt hashes",
     "prometheus_basic_auth_users": "user name -> password; the role writes only bcrypt hashes",
     "windows_exporter_basic_auth_users": "user name -> password; the role writes only bcrypt hashes",

@@ -281,6 +281,73 @@ def test_invalid_default_owner_is_refused():
     assert "alert_catalog_default_owner 'Ops Team' is not a team name" in _error(merged, [], default_owner="Ops Team")
 
 
+# ----------------------------------------------------------------------------- catalog parameters
+
+SIZED = entry(
+    "AlertmanagerClusterDegraded",
+    owner="platform",
+    expr='alertmanager_cluster_members{job="alertmanager"} < ${alertmanager_cluster_size}',
+    summary="Cluster of {{ $labels.instance }} is smaller than ${alertmanager_cluster_size}",
+    description="Only {{ $value }} of ${alertmanager_cluster_size} members for ${quiet}.",
+    **{"for": "${quiet}"},
+)
+
+
+def test_parameters_replace_placeholders_in_expr_for_and_texts():
+    catalog = by_name(
+        alert_catalog_merge([copy.deepcopy(SIZED)], parameters={"alertmanager_cluster_size": 3, "quiet": "15m"})
+    )
+    alert = catalog["AlertmanagerClusterDegraded"]
+    assert alert["expr"] == 'alertmanager_cluster_members{job="alertmanager"} < 3'
+    assert alert["for"] == "15m"
+    assert alert["summary"] == "Cluster of {{ $labels.instance }} is smaller than 3"
+    assert alert["description"] == "Only {{ $value }} of 3 members for 15m."
+
+
+def test_user_entries_may_use_the_parameters_and_overrides_are_resolved_too():
+    user = [
+        {"name": "AlertmanagerClusterDegraded", "expr": "alertmanager_cluster_members < ${alertmanager_cluster_size} - 1"},
+        entry("FewPeers", expr="alertmanager_cluster_members < ${alertmanager_cluster_size}"),
+    ]
+    catalog = by_name(
+        alert_catalog_merge([copy.deepcopy(SIZED)], user, parameters={"alertmanager_cluster_size": 2, "quiet": "5m"})
+    )
+    assert catalog["AlertmanagerClusterDegraded"]["expr"] == "alertmanager_cluster_members < 2 - 1"
+    assert catalog["FewPeers"]["expr"] == "alertmanager_cluster_members < 2"
+
+
+def test_a_placeholder_without_a_value_names_the_entry_and_the_parameter():
+    message = _error(alert_catalog_merge, [copy.deepcopy(SIZED)], parameters={"quiet": "5m"})
+    assert message == (
+        "alert_catalog_builtin entry 'AlertmanagerClusterDegraded' (item 1): expr uses ${alertmanager_cluster_size}, "
+        "which is not a catalog parameter (known: quiet); correct the name, or give it a value in "
+        "alert_catalog_parameters"
+    )
+
+
+def test_a_disabled_entry_needs_no_parameter_value():
+    assert alert_catalog_merge([copy.deepcopy(SIZED)], [{"name": "AlertmanagerClusterDegraded", "enabled": False}]) == []
+
+
+def test_rendering_a_catalog_with_an_unresolved_placeholder_fails():
+    message = _error(alert_catalog_rules, [copy.deepcopy(SIZED)])
+    assert "expr uses ${alertmanager_cluster_size}, which is not a catalog parameter (known: none)" in message
+
+
+@pytest.mark.parametrize(
+    "parameters,expected",
+    [
+        ([1], "alert_catalog_parameters must be a mapping of name to value, got list"),
+        ({"Size": 3}, "alert_catalog_parameters: 'Size' is not a parameter name"),
+        ({"size": True}, "alert_catalog_parameters['size'] is True; a parameter is a number or a non-empty string"),
+        ({"size": ""}, "alert_catalog_parameters['size'] is ''"),
+        ({"size": [3]}, "alert_catalog_parameters['size'] is [3]"),
+    ],
+)
+def test_invalid_parameters_are_refused(parameters, expected):
+    assert expected in _error(alert_catalog_merge, copy.deepcopy(BUILTIN), parameters=parameters)
+
+
 # ----------------------------------------------------------------------------- Prometheus rules
 
 
