@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Serve the project's Elasticsearch fake (tests/unit/fakes/elastic.py) on an address.
 
 A lab and Molecule stand-in for the read-only endpoints a monitoring client calls
@@ -64,7 +64,9 @@ def read_pairs(path: Optional[str], what: str) -> List[str]:
 
 
 def accepted_headers(users: Sequence[str], api_keys: Sequence[str]) -> Set[str]:
-    encode = lambda text: base64.b64encode(text.encode("utf-8")).decode("ascii")  # noqa: E731
+    def encode(text: str) -> str:
+        return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
     return {"Basic " + encode(u) for u in users} | {"ApiKey " + encode(k) for k in api_keys}
 
 
@@ -98,7 +100,7 @@ class LabElasticsearch(FakeElasticsearch):
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--address", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9200, help="0: a free port")
     parser.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")

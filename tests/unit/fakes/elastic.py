@@ -454,7 +454,8 @@ class ClusterMonitoring:
     clock: Callable[[], float]
 
     def init_monitoring(self) -> None:
-        import time  # pylint: disable=import-outside-toplevel  (kept out of the shared import block)
+        # kept out of the shared import block
+        import time  # pylint: disable=import-outside-toplevel
 
         self.monitoring = default_monitoring()
         self.clock = time.time
@@ -577,7 +578,7 @@ class ClusterMonitoring:
         state = self.monitoring
         explicit = dict(state["persistent"])
         explicit.update(state["transient"])
-        render = (lambda s: dict(s)) if flat else structured_settings
+        render = dict if flat else structured_settings
         answer = {"persistent": render(state["persistent"]), "transient": render(state["transient"])}
         if include_defaults:
             defaults = {k: v for k, v in MONITORING_SETTING_DEFAULTS.items() if k not in explicit}
@@ -678,8 +679,8 @@ class ClusterMonitoring:
                 "total": self.index_detail(index["docs"] * copies, size * copies),
             }
             if shards:
-                entry["shards"] = {"0": [dict(primaries, routing={"state": "STARTED", "primary": True,
-                                                                   "node": self.data_nodes()[0]["id"]})]}
+                routing = {"state": "STARTED", "primary": True, "node": self.data_nodes()[0]["id"]}
+                entry["shards"] = {"0": [dict(primaries, routing=routing)]}
             per_index[index["name"]] = entry
             primaries_sum["docs"] += index["docs"]
             primaries_sum["size"] += size
@@ -1380,7 +1381,7 @@ class FakeKibana(ElasticFake):
         if not rest and req.method == "GET":
             return self.fleet_list(
                 req,
-                [self.policy_view(p, full=False) for (s, _), p in sorted(self.agent_policies.items()) if s == space],
+                [self.policy_view(p, full=False) for (s, _key), p in sorted(self.agent_policies.items()) if s == space],
             )
         if not rest and req.method == "POST":
             return self.create_agent_policy(req, space, req.body or {})
@@ -1423,7 +1424,7 @@ class FakeKibana(ElasticFake):
 
     def name_taken(self, space: str, name: str, other_than: Optional[str] = None) -> bool:
         return any(
-            s == space and p["name"] == name and p["id"] != other_than for (s, _), p in self.agent_policies.items()
+            s == space and p["name"] == name and p["id"] != other_than for (s, _key), p in self.agent_policies.items()
         )
 
     def create_agent_policy(self, req: Request, space: str, body: Dict[str, Any]) -> Answer:
@@ -1489,7 +1490,7 @@ class FakeKibana(ElasticFake):
             policy_id = body.get("policy_id") or (body.get("policy_ids") or [None])[0]
             if (space, policy_id) not in self.agent_policies:
                 return kbn_error(404, "Agent policy %s not found" % policy_id)
-            if any(pp["name"] == body["name"] for (s, _), pp in self.package_policies.items() if s == space):
+            if any(pp["name"] == body["name"] for (s, _key), pp in self.package_policies.items() if s == space):
                 return kbn_error(
                     409,
                     "An integration policy with the name %s already exists. "
@@ -1549,7 +1550,7 @@ class FakeKibana(ElasticFake):
                 return kbn_error(400, "Invalid kuery: %s" % kuery)
             keys = [
                 copy.deepcopy(k)
-                for (s, _), k in sorted(self.enrollment_keys.items(), key=lambda kv: kv[1]["created_at"])
+                for (s, _key), k in sorted(self.enrollment_keys.items(), key=lambda kv: kv[1]["created_at"])
                 if s == space and (match is None or k["policy_id"] == match.group(1))
             ]
             status, answer = self.fleet_list(req, keys)
@@ -1563,7 +1564,7 @@ class FakeKibana(ElasticFake):
             name = body.get("name")
             if name and any(
                 k["policy_id"] == policy_id and k["active"] and k["name"].startswith(name + " (")
-                for (s, _), k in self.enrollment_keys.items()
+                for (s, _key), k in self.enrollment_keys.items()
                 if s == space
             ):
                 return kbn_error(

@@ -39,7 +39,7 @@ except urllib.error.HTTPError as err:
 
 def fetch(host, url, user="", password=""):
     out = host.check_output("python3 -c %s %s %s %s", CLIENT, url, user, password)
-    status, _, body = out.partition("\n")
+    status, _sep, body = out.partition("\n")
     return int(status), body
 
 
