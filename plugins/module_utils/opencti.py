@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import datetime
 import ipaddress
+import json
 import re
 import time
 import traceback
@@ -547,3 +548,187 @@ def connect(params: Dict[str, Any], sleep: Callable[[float], None] = time.sleep)
                 sleep(params["retry_delay"])
     raise OpenCTIError("OpenCTI at %s did not answer the health query (about.version) after %d attempt(s): %s"
                        % (params["url"], attempts, last))
+
+
+# --------------------------------------------------------------------------- connection options
+
+def connection_argument_spec() -> Dict[str, Dict[str, Any]]:
+    """The options every OpenCTI module takes (doc fragment vigil.monitoring.opencti)."""
+    return dict(
+        url=dict(type="str", required=True),
+        api_token=dict(type="str", required=True, no_log=True, aliases=["token"]),
+        validate_certs=dict(type="bool", default=True),
+        ca_path=dict(type="path"),
+        client_cert=dict(type="path"),
+        client_key=dict(type="path", no_log=False),
+        timeout=dict(type="int", default=30),
+        retries=dict(type="int", default=5),
+        retry_delay=dict(type="float", default=3.0),
+    )
+
+
+def connection_problem(params: Dict[str, Any]) -> Optional[str]:
+    """What is wrong with the connection options, in words a person can act on; None when fine."""
+    if not params["url"].startswith(("http://", "https://")):
+        return "url %r must start with http:// or https:// (for example https://opencti.example.org)" % params["url"]
+    if params["client_key"] and not params["client_cert"]:
+        return "client_key is set without client_cert; give both for mutual TLS"
+    if not params["api_token"].strip():
+        return "api_token is empty; pass the OpenCTI API token (from the vault)"
+    if params["retries"] < 0 or params["timeout"] < 1:
+        return "retries must be 0 or more and timeout 1 or more (seconds)"
+    return None
+
+
+# --------------------------------------------------------------------------- GraphQL calls
+#
+# pycti has no entity classes for stream collections or RSS ingestions, so the modules
+# that manage them send OpenCTI's documented operations themselves, through the pycti
+# client's ``query`` (same session, same transport rules as every pycti call).
+
+# How many nodes one page of a list query asks for, and how many pages are read at most.
+PAGE_SIZE = 100
+MAX_PAGES = 50
+
+
+def run_graphql(client: Any, query: str, variables: Dict[str, Any], field: str) -> Any:
+    """``data.<field>`` of one GraphQL operation; OpenCTIError for an error or an answer without it."""
+    try:
+        answer = client.query(query, variables)
+    except UntrustedAnswer as exc:
+        raise OpenCTIError(str(exc)) from None
+    except ValueError as exc:
+        raise OpenCTIError(error_message(exc)) from None
+    except Exception as exc:  # pylint: disable=broad-except - requests raises many kinds (connection, timeout)
+        raise OpenCTIError(str(exc)) from None
+    data = answer.get("data") if isinstance(answer, dict) else None
+    if not isinstance(data, dict) or field not in data:
+        raise OpenCTIError("OpenCTI answered the %s operation without data.%s" % (field, field))
+    return data[field]
+
+
+def list_nodes(client: Any, query: str, field: str, variables: Optional[Dict[str, Any]] = None,
+               page_size: int = PAGE_SIZE, max_pages: int = MAX_PAGES) -> List[Dict[str, Any]]:
+    """Every node of a Relay connection (``edges { node }``, ``pageInfo``), page after page (bounded)."""
+    nodes: List[Dict[str, Any]] = []
+    after = None
+    for _page in range(max_pages):
+        connection = run_graphql(client, query, dict(variables or {}, first=page_size, after=after), field)
+        if not isinstance(connection, dict) or not isinstance(connection.get("edges"), list):
+            raise OpenCTIError("OpenCTI answered %s with %r, not a connection (edges, pageInfo)"
+                               % (field, printable(str(connection), 80)))
+        for edge in connection["edges"]:
+            node = edge.get("node") if isinstance(edge, dict) else None
+            if not isinstance(node, dict) or not node.get("id"):
+                raise OpenCTIError("OpenCTI answered %s with an edge that has no node id" % field)
+            nodes.append(node)
+        page = connection.get("pageInfo") or {}
+        if not page.get("hasNextPage"):
+            return nodes
+        after = page.get("endCursor")
+        if not after:
+            raise OpenCTIError("OpenCTI says %s has a next page but gives no endCursor" % field)
+    raise OpenCTIError("%s has more than %d pages of %d; stopped reading" % (field, max_pages, page_size))
+
+
+def find_by(nodes: List[Dict[str, Any]], key: str, value: Any, what: str) -> Optional[Dict[str, Any]]:
+    """The one node whose ``key`` equals ``value``; None when there is none; OpenCTIError when several."""
+    found = [node for node in nodes if node.get(key) == value]
+    if len(found) > 1:
+        raise OpenCTIError("%d %s have %s %r (ids %s); delete the extra ones in OpenCTI so that the name "
+                           "names one" % (len(found), what, key, value, ", ".join(n["id"] for n in found)))
+    return found[0] if found else None
+
+
+def eq_filter(key: str, value: str) -> Dict[str, Any]:
+    """A FilterGroup with one ``eq`` filter, the form pycti's read(filters=...) takes."""
+    return {"mode": "and", "filters": [{"key": key, "values": [value]}], "filterGroups": []}
+
+
+def call(function: Callable[..., Any], **kwargs: Any) -> Any:
+    """A pycti entity call with pycti's errors turned into OpenCTIError."""
+    try:
+        return function(**kwargs)
+    except UntrustedAnswer as exc:
+        raise OpenCTIError(str(exc)) from None
+    except ValueError as exc:
+        raise OpenCTIError(error_message(exc)) from None
+    except Exception as exc:  # pylint: disable=broad-except - requests raises many kinds (connection, timeout)
+        raise OpenCTIError(str(exc)) from None
+
+
+# --------------------------------------------------------------------------- filters of a stream
+
+def _sort_key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def normalise_filter_group(group: Any, where: str = "filters") -> Dict[str, Any]:
+    """An OpenCTI FilterGroup (a dict, or the JSON text OpenCTI stores) in one canonical form.
+
+    Filters and groups are sorted, values too; a filter's ``operator`` defaults to ``eq`` and
+    its ``mode`` to ``or``, as OpenCTI reads them. ValueError names what is malformed.
+    """
+    if isinstance(group, str):
+        if not group.strip():
+            group = None
+        else:
+            try:
+                group = json.loads(group)
+            except ValueError:
+                raise ValueError("%s is not JSON: %s" % (where, printable(group, 80))) from None
+    if not group:
+        return {"mode": "and", "filters": [], "filterGroups": []}
+    if not isinstance(group, dict):
+        raise ValueError("%s must be a FilterGroup (mode, filters, filterGroups), not %r" % (where, group))
+    unknown = sorted(set(group) - {"mode", "filters", "filterGroups"})
+    if unknown:
+        raise ValueError("%s has unknown keys %s; a FilterGroup has mode, filters and filterGroups"
+                         % (where, ", ".join(unknown)))
+    mode = group.get("mode") or "and"
+    if mode not in ("and", "or"):
+        raise ValueError("%s.mode is %r; use and or or" % (where, mode))
+    filters = []
+    for index, item in enumerate(group.get("filters") or []):
+        here = "%s.filters[%d]" % (where, index)
+        if not isinstance(item, dict) or "key" not in item or "values" not in item:
+            raise ValueError("%s must have key and values" % here)
+        keys = item["key"] if isinstance(item["key"], list) else [item["key"]]
+        if not keys or not all(isinstance(k, str) and k for k in keys):
+            raise ValueError("%s.key must name the attribute to filter on, e.g. entity_type" % here)
+        values = item["values"] if isinstance(item["values"], list) else [item["values"]]
+        filters.append({"key": keys, "values": sorted(values, key=_sort_key),
+                        "operator": item.get("operator") or "eq", "mode": item.get("mode") or "or"})
+    groups = [normalise_filter_group(sub, "%s.filterGroups[%d]" % (where, index))
+              for index, sub in enumerate(group.get("filterGroups") or [])]
+    return {"mode": mode, "filters": sorted(filters, key=_sort_key), "filterGroups": sorted(groups, key=_sort_key)}
+
+
+def stream_filter_group(entity_types: List[str], label_ids: List[str]) -> Dict[str, Any]:
+    """Entities of these types (any of them) that carry one of these labels (any; none: no label filter)."""
+    filters = []
+    if entity_types:
+        filters.append({"key": ["entity_type"], "values": list(entity_types), "operator": "eq", "mode": "or"})
+    if label_ids:
+        filters.append({"key": ["objectLabel"], "values": list(label_ids), "operator": "eq", "mode": "or"})
+    return normalise_filter_group({"mode": "and", "filters": filters, "filterGroups": []})
+
+
+def filters_text(group: Dict[str, Any]) -> str:
+    """The FilterGroup as the JSON text OpenCTI stores in ``filters``."""
+    return json.dumps(group, separators=(",", ":"), sort_keys=True)
+
+
+def resolve_labels(client: Any, values: List[str], create: bool) -> Tuple[Dict[str, Optional[str]], List[str]]:
+    """({label value: id or None when missing and not created}, [values created]), labels looked up by value."""
+    ids: Dict[str, Optional[str]] = {}
+    created: List[str] = []
+    for value in values:
+        label = call(client.label.read, filters=eq_filter("value", value))
+        if label is None and create:
+            label = call(client.label.create, value=value)
+            if not label:
+                raise OpenCTIError("label %r could not be created (the token needs the right to create labels)" % value)
+            created.append(value)
+        ids[value] = label["id"] if label else None
+    return ids, created

@@ -42,51 +42,12 @@ description:
   - "Uses L(pycti,https://pypi.org/project/pycti/), OpenCTI's Python client, on the host that runs
     the task (usually C(delegate_to: localhost)). Install the pycti release that matches the
     platform (this collection is tested with pycti 7.261026.0); the module warns when they differ."
+  - The token (O(api_token)) must be allowed to create indicators, observables, labels and external references.
 author:
   - Vigil maintainers (@vigil-monitoring)
-requirements:
-  - pycti (the release matching the OpenCTI platform, for example C(pip install pycti==7.261026.0))
+extends_documentation_fragment:
+  - vigil.monitoring.opencti
 options:
-  url:
-    description:
-      - Base URL of the OpenCTI platform, for example C(https://opencti.example.org). The GraphQL endpoint is
-        C(<url>/graphql).
-    type: str
-    required: true
-  api_token:
-    description:
-      - API token of an OpenCTI user allowed to create indicators, observables, labels and external references
-        (the platform admin token or, better, a dedicated service account's token). Never logged.
-    type: str
-    required: true
-    aliases: [token]
-  validate_certs:
-    description: Verify the platform's TLS certificate. Leave on; turn off only for a lab with self-signed certificates.
-    type: bool
-    default: true
-  ca_path:
-    description: PEM file of the CA that signed the platform's certificate (instead of the system store).
-    type: path
-  client_cert:
-    description: PEM client certificate for mutual TLS.
-    type: path
-  client_key:
-    description: PEM private key of O(client_cert).
-    type: path
-  timeout:
-    description: Seconds to wait for one answer of the platform.
-    type: int
-    default: 30
-  retries:
-    description:
-      - How many times the first request (the health query) is retried when the platform does not answer (it may
-        be starting). Bounded.
-    type: int
-    default: 5
-  retry_delay:
-    description: Seconds between two retries.
-    type: float
-    default: 3.0
   path:
     description: CSV file to import, on the host that runs the task. Mutually exclusive with O(content).
     type: path
@@ -235,15 +196,7 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import
 
 def argument_spec() -> Dict[str, Dict[str, Any]]:
     return dict(
-        url=dict(type="str", required=True),
-        api_token=dict(type="str", required=True, no_log=True, aliases=["token"]),
-        validate_certs=dict(type="bool", default=True),
-        ca_path=dict(type="path"),
-        client_cert=dict(type="path"),
-        client_key=dict(type="path", no_log=False),
-        timeout=dict(type="int", default=30),
-        retries=dict(type="int", default=5),
-        retry_delay=dict(type="float", default=3.0),
+        opencti.connection_argument_spec(),
         path=dict(type="path"),
         content=dict(type="str"),
         delimiter=dict(type="str", default=","),
@@ -259,20 +212,14 @@ def argument_spec() -> Dict[str, Dict[str, Any]]:
 
 def check_options(module: AnsibleModule) -> None:
     params = module.params
-    if not params["url"].startswith(("http://", "https://")):
-        module.fail_json(msg="url %r must start with http:// or https:// (for example https://opencti.example.org)"
-                         % params["url"])
+    problem = opencti.connection_problem(params)
+    if problem:
+        module.fail_json(msg=problem)
     if len(params["delimiter"]) != 1:
         module.fail_json(msg="delimiter %r must be exactly one character, for example ',' or ';'" % params["delimiter"])
     if not 0 <= params["default_score"] <= 100:
         module.fail_json(msg="default_score %d is out of range; use a whole number from 0 to 100"
                          % params["default_score"])
-    if params["client_key"] and not params["client_cert"]:
-        module.fail_json(msg="client_key is set without client_cert; give both for mutual TLS")
-    if not params["api_token"].strip():
-        module.fail_json(msg="api_token is empty; pass the OpenCTI API token (from the vault)")
-    if params["retries"] < 0 or params["timeout"] < 1:
-        module.fail_json(msg="retries must be 0 or more and timeout 1 or more (seconds)")
 
 
 UTF8_HINT = ("save it as UTF-8 (a spreadsheet's 'CSV UTF-8', or iconv -f latin1 -t utf-8 for a Latin-1 file); "

@@ -21,6 +21,27 @@ every operation) and answers like the platform:
   ``StixCoreRelationshipAdd`` (``based-on`` links the observable to the indicator's
   ``observables`` edges).
 
+Live streams and RSS feeds (OpenCTI's schema: ``opencti.graphql`` and the module
+``ingestion-rss.graphql``; pycti has no classes for them, Vigil's modules send these):
+
+* ``StreamCollections`` (``streamCollections(first, after)``, paged for real),
+  ``StreamCollectionAdd`` (``StreamCollectionAddInput``: name of 2 characters or more and not
+  blank, ``filters`` the JSON text of a FilterGroup whose filters all have a key),
+  ``StreamCollectionEdit`` (``streamCollectionEdit(id) { fieldPatch(input: [EditInput]) }``;
+  name, description, filters, stream_live, stream_public; booleans as the UI sends them,
+  ``["true"]``, or as JSON booleans), ``StreamCollectionDelete`` (``streamCollectionEdit(id)
+  { delete }``);
+* ``IngestionRsss`` (paged), ``IngestionRssAdd`` (``IngestionRssAddInput``: name, uri of 5
+  characters or more, description, report_types, created_by_ref and object_marking_refs that
+  must exist, ingestion_running, current_state_date, user_id, scheduling_period),
+  ``IngestionRssFieldPatch`` (``[EditInput]``, a scalar value is taken as a list of one, as
+  GraphQL coerces it), ``IngestionRssDelete``; ``advance_rss(name, date)`` does what the
+  ingestion manager does after reading a feed (moves ``current_state_date``);
+* pycti's ``MarkingDefinitions`` (filter ``definition``; TLP 2.0 markings are there from the
+  start, as on a new platform) and ``Identities`` (filter ``name``; ``add_identity`` seeds one).
+
+``GET /health?health_access_key=...`` answers 200 with the right key (``health_key``).
+
 Any other operation is recorded in ``unknown`` and answered with a GraphQL error, so a test
 sees at once when pycti starts sending something the fake does not know.
 
@@ -64,9 +85,11 @@ def graphql_error(message: str, code: str = "FUNCTIONAL_ERROR") -> Dict[str, Any
 
 
 class OpenCTIFake(FakeApi):
-    def __init__(self, token: str = "4e2b0a36-6d0c-4c36-9b6b-3c1e2f5a7d90", version: str = "7.261026.0") -> None:
+    def __init__(self, token: str = "4e2b0a36-6d0c-4c36-9b6b-3c1e2f5a7d90", version: str = "7.261026.0",
+                 health_key: str = "fake-health-key") -> None:
         super().__init__()
         self.token = token
+        self.health_key = health_key
         self.version = version
         self.down = 0
         self.refuse: Dict[str, str] = {}
@@ -76,7 +99,17 @@ class OpenCTIFake(FakeApi):
         self.labels: Dict[str, Dict[str, Any]] = {}
         self.references: Dict[str, Dict[str, Any]] = {}
         self.relationships: List[Dict[str, Any]] = []
+        self.streams: Dict[str, Dict[str, Any]] = {}
+        self.rss: Dict[str, Dict[str, Any]] = {}
+        self.identities: Dict[str, Dict[str, Any]] = {}
         self._ids = itertools.count(1)
+        self.markings: Dict[str, Dict[str, Any]] = {
+            definition: {"id": self._new_id(), "definition_type": "TLP", "definition": definition,
+                         "standard_id": standard_id("marking-definition", {"definition": definition,
+                                                                           "definition_type": "TLP"}),
+                         "entity_type": "Marking-Definition", "x_opencti_order": order, "x_opencti_color": "#ffffff"}
+            for order, definition in enumerate(("TLP:CLEAR", "TLP:GREEN", "TLP:AMBER", "TLP:AMBER+STRICT", "TLP:RED"))
+        }
 
     # -- helpers for tests --------------------------------------------------------
     def operations(self) -> List[Tuple[str, str]]:
@@ -101,11 +134,15 @@ class OpenCTIFake(FakeApi):
 
     # -- dispatch -------------------------------------------------------------------
     def handle(self, req: Request) -> Tuple[int, Any]:
-        if req.path != "/graphql" or req.method != "POST":
-            return 404, {"message": "not found"}
         if self.down > 0:
             self.down -= 1
             return 503, {"message": "platform starting"}
+        if req.path == "/health" and req.method == "GET":
+            if (req.query.get("health_access_key") or [""])[0] != self.health_key:
+                return 401, {"status": "unauthorized"}
+            return 200, {"status": "success"}
+        if req.path != "/graphql" or req.method != "POST":
+            return 404, {"message": "not found"}
         if req.headers.get("authorization") != "Bearer %s" % self.token:
             return 200, graphql_error("You must be logged in to do this.", "AUTH_REQUIRED")
         body = req.body if isinstance(req.body, dict) else {}
@@ -338,3 +375,217 @@ class OpenCTIFake(FakeApi):
         rel = next(r for r in self.relationships if r["from"] == indicator["id"] and r["to"] == observable["id"])
         return {"stixCoreRelationshipAdd": {"id": rel["id"], "standard_id": "relationship--%s" % uuid.uuid4(),
                                             "entity_type": "based-on", "parent_types": ["basic-relationship"]}}
+
+    # -- paging --------------------------------------------------------------------
+    @staticmethod
+    def _page(nodes: List[Dict[str, Any]], variables: Dict[str, Any]) -> Dict[str, Any]:
+        """A Relay page: ``first`` nodes after the cursor ``after`` (the index of the last node read)."""
+        first = int(variables.get("first") or 500)
+        start = int(variables["after"]) + 1 if variables.get("after") not in (None, "") else 0
+        chunk = nodes[start:start + first]
+        end = start + len(chunk) - 1
+        return {
+            "edges": [{"cursor": str(start + i), "node": node} for i, node in enumerate(chunk)],
+            "pageInfo": {"startCursor": str(start) if chunk else "", "endCursor": str(end) if chunk else "",
+                         "hasNextPage": start + len(chunk) < len(nodes), "hasPreviousPage": start > 0,
+                         "globalCount": len(nodes)},
+        }
+
+    @staticmethod
+    def _edit_values(item: Dict[str, Any]) -> List[Any]:
+        """EditInput.value is [Any]!: GraphQL coerces a single value into a list of one."""
+        value = item.get("value")
+        return value if isinstance(value, list) else [value]
+
+    @staticmethod
+    def _boolean(value: Any, key: str) -> bool:
+        """A Boolean attribute from an EditInput value: the UI sends "true"/"false", scripts send true/false."""
+        if isinstance(value, bool):
+            return value
+        if value in ("true", "false"):
+            return value == "true"
+        raise ValueError("%s expects a boolean, got %r" % (key, value))
+
+    @staticmethod
+    def _check_name(name: Any) -> str:
+        if not isinstance(name, str) or len(name) < 2 or not name.strip():
+            raise ValueError("name: the value must be at least 2 characters and not blank")
+        return name
+
+    # -- live streams (stream collections) ------------------------------------------
+    @staticmethod
+    def _check_filters(text: Any) -> str:
+        """The platform parses the FilterGroup and refuses a filter without a key."""
+        if text in (None, ""):
+            return ""
+        try:
+            group = json.loads(text)
+        except (TypeError, ValueError):
+            raise ValueError("Incorrect filters format: not JSON") from None
+
+        def walk(node: Any) -> None:
+            if not isinstance(node, dict) or set(node) - {"mode", "filters", "filterGroups"}:
+                raise ValueError("Incorrect filters format")
+            for item in node.get("filters") or []:
+                if not item.get("key"):
+                    raise ValueError("A filter key must be defined for every filter")
+            for sub in node.get("filterGroups") or []:
+                walk(sub)
+
+        walk(group)
+        return text
+
+    def op_StreamCollections(self, variables):  # noqa: N802
+        return {"streamCollections": self._page([dict(s) for s in self.streams.values()], variables)}
+
+    def op_StreamCollectionAdd(self, variables):  # noqa: N802
+        data = variables["input"]
+        stream = {
+            "id": self._new_id(),
+            "name": self._check_name(data.get("name")),
+            "description": data.get("description"),
+            "filters": self._check_filters(data.get("filters")),
+            "stream_live": bool(data.get("stream_live", False)),
+            "stream_public": bool(data.get("stream_public", False)),
+        }
+        self.streams[stream["id"]] = stream
+        return {"streamCollectionAdd": dict(stream)}
+
+    def op_StreamCollectionEdit(self, variables):  # noqa: N802
+        stream = self.streams.get(variables["id"])
+        if stream is None:
+            raise ValueError("Cant find element to update")
+        for item in variables["input"]:
+            key, values = item["key"], self._edit_values(item)
+            if key in ("stream_live", "stream_public"):
+                stream[key] = self._boolean(values[0], key)
+            elif key == "filters":
+                stream[key] = self._check_filters(values[0])
+            elif key == "name":
+                stream[key] = self._check_name(values[0])
+            elif key == "description":
+                stream[key] = values[0]
+            else:
+                raise ValueError("Attribute %s is not editable on StreamCollection" % key)
+        return {"streamCollectionEdit": {"fieldPatch": dict(stream)}}
+
+    def op_StreamCollectionDelete(self, variables):  # noqa: N802
+        if self.streams.pop(variables["id"], None) is None:
+            raise ValueError("Cant find element to delete")
+        return {"streamCollectionEdit": {"delete": variables["id"]}}
+
+    # -- RSS ingestions -------------------------------------------------------------
+    def _rss_node(self, feed: Dict[str, Any]) -> Dict[str, Any]:
+        node = {key: value for key, value in feed.items() if key not in ("created_by_ref", "object_marking_refs",
+                                                                          "user_id")}
+        identity = self.identities.get(feed["created_by_ref"] or "")
+        node["defaultCreatedBy"] = {"id": identity["id"], "entity_type": identity["entity_type"],
+                                    "name": identity["name"]} if identity else None
+        by_id = {m["id"]: m for m in self.markings.values()}
+        node["defaultMarkingDefinitions"] = [{"id": mid, "entity_type": "Marking-Definition",
+                                              "definition": by_id[mid]["definition"],
+                                              "definition_type": by_id[mid]["definition_type"]}
+                                             for mid in feed["object_marking_refs"]]
+        node["user"] = {"id": feed["user_id"], "entity_type": "User", "name": "user " + feed["user_id"]} \
+            if feed["user_id"] else None
+        return node
+
+    def _check_refs(self, created_by: Any, markings: Any) -> None:
+        if created_by and created_by not in self.identities:
+            raise ValueError("Identity %s not found" % created_by)
+        known = {m["id"] for m in self.markings.values()}
+        for marking in markings or []:
+            if marking not in known:
+                raise ValueError("Marking definition %s not found" % marking)
+
+    def op_IngestionRsss(self, variables):  # noqa: N802
+        return {"ingestionRsss": self._page([self._rss_node(f) for f in self.rss.values()], variables)}
+
+    def op_IngestionRssAdd(self, variables):  # noqa: N802
+        data = variables["input"]
+        uri = data.get("uri")
+        if not isinstance(uri, str) or len(uri) < 5:
+            raise ValueError("uri: the value must be at least 5 characters")
+        self._check_refs(data.get("created_by_ref"), data.get("object_marking_refs"))
+        unknown = set(data) - {"name", "description", "uri", "current_state_date", "ingestion_running", "user_id",
+                               "created_by_ref", "object_marking_refs", "report_types", "scheduling_period"}
+        if unknown:
+            raise ValueError("Variable \"$input\" got invalid value: field %s is not defined by type "
+                             "\"IngestionRssAddInput\"" % sorted(unknown)[0])
+        now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        feed = {
+            "id": self._new_id(),
+            "standard_id": "ingestion-rss--%s" % uuid.uuid4(),
+            "entity_type": "IngestionRss",
+            "parent_types": ["Basic-Object", "Internal-Object"],
+            "created_at": now,
+            "updated_at": now,
+            "name": self._check_name(data.get("name")),
+            "description": data.get("description"),
+            "uri": uri,
+            "report_types": list(data.get("report_types") or []),
+            "current_state_date": data.get("current_state_date"),
+            "ingestion_running": bool(data.get("ingestion_running", False)),
+            "scheduling_period": data.get("scheduling_period"),
+            "created_by_ref": data.get("created_by_ref") or None,
+            "object_marking_refs": list(data.get("object_marking_refs") or []),
+            "user_id": data.get("user_id") or None,
+        }
+        self.rss[feed["id"]] = feed
+        return {"ingestionRssAdd": self._rss_node(feed)}
+
+    def op_IngestionRssFieldPatch(self, variables):  # noqa: N802
+        feed = self.rss.get(variables["id"])
+        if feed is None:
+            raise ValueError("Cant find element to update")
+        for item in variables["input"]:
+            key, values = item["key"], self._edit_values(item)
+            if key == "ingestion_running":
+                feed[key] = self._boolean(values[0], key)
+            elif key in ("report_types", "object_marking_refs"):
+                values = [v for v in values if v != ""]
+                if key == "object_marking_refs":
+                    self._check_refs(None, values)
+                feed[key] = values
+            elif key in ("created_by_ref", "user_id"):
+                value = values[0] if values else None
+                if key == "created_by_ref":
+                    self._check_refs(value, [])
+                feed[key] = value or None
+            elif key == "name":
+                feed[key] = self._check_name(values[0])
+            elif key in ("description", "uri", "current_state_date", "scheduling_period"):
+                feed[key] = values[0]
+            else:
+                raise ValueError("Attribute %s is not editable on IngestionRss" % key)
+        return {"ingestionRssFieldPatch": self._rss_node(feed)}
+
+    def op_IngestionRssDelete(self, variables):  # noqa: N802
+        if self.rss.pop(variables["id"], None) is None:
+            raise ValueError("Cant find element to delete")
+        return {"ingestionRssDelete": variables["id"]}
+
+    def advance_rss(self, name: str, date: str) -> None:
+        """What the ingestion manager does after reading a feed: its current_state_date moves on."""
+        feed = next(f for f in self.rss.values() if f["name"] == name)
+        feed["current_state_date"] = date
+
+    # -- markings and identities (pycti's MarkingDefinitions, Identities) ---------------
+    def op_MarkingDefinitions(self, variables):  # noqa: N802
+        filters = self._filters(variables)
+        nodes = [dict(m) for m in self.markings.values()
+                 if all(m.get(key) in values for key, values in filters.items())]
+        return {"markingDefinitions": self._connection(nodes)}
+
+    def add_identity(self, name: str, entity_type: str = "Organization") -> Dict[str, Any]:
+        identity = {"id": self._new_id(), "standard_id": standard_id("identity", {"name": name.lower(),
+                                                                                  "identity_class": "organization"}),
+                    "entity_type": entity_type, "name": name, "identity_class": "organization"}
+        self.identities[identity["id"]] = identity
+        return identity
+
+    def op_Identities(self, variables):  # noqa: N802
+        filters = self._filters(variables)
+        nodes = [dict(i) for i in self.identities.values()
+                 if all(i.get(key) in values for key, values in filters.items())]
+        return {"identities": self._connection(nodes)}

@@ -212,4 +212,6 @@ CASES: Dict[str, Case] = {
         "rules": [{"uid": "vigil-matrix", "title": "Matrix", "condition": "A", "data": MATH}]}),
     "opencti_indicator_import": Case(_opencti, {
         "content": "type,value,score\nip,203.0.113.99,80\n"}),
+    "opencti_live_stream": Case(_opencti, {"name": "vigil-matrix"}),
+    "opencti_rss_feed": Case(_opencti, {"name": "vigil-matrix", "uri": "https://feeds.example.org/matrix.xml"}),
 }
