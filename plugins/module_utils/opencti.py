@@ -599,7 +599,7 @@ def run_graphql(client: Any, query: str, variables: Dict[str, Any], field: str) 
         raise OpenCTIError(str(exc)) from None
     except ValueError as exc:
         raise OpenCTIError(error_message(exc)) from None
-    except Exception as exc:  # pylint: disable=broad-except - requests raises many kinds (connection, timeout)
+    except Exception as exc:  # requests raises many kinds (connection, timeout)  # pylint: disable=broad-except
         raise OpenCTIError(str(exc)) from None
     data = answer.get("data") if isinstance(answer, dict) else None
     if not isinstance(data, dict) or field not in data:
@@ -653,7 +653,7 @@ def call(function: Callable[..., Any], **kwargs: Any) -> Any:
         raise OpenCTIError(str(exc)) from None
     except ValueError as exc:
         raise OpenCTIError(error_message(exc)) from None
-    except Exception as exc:  # pylint: disable=broad-except - requests raises many kinds (connection, timeout)
+    except Exception as exc:  # requests raises many kinds (connection, timeout)  # pylint: disable=broad-except
         raise OpenCTIError(str(exc)) from None
 
 

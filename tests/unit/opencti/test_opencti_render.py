@@ -9,6 +9,13 @@ both files the way docker compose would: every enabled connector is a service wi
 configured image, id and interval; API keys live in .env only, the compose file naming
 them as variables; every variable the compose file uses is set in .env; and an entry
 switched off (enabled: false) leaves no service and no secret behind.
+
+The shipped connectors run when they can, without editing opencti_connectors: MITRE
+always, AbuseIPDB and OTX once their API key is in the inventory, the Elastic connector
+whenever an Elasticsearch output is configured (and, as a stream connector, once its live
+stream exists, with that stream's id); opencti_connector_<name>_enabled overrides that.
+Every environment variable a connector gets is one its documentation in
+OpenCTI-Platform/connectors lists (DOCUMENTED below), with the ones it requires.
 """
 
 from __future__ import annotations
@@ -79,6 +86,41 @@ def _shipped_with(enabled: Dict[str, bool]) -> List[Dict[str, Any]]:
 
 
 ALL_ENABLED: Dict[str, bool] = {name: True for name in SHIPPED}
+# The id of the live stream the role manages (what opencti_live_stream returned).
+STREAM_ID = "9b7e3c1a-2d4f-4a6b-8c9d-0e1f2a3b4c5d"
+
+# Environment variables each connector documents (OpenCTI-Platform/connectors, master:
+# <type>/<connector>/__metadata__/CONNECTOR_CONFIG_DOC.md, and README.md for
+# stream/elastic-security-intel), and those it requires. pycti's connector helper reads
+# the COMMON ones for every connector.
+COMMON = {"OPENCTI_URL", "OPENCTI_TOKEN", "CONNECTOR_ID", "CONNECTOR_NAME", "CONNECTOR_SCOPE", "CONNECTOR_TYPE",
+          "CONNECTOR_LOG_LEVEL"}
+DOCUMENTED: Dict[str, Dict[str, Any]] = {
+    "mitre": {"required": set(), "documented": {
+        "MITRE_REMOVE_STATEMENT_MARKING", "MITRE_INTERVAL", "MITRE_ENTERPRISE_FILE_URL",
+        "MITRE_MOBILE_ATTACK_FILE_URL", "MITRE_ICS_ATTACK_FILE_URL", "MITRE_CAPEC_FILE_URL"}},
+    "abuseipdb-ipblacklist": {"required": {"ABUSEIPDB_API_KEY", "ABUSEIPDB_SCORE"}, "documented": {
+        "CONNECTOR_DURATION_PERIOD", "ABUSEIPDB_API_URL", "ABUSEIPDB_API_KEY", "ABUSEIPDB_SCORE", "ABUSEIPDB_LIMIT",
+        "ABUSEIPDB_CREATE_INDICATOR", "ABUSEIPDB_TLP_LEVEL", "ABUSEIPDB_IPVERSION", "ABUSEIPDB_EXCEPT_COUNTRY",
+        "ABUSEIPDB_ONLY_COUNTRY"}},
+    "alienvault": {"required": {"ALIENVAULT_API_KEY"}, "documented": {
+        "CONNECTOR_DURATION_PERIOD", "ALIENVAULT_API_KEY", "ALIENVAULT_BASE_URL", "ALIENVAULT_TLP",
+        "ALIENVAULT_CREATE_OBSERVABLES", "ALIENVAULT_CREATE_INDICATORS", "ALIENVAULT_PULSE_START_TIMESTAMP",
+        "ALIENVAULT_REPORT_TYPE", "ALIENVAULT_REPORT_STATUS", "ALIENVAULT_GUESS_MALWARE", "ALIENVAULT_GUESS_CVE",
+        "ALIENVAULT_EXCLUDED_PULSE_INDICATOR_TYPES", "ALIENVAULT_ENABLE_RELATIONSHIPS",
+        "ALIENVAULT_ENABLE_ATTACK_PATTERNS_INDICATES", "ALIENVAULT_FILTER_INDICATORS",
+        "ALIENVAULT_DEFAULT_X_OPENCTI_SCORE", "ALIENVAULT_X_OPENCTI_SCORE_IP", "ALIENVAULT_X_OPENCTI_SCORE_DOMAIN",
+        "ALIENVAULT_X_OPENCTI_SCORE_HOSTNAME", "ALIENVAULT_X_OPENCTI_SCORE_EMAIL", "ALIENVAULT_X_OPENCTI_SCORE_FILE",
+        "ALIENVAULT_X_OPENCTI_SCORE_URL", "ALIENVAULT_X_OPENCTI_SCORE_MUTEX",
+        "ALIENVAULT_X_OPENCTI_SCORE_CRYPTOCURRENCY_WALLET"}},
+    "elastic-security-intel": {"required": {"CONNECTOR_LIVE_STREAM_ID", "ELASTIC_SECURITY_URL",
+                                            "ELASTIC_SECURITY_API_KEY"}, "documented": {
+        "CONNECTOR_LIVE_STREAM_ID", "ELASTIC_SECURITY_URL", "ELASTIC_SECURITY_API_KEY", "ELASTIC_SECURITY_CLIENT_CERT",
+        "ELASTIC_SECURITY_CLIENT_KEY", "ELASTIC_SECURITY_KIBANA_URL", "ELASTIC_SECURITY_OPENCTI_EXTERNAL_URL",
+        "ELASTIC_SECURITY_VERIFY_SSL", "ELASTIC_SECURITY_CA_CERT", "ELASTIC_SECURITY_INDEX_NAME",
+        "ELASTIC_SECURITY_INDICATOR_EXPIRE_TIME", "ELASTIC_SECURITY_BATCH_SIZE"}},
+    "import-file-stix": {"required": set(), "documented": {"CONNECTOR_AUTO", "CONNECTOR_VALIDATE_BEFORE_IMPORT"}},
+}
 
 
 # -- reading the rendered files as docker compose does ----------------------------------
@@ -187,18 +229,24 @@ def render(workdir: Path, ansible_playbook: Path, extra_vars: Dict[str, Any]) ->
 
 @pytest.fixture(scope="module")
 def all_enabled(tmp_path_factory: pytest.TempPathFactory, ansible_playbook: Path) -> Rendered:
-    extra = dict(SECRETS, **_connector_vars(), opencti_connectors=_shipped_with(ALL_ENABLED))
+    extra = dict(SECRETS, **_connector_vars(), opencti_connectors=_shipped_with(ALL_ENABLED),
+                 __opencti_live_stream_id=STREAM_ID)
     return render(tmp_path_factory.mktemp("all_enabled"), ansible_playbook, extra)
+
+
+@pytest.fixture(scope="module")
+def with_keys(tmp_path_factory: pytest.TempPathFactory, ansible_playbook: Path) -> Rendered:
+    """The shipped list untouched; ids, API keys, an Elasticsearch output and the managed stream's id given."""
+    extra = dict(SECRETS, **_connector_vars(), __opencti_live_stream_id=STREAM_ID)
+    return render(tmp_path_factory.mktemp("with_keys"), ansible_playbook, extra)
 
 
 # -- the test data itself ---------------------------------------------------------------
 
 
 def test_shipped_connectors_and_test_values_fit_each_other():
-    assert set(SHIPPED) == set(CONNECTOR_IDS)
-    enabled = {name for name, entry in SHIPPED.items() if entry.get("enabled", True)}
-    assert enabled == {"mitre", "import-file-stix"}
-    # The disabled ones are exactly those that need an API key.
+    assert set(SHIPPED) == set(CONNECTOR_IDS) == set(DOCUMENTED)
+    # The ones that need an API key are exactly those the test gives one.
     assert {name for name, entry in SHIPPED.items() if entry.get("api_key_env")} == set(API_KEYS)
     for value in CONNECTOR_IDS.values():
         assert uuid.UUID(value).version == 4 and str(uuid.UUID(value)) == value
@@ -269,7 +317,8 @@ def test_every_variable_the_compose_file_uses_is_set_in_env(all_enabled: Rendere
 def test_disabling_a_connector_removes_its_service_and_its_secrets(
     tmp_path: Path, ansible_playbook: Path, all_enabled: Rendered
 ):
-    extra = dict(SECRETS, **_connector_vars(), opencti_connectors=_shipped_with(dict(ALL_ENABLED, alienvault=False)))
+    extra = dict(SECRETS, **_connector_vars(), opencti_connectors=_shipped_with(dict(ALL_ENABLED, alienvault=False)),
+                 __opencti_live_stream_id=STREAM_ID)
     rendered = render(tmp_path, ansible_playbook, extra)
 
     assert set(rendered.connectors()) == set(SHIPPED) - {"alienvault"}
@@ -286,11 +335,72 @@ def test_disabling_a_connector_removes_its_service_and_its_secrets(
     assert not [name for name in references(rendered.compose_text) if name not in rendered.env]
 
 
-def test_shipped_list_runs_only_the_keyless_connectors(tmp_path: Path, ansible_playbook: Path):
-    # No opencti_connectors override: the API keys in the inventory are not enough to
-    # start a disabled connector, and none of them reaches .env.
-    rendered = render(tmp_path, ansible_playbook, dict(SECRETS, **_connector_vars()))
+def test_without_keys_only_the_keyless_connectors_run(tmp_path: Path, ansible_playbook: Path):
+    ids = {_var(name, "id"): value for name, value in CONNECTOR_IDS.items()}
+    secrets = {key: value for key, value in SECRETS.items() if key != "opencti_elasticsearch_url"}
+    rendered = render(tmp_path, ansible_playbook, dict(secrets, **ids, opencti_elasticsearch_mode="container"))
+
     assert set(rendered.connectors()) == {"mitre", "import-file-stix"}
-    for key in API_KEYS.values():
-        assert key not in rendered.env_text and key not in rendered.compose_text
     assert not [name for name in references(rendered.compose_text) if name not in rendered.env]
+
+
+def test_the_connectors_run_when_their_keys_are_given(with_keys: Rendered):
+    # No opencti_connectors override: the keys and an Elasticsearch output are enough.
+    assert set(with_keys.connectors()) == set(SHIPPED)
+    for name, key in API_KEYS.items():
+        value = environment(with_keys.connectors()[name])[SHIPPED[name]["api_key_env"]]
+        assert interpolate(value, with_keys.env) == key, name
+    assert not [name for name in references(with_keys.compose_text) if name not in with_keys.env]
+
+
+def test_the_elastic_connector_follows_the_managed_live_stream(with_keys: Rendered):
+    env = environment(with_keys.connectors()["elastic-security-intel"])
+    assert env["CONNECTOR_LIVE_STREAM_ID"] == STREAM_ID
+    assert env["ELASTIC_SECURITY_URL"] == SECRETS["opencti_elasticsearch_url"]
+    assert env["ELASTIC_SECURITY_OPENCTI_EXTERNAL_URL"].startswith("http")
+    assert "live" not in env["CONNECTOR_LIVE_STREAM_ID"]
+
+
+def test_the_elastic_connector_waits_for_its_live_stream(tmp_path: Path, ansible_playbook: Path):
+    # First run: the stream does not exist yet (the platform is not up); the connector is
+    # left out, its secrets too, and everything else renders.
+    rendered = render(tmp_path, ansible_playbook, dict(SECRETS, **_connector_vars()))
+
+    assert set(rendered.connectors()) == set(SHIPPED) - {"elastic-security-intel"}
+    assert API_KEYS["elastic-security-intel"] not in rendered.env_text
+    assert "CONNECTOR_LIVE_STREAM_ID" not in rendered.compose_text
+    assert not [name for name in references(rendered.compose_text) if name not in rendered.env]
+
+
+def test_a_stream_id_given_in_the_inventory_is_used_as_it_is(tmp_path: Path, ansible_playbook: Path):
+    given = "1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b"
+    rendered = render(tmp_path, ansible_playbook, dict(SECRETS, **_connector_vars(), opencti_live_stream_id=given))
+
+    assert environment(rendered.connectors()["elastic-security-intel"])["CONNECTOR_LIVE_STREAM_ID"] == given
+
+
+def test_no_elasticsearch_output_no_elastic_connector(tmp_path: Path, ansible_playbook: Path):
+    secrets = {key: value for key, value in SECRETS.items() if key != "opencti_elasticsearch_url"}
+    extra = dict(secrets, **_connector_vars(), opencti_elasticsearch_mode="container", __opencti_live_stream_id=STREAM_ID)
+    rendered = render(tmp_path, ansible_playbook, extra)
+
+    assert "elastic-security-intel" not in rendered.connectors()
+    assert {"abuseipdb-ipblacklist", "alienvault", "mitre"} <= set(rendered.connectors())
+
+
+def test_the_enabled_switch_overrides_either_way(tmp_path: Path, ansible_playbook: Path):
+    extra = dict(SECRETS, **_connector_vars(), __opencti_live_stream_id=STREAM_ID,
+                 opencti_connector_alienvault_enabled=False, opencti_connector_mitre_enabled=False)
+    rendered = render(tmp_path, ansible_playbook, extra)
+
+    assert set(rendered.connectors()) == set(SHIPPED) - {"alienvault", "mitre"}
+    assert API_KEYS["alienvault"] not in rendered.env_text
+
+
+def test_every_connector_variable_is_one_its_documentation_lists(all_enabled: Rendered):
+    for name, service in all_enabled.connectors().items():
+        env = set(environment(service))
+        known = COMMON | DOCUMENTED[name]["documented"]
+        assert env <= known, "%s gets variables its documentation does not list: %s" % (name, sorted(env - known))
+        missing = DOCUMENTED[name]["required"] - env
+        assert not missing, "%s lacks the variables it requires: %s" % (name, sorted(missing))
