@@ -30,9 +30,11 @@ import traceback
 import unicodedata
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import (
     ApiError,
     UntrustedAnswer,
+    api_argument_spec,
     guard_requests_session,
     is_certificate_failure,
 )
@@ -553,18 +555,11 @@ def connect(params: Dict[str, Any], sleep: Callable[[float], None] = time.sleep)
 # --------------------------------------------------------------------------- connection options
 
 def connection_argument_spec() -> Dict[str, Dict[str, Any]]:
-    """The options every OpenCTI module takes (doc fragment vigil.monitoring.opencti)."""
-    return dict(
-        url=dict(type="str", required=True),
-        api_token=dict(type="str", required=True, no_log=True, aliases=["token"]),
-        validate_certs=dict(type="bool", default=True),
-        ca_path=dict(type="path"),
-        client_cert=dict(type="path"),
-        client_key=dict(type="path", no_log=False),
-        timeout=dict(type="int", default=30),
-        retries=dict(type="int", default=5),
-        retry_delay=dict(type="float", default=3.0),
-    )
+    """The options every OpenCTI module takes (doc fragment vigil.monitoring.opencti): the API
+    modules' connection options, with a required bearer token and no basic auth."""
+    spec = {name: option for name, option in api_argument_spec().items() if name not in ("url_username", "url_password")}
+    spec["api_token"] = dict(type="str", required=True, no_log=True, aliases=["token"])
+    return spec
 
 
 def connection_problem(params: Dict[str, Any]) -> Optional[str]:
@@ -593,18 +588,17 @@ MAX_PAGES = 50
 
 def run_graphql(client: Any, query: str, variables: Dict[str, Any], field: str) -> Any:
     """``data.<field>`` of one GraphQL operation; OpenCTIError for an error or an answer without it."""
-    try:
-        answer = client.query(query, variables)
-    except UntrustedAnswer as exc:
-        raise OpenCTIError(str(exc)) from None
-    except ValueError as exc:
-        raise OpenCTIError(error_message(exc)) from None
-    except Exception as exc:  # requests raises many kinds (connection, timeout)  # pylint: disable=broad-except
-        raise OpenCTIError(str(exc)) from None
+    answer = call(client.query, query=query, variables=variables)
     data = answer.get("data") if isinstance(answer, dict) else None
     if not isinstance(data, dict) or field not in data:
         raise OpenCTIError("OpenCTI answered the %s operation without data.%s" % (field, field))
     return data[field]
+
+
+def list_query(operation: str, field: str, selection: str) -> str:
+    """A paged list query (Relay connection) of ``field``, each node with ``selection``."""
+    return ("query %s($first: Int, $after: ID) {\n  %s(first: $first, after: $after) {\n"
+            "    edges { node { %s } }\n    pageInfo { endCursor hasNextPage }\n  }\n}\n" % (operation, field, selection))
 
 
 def list_nodes(client: Any, query: str, field: str, variables: Optional[Dict[str, Any]] = None,
@@ -646,7 +640,7 @@ def eq_filter(key: str, value: str) -> Dict[str, Any]:
 
 
 def call(function: Callable[..., Any], **kwargs: Any) -> Any:
-    """A pycti entity call with pycti's errors turned into OpenCTIError."""
+    """A pycti call with pycti's and requests' errors turned into OpenCTIError."""
     try:
         return function(**kwargs)
     except UntrustedAnswer as exc:
@@ -655,6 +649,15 @@ def call(function: Callable[..., Any], **kwargs: Any) -> Any:
         raise OpenCTIError(error_message(exc)) from None
     except Exception as exc:  # requests raises many kinds (connection, timeout)  # pylint: disable=broad-except
         raise OpenCTIError(str(exc)) from None
+
+
+def fail_without_pycti(module: Any) -> None:
+    """fail_json with the install command when pycti is missing."""
+    if not HAS_PYCTI:
+        module.fail_json(msg=missing_required_lib("pycti", url="https://pypi.org/project/pycti/")
+                         + " Install the release matching your OpenCTI platform where this task runs, for example "
+                           "'pip install pycti==%s' (pycti needs Python 3.9 or later)." % PYCTI_TESTED_VERSION,
+                         exception=PYCTI_IMPORT_ERROR)
 
 
 # --------------------------------------------------------------------------- filters of a stream
@@ -732,3 +735,41 @@ def resolve_labels(client: Any, values: List[str], create: bool) -> Tuple[Dict[s
             created.append(value)
         ids[value] = label["id"] if label else None
     return ids, created
+
+
+# --------------------------------------------------------------------------- one object, by name
+
+def created_id(created: Any, what: str) -> str:
+    """The id of an object an Add mutation returned; OpenCTIError when there is none."""
+    if not isinstance(created, dict) or not created.get("id"):
+        raise OpenCTIError("OpenCTI created the %s but returned no id" % what)
+    return created["id"]
+
+
+def apply_state(check_mode: bool, state: str, existing: Optional[Dict[str, Any]],
+                edits: Callable[[], List[Dict[str, Any]]], create: Callable[[], str],
+                update: Callable[[List[Dict[str, Any]]], Any], delete: Callable[[], Any]) -> Dict[str, Any]:
+    """The compare / check mode / write core of the modules that manage one object found by name.
+
+    ``edits()`` lists the EditInput entries that would bring ``existing`` to what is asked (empty:
+    nothing differs); ``create()`` returns the new id. Nothing is written in check mode. Returns
+    ``{"changed", "id"}`` (the id is None when absent, or in check mode before the object exists).
+    """
+    result: Dict[str, Any] = {"changed": False, "id": existing["id"] if existing else None}
+    if state == "absent":
+        if existing:
+            result.update(changed=True, id=None)
+            if not check_mode:
+                delete()
+        return result
+    if existing is None:
+        result["changed"] = True
+        if not check_mode:
+            result["id"] = create()
+        return result
+    changes = edits()
+    if changes:
+        result["changed"] = True
+        if not check_mode:
+            update(changes)
+    return result

@@ -189,7 +189,7 @@ import datetime  # noqa: E402
 import os  # noqa: E402
 from typing import Any, Dict, List  # noqa: E402
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils import opencti  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiModule  # noqa: E402
 
@@ -294,13 +294,7 @@ def main() -> None:
         required_one_of=[("path", "content")],
         supports_check_mode=True,
     )
-    if not opencti.HAS_PYCTI:
-        module.fail_json(
-            msg=missing_required_lib("pycti", url="https://pypi.org/project/pycti/")
-            + " Install the release matching your OpenCTI platform where this task runs, for example "
-              "'pip install pycti==%s' (pycti needs Python 3.9 or later)." % opencti.PYCTI_TESTED_VERSION,
-            exception=opencti.PYCTI_IMPORT_ERROR,
-        )
+    opencti.fail_without_pycti(module)
     check_options(module)
     params = module.params
 

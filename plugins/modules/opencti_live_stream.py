@@ -129,19 +129,11 @@ platform_version:
 
 from typing import Any, Dict, List, Optional, Tuple  # noqa: E402
 
-from ansible.module_utils.basic import missing_required_lib  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils import opencti  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiModule  # noqa: E402
 
 FIELDS = "id name description filters stream_live stream_public"
-LIST_QUERY = """
-query StreamCollections($first: Int, $after: ID) {
-  streamCollections(first: $first, after: $after) {
-    edges { node { %s } }
-    pageInfo { endCursor hasNextPage }
-  }
-}
-""" % FIELDS
+LIST_QUERY = opencti.list_query("StreamCollections", "streamCollections", FIELDS)
 ADD_MUTATION = """
 mutation StreamCollectionAdd($input: StreamCollectionAddInput!) {
   streamCollectionAdd(input: $input) { %s }
@@ -222,11 +214,7 @@ def main() -> None:
         mutually_exclusive=[("filters", "entity_types"), ("filters", "labels")],
         supports_check_mode=True,
     )
-    if not opencti.HAS_PYCTI:
-        module.fail_json(msg=missing_required_lib("pycti", url="https://pypi.org/project/pycti/")
-                         + " Install the release matching your OpenCTI platform where this task runs, for example "
-                           "'pip install pycti==%s'." % opencti.PYCTI_TESTED_VERSION,
-                         exception=opencti.PYCTI_IMPORT_ERROR)
+    opencti.fail_without_pycti(module)
     params = module.params
     problem = opencti.connection_problem(params)
     if problem is None and (len(params["name"]) < 2 or not params["name"].strip()):
@@ -247,32 +235,20 @@ def main() -> None:
         existing = opencti.find_by(opencti.list_nodes(client, LIST_QUERY, "streamCollections"), "name",
                                    params["name"], "live streams")
         before = shown(existing)
-        result = {"changed": False, "platform_version": platform_version, "id": existing["id"] if existing else None}
-        if params["state"] == "absent":
-            if existing:
-                result["changed"] = True
-                if not module.check_mode:
-                    opencti.run_graphql(client, DELETE_MUTATION, {"id": existing["id"]}, "streamCollectionEdit")
-                result["id"] = None
-        else:
+        if params["state"] == "present":
             filters, created_labels = wanted_filters(params, client, module.check_mode)
             after = {"name": params["name"], "description": params["description"], "filters": filters,
                      "stream_live": params["stream_live"], "stream_public": params["stream_public"]}
-            if existing is None:
-                result["changed"] = True
-                if not module.check_mode:
-                    created = opencti.run_graphql(client, ADD_MUTATION, {"input": dict(
-                        after, filters=opencti.filters_text(after["filters"]))}, "streamCollectionAdd")
-                    if not isinstance(created, dict) or not created.get("id"):
-                        raise opencti.OpenCTIError("OpenCTI created the stream %r but returned no id" % params["name"])
-                    result["id"] = created["id"]
-            else:
-                edits = patch(before, after)
-                if edits:
-                    result["changed"] = True
-                    if not module.check_mode:
-                        opencti.run_graphql(client, EDIT_MUTATION, {"id": existing["id"], "input": edits},
-                                            "streamCollectionEdit")
+        result = opencti.apply_state(
+            module.check_mode, params["state"], existing,
+            edits=lambda: patch(before, after),
+            create=lambda: opencti.created_id(opencti.run_graphql(client, ADD_MUTATION, {"input": dict(
+                after, filters=opencti.filters_text(after["filters"]))}, "streamCollectionAdd"), "stream"),
+            update=lambda edits: opencti.run_graphql(client, EDIT_MUTATION, {"id": existing["id"], "input": edits},
+                                                     "streamCollectionEdit"),
+            delete=lambda: opencti.run_graphql(client, DELETE_MUTATION, {"id": existing["id"]}, "streamCollectionEdit"))
+        result["platform_version"] = platform_version
+        if params["state"] == "present":
             result["stream"] = after
             result["changed"] = result["changed"] or bool(created_labels)
     except (opencti.OpenCTIError, ValueError) as exc:

@@ -134,7 +134,6 @@ platform_version:
 import re  # noqa: E402
 from typing import Any, Dict, List, Optional  # noqa: E402
 
-from ansible.module_utils.basic import missing_required_lib  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils import opencti  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiModule  # noqa: E402
 
@@ -143,14 +142,6 @@ id name description uri report_types ingestion_running current_state_date%s
 user { id name }
 defaultCreatedBy { id name }
 defaultMarkingDefinitions { id definition }
-"""
-LIST_QUERY = """
-query IngestionRsss($first: Int, $after: ID) {
-  ingestionRsss(first: $first, after: $after) {
-    edges { node { %s } }
-    pageInfo { endCursor hasNextPage }
-  }
-}
 """
 ADD_MUTATION = """
 mutation IngestionRssAdd($input: IngestionRssAddInput!) {
@@ -302,11 +293,7 @@ def add_input(wanted: Dict[str, Any], params: Dict[str, Any]) -> Dict[str, Any]:
 
 def main() -> None:
     module = ApiModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if not opencti.HAS_PYCTI:
-        module.fail_json(msg=missing_required_lib("pycti", url="https://pypi.org/project/pycti/")
-                         + " Install the release matching your OpenCTI platform where this task runs, for example "
-                           "'pip install pycti==%s'." % opencti.PYCTI_TESTED_VERSION,
-                         exception=opencti.PYCTI_IMPORT_ERROR)
+    opencti.fail_without_pycti(module)
     params = module.params
     problem = option_problem(params)
     if problem:
@@ -317,35 +304,23 @@ def main() -> None:
     result: Dict[str, Any] = {}
     try:
         client, platform_version = opencti.connect(params)
-        feeds = opencti.list_nodes(client, LIST_QUERY % selection, "ingestionRsss")
+        feeds = opencti.list_nodes(client, opencti.list_query("IngestionRsss", "ingestionRsss", selection), "ingestionRsss")
         existing = opencti.find_by(feeds, "name", params["name"], "RSS feeds")
         if existing is None and params["state"] == "present":
             existing = opencti.find_by(feeds, "uri", params["uri"], "RSS feeds")
         before = current_state(existing, params)
-        result = {"changed": False, "platform_version": platform_version, "id": existing["id"] if existing else None}
-        if params["state"] == "absent":
-            if existing:
-                result["changed"] = True
-                if not module.check_mode:
-                    opencti.run_graphql(client, DELETE_MUTATION, {"id": existing["id"]}, "ingestionRssDelete")
-                result["id"] = None
-        else:
+        if params["state"] == "present":
             after = wanted_state(client, params)
-            if existing is None:
-                result["changed"] = True
-                if not module.check_mode:
-                    created = opencti.run_graphql(client, ADD_MUTATION % selection,
-                                                  {"input": add_input(after, params)}, "ingestionRssAdd")
-                    if not isinstance(created, dict) or not created.get("id"):
-                        raise opencti.OpenCTIError("OpenCTI created the feed but returned no id")
-                    result["id"] = created["id"]
-            else:
-                edits = [edit_input(key, after[key]) for key in after if before.get(key) != after[key]]
-                if edits:
-                    result["changed"] = True
-                    if not module.check_mode:
-                        opencti.run_graphql(client, PATCH_MUTATION % selection,
-                                            {"id": existing["id"], "input": edits}, "ingestionRssFieldPatch")
+        result = opencti.apply_state(
+            module.check_mode, params["state"], existing,
+            edits=lambda: [edit_input(key, after[key]) for key in after if before.get(key) != after[key]],
+            create=lambda: opencti.created_id(opencti.run_graphql(
+                client, ADD_MUTATION % selection, {"input": add_input(after, params)}, "ingestionRssAdd"), "feed"),
+            update=lambda edits: opencti.run_graphql(client, PATCH_MUTATION % selection,
+                                                     {"id": existing["id"], "input": edits}, "ingestionRssFieldPatch"),
+            delete=lambda: opencti.run_graphql(client, DELETE_MUTATION, {"id": existing["id"]}, "ingestionRssDelete"))
+        result["platform_version"] = platform_version
+        if params["state"] == "present":
             result["feed"] = after
     except (opencti.OpenCTIError, ValueError) as exc:
         module.fail_json(msg="RSS feed %r: %s" % (params["name"], exc))

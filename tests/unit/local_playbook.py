@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -80,3 +81,9 @@ def run_local_playbook(
         str(workdir / "play.yml"),
     ]  # fmt: skip
     return subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, check=False, timeout=300)
+
+
+def recap_changed(output: str, host: str = "localhost") -> int:
+    """The changed= count of a host in a play recap; -1 when there is no recap."""
+    recap = re.search(r"%s\s+: ok=\d+\s+changed=(\d+)" % re.escape(host), output)
+    return int(recap.group(1)) if recap else -1

@@ -25,6 +25,7 @@ from ansible_collections.vigil.monitoring.plugins.filter.grafana_dashboards impo
     grafana_community_dashboard,
     grafana_datasource_types,
 )
+from test_dashboards import panels, walk  # the helpers that check Vigil's own dashboards
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "community"
 
@@ -48,23 +49,6 @@ def provision(name: str, **kwargs: Any) -> Dict[str, Any]:
     kwargs.setdefault("uid", "community-%s" % dashboard_id)
     label = "grafana.com dashboard %s revision %s" % (dashboard_id, revision)
     return grafana_community_dashboard(fixture(name), TYPES, name=label, **kwargs)
-
-
-def walk(node: Any, path: str = "") -> Iterator[Tuple[str, str, Any]]:
-    """(path, key, value) for every key of every mapping in the document."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield path, key, value
-            yield from walk(value, "%s/%s" % (path, key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from walk(value, "%s[%d]" % (path, index))
-
-
-def panels(dashboard: Dict[str, Any]) -> Iterator[Dict[str, Any]]:
-    for panel in dashboard.get("panels", []):
-        yield panel
-        yield from panel.get("panels", [])
 
 
 def datasource_refs(dashboard: Dict[str, Any]) -> Iterator[Tuple[str, Any]]:

@@ -24,7 +24,7 @@ from typing import Any, Dict, Iterator, Tuple
 
 import pytest
 from fakes.base import FakeApi, Request
-from local_playbook import find_ansible_playbook, run_local_playbook
+from local_playbook import find_ansible_playbook, recap_changed, run_local_playbook
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "community"
 DOWNLOAD = re.compile(r"^/api/dashboards/(\d+)/revisions/(\d+)/download$")
@@ -121,8 +121,7 @@ def play(tmp_path: Path, ansible_playbook: Path, variables: Dict[str, Any], chec
                                 args=["--check", "--diff"] if check else [])
     output = result.stdout + result.stderr
     assert result.returncode == expect_rc, output
-    recap = re.search(r"localhost\s+: ok=\d+\s+changed=(\d+)", output)
-    return int(recap.group(1)) if recap else -1, output
+    return recap_changed(output), output
 
 
 def written(tmp_path: Path, relative: str) -> Dict[str, Any]:

@@ -476,8 +476,8 @@ class OpenCTIFake(FakeApi):
 
     # -- RSS ingestions -------------------------------------------------------------
     def _rss_node(self, feed: Dict[str, Any]) -> Dict[str, Any]:
-        node = {key: value for key, value in feed.items() if key not in ("created_by_ref", "object_marking_refs",
-                                                                          "user_id")}
+        hidden = ("created_by_ref", "object_marking_refs", "user_id")
+        node = {key: value for key, value in feed.items() if key not in hidden}
         identity = self.identities.get(feed["created_by_ref"] or "")
         node["defaultCreatedBy"] = {"id": identity["id"], "entity_type": identity["entity_type"],
                                     "name": identity["name"]} if identity else None
@@ -486,8 +486,8 @@ class OpenCTIFake(FakeApi):
                                               "definition": by_id[mid]["definition"],
                                               "definition_type": by_id[mid]["definition_type"]}
                                              for mid in feed["object_marking_refs"]]
-        node["user"] = {"id": feed["user_id"], "entity_type": "User", "name": "user " + feed["user_id"]} \
-            if feed["user_id"] else None
+        user = feed["user_id"]
+        node["user"] = {"id": user, "entity_type": "User", "name": "user " + user} if user else None
         return node
 
     def _check_refs(self, created_by: Any, markings: Any) -> None:

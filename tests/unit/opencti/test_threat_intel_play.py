@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import socket
 import textwrap
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import Any, Dict, Iterator, Tuple
 import pytest
 from ansible_collections.vigil.monitoring.plugins.module_utils import opencti
 from fakes.opencti import OpenCTIFake
-from local_playbook import find_ansible_playbook, run_local_playbook
+from local_playbook import find_ansible_playbook, recap_changed, run_local_playbook
 
 pytestmark = [
     pytest.mark.skipif(not opencti.HAS_PYCTI, reason="pycti is not installed (requirements.txt)"),
@@ -104,8 +103,7 @@ def play(workdir: Path, ansible_playbook: Path, variables: Dict[str, Any], check
                                 args=["--check", "--diff"] if check else [])
     output = result.stdout + result.stderr
     assert result.returncode == expect_rc, output
-    recap = re.search(r"localhost\s+: ok=\d+\s+changed=(\d+)", output)
-    return int(recap.group(1)) if recap else -1, output
+    return recap_changed(output), output
 
 
 def test_first_run_creates_the_stream_the_feeds_and_the_indicators(tmp_path, ansible_playbook, cti):

@@ -7,6 +7,7 @@ import json
 import pytest
 from ansible_collections.vigil.monitoring.plugins.module_utils import opencti
 from ansible_collections.vigil.monitoring.plugins.modules import opencti_live_stream
+from fakes.grafana import run_failing
 from fakes.opencti import OpenCTIFake
 
 needs_pycti = pytest.mark.skipif(
@@ -36,13 +37,7 @@ def run(run_module, arguments, **kwargs):
 
 
 def fail(run_module, arguments, **kwargs):
-    try:
-        result = run_module(opencti_live_stream, arguments, **kwargs)
-    except Exception as exc:
-        if type(exc).__name__ == "ModuleFail":
-            return exc.result
-        raise
-    raise AssertionError("the module was expected to fail but returned %r" % (result,))
+    return run_failing(run_module, opencti_live_stream, arguments, **kwargs)
 
 
 def stored(fake):
