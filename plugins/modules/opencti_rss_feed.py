@@ -11,7 +11,7 @@ module: opencti_rss_feed
 short_description: Create, update or delete an OpenCTI RSS feed ingestion
 version_added: 0.2.0
 description:
-  - Manages one RSS feed ingester of OpenCTI (Data > Ingestion > RSS feeds): OpenCTI reads the feed
+  - Manages one RSS feed ingester of OpenCTI (Data > Ingestion > RSS feeds). OpenCTI reads the feed
     itself and turns each new item into a report (with the report types, author and markings given
     here).
   - B(Idempotent.) The module lists the RSS ingesters (C(ingestionRsss)), finds the one named O(name)
