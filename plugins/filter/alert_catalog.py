@@ -179,6 +179,12 @@ DEFAULT_TIMING = {"group_wait": "30s", "group_interval": "5m", "repeat_interval"
 PAGER_TIMING = {"group_wait": "10s", "group_interval": "5m", "repeat_interval": "1h"}
 DIGEST_TIMING = {"group_wait": "5m", "group_interval": "30m", "repeat_interval": "12h"}
 TEAM_KEYS = ("pager", "digest")
+# The dead man's switch: an always-firing alert sent to an outside heartbeat service,
+# which pages when the heartbeats stop. Its own route, first, grouped alone.
+HEARTBEAT_ALERT = "Watchdog"
+HEARTBEAT_RECEIVER = "heartbeat"
+HEARTBEAT_TIMING = {"group_wait": "0s", "group_interval": "1m", "repeat_interval": "50s"}
+HEARTBEAT_TYPES = ("webhook",)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -569,6 +575,7 @@ def alert_catalog_grafana(
     org_id: int = 1,
     no_data_state: str = "OK",
     exec_err_state: str = "Error",
+    heartbeat_alert: str = HEARTBEAT_ALERT,
 ) -> Dict[str, Any]:
     """Render the effective catalog as a Grafana alerting file-provisioning document.
 
@@ -591,7 +598,9 @@ def alert_catalog_grafana(
             "alert_catalog_grafana: exec_err_state %r is not one of %s" % (exec_err_state, ", ".join(GRAFANA_EXEC_ERR))
         )
     _check_duration(interval, "interval", "alert_catalog_grafana")
-    entries = _validated(catalog)
+    # The heartbeat must prove that Prometheus evaluates and delivers: a Grafana copy
+    # would keep it alive when Prometheus' rule evaluation has stopped.
+    entries = [e for e in _validated(catalog) if e["name"] != heartbeat_alert]
     uids: Dict[str, str] = {}
     groups = []
     for group, members in _grouped(entries):
@@ -741,6 +750,10 @@ def alertmanager_routing(
     host_down_alert: str = "HostDown",
     inhibit_equal: Optional[Sequence[str]] = None,
     critical_inhibits_warning: bool = True,
+    heartbeat: Any = None,
+    heartbeat_alert: str = HEARTBEAT_ALERT,
+    heartbeat_receiver: str = HEARTBEAT_RECEIVER,
+    heartbeat_timing: Optional[Mapping[str, str]] = None,
 ) -> Dict[str, Any]:
     """Derive Alertmanager's route tree, receivers and inhibit rules from the catalog and teams.
 
@@ -752,6 +765,12 @@ def alertmanager_routing(
     Inhibition: HostDown silences every other alert with the same inhibit_equal labels
     (default instance); any critical alert silences the warnings with the same labels
     (critical_inhibits_warning); each entry's ``inhibits`` list silences those alerts.
+
+    Heartbeat: when the catalog has ``heartbeat_alert`` (Watchdog, always firing), its own
+    route comes first (grouped by alertname only, never continuing): to the receiver
+    ``heartbeat_receiver`` built from ``heartbeat`` (one webhook channel, sent without
+    resolved notifications) with ``heartbeat_timing``, or to the null receiver when
+    ``heartbeat`` is empty. It is never the source or target of an inhibition.
     """
     entries = _validated(catalog)
     if not _is_str(triage_receiver) or not triage_receiver.strip():
@@ -839,9 +858,36 @@ def alertmanager_routing(
     digest = _timing(DIGEST_TIMING, digest_timing, "digest_timing")
     top = _timing(DEFAULT_TIMING, default_timing, "default_timing")
 
-    routes: List[Dict[str, Any]] = [
-        {"receiver": null_receiver, "matchers": [_matcher("severity", "info")], "continue": False}
-    ]
+    names = {e["name"] for e in entries}
+    routes: List[Dict[str, Any]] = []
+    if heartbeat_alert and heartbeat_alert in names:
+        hb_receiver = null_receiver
+        if heartbeat:
+            if heartbeat_receiver in {r["name"] for r in receivers}:
+                raise AnsibleFilterError(
+                    "alertmanager_routing: heartbeat receiver name '%s' is taken by a team or the triage receiver"
+                    % heartbeat_receiver
+                )
+            receivers.append(_heartbeat_receiver(heartbeat_receiver, heartbeat))
+            hb_receiver = heartbeat_receiver
+        routes.append(
+            dict(
+                {
+                    "receiver": hb_receiver,
+                    "matchers": [_matcher("alertname", heartbeat_alert)],
+                    "group_by": ["alertname"],
+                },
+                **_timing(HEARTBEAT_TIMING, heartbeat_timing, "heartbeat_timing"),
+                **{"continue": False},
+            )
+        )
+    elif heartbeat:
+        raise AnsibleFilterError(
+            "alertmanager_routing: a heartbeat channel is set (alertmanager_heartbeat) but the catalog has no '%s' "
+            "alert (disabled?): nothing would ever reach it and the outside service would page; enable %s or "
+            "empty alertmanager_heartbeat" % (heartbeat_alert, heartbeat_alert)
+        )
+    routes.append({"receiver": null_receiver, "matchers": [_matcher("severity", "info")], "continue": False})
     for team in sorted(team_receivers):
         kinds = team_receivers[team]
         children = [
@@ -870,7 +916,6 @@ def alertmanager_routing(
 
     equal = list(inhibit_equal) if inhibit_equal else ["instance"]
     inhibit_rules: List[Dict[str, Any]] = []
-    names = {e["name"] for e in entries}
     if host_down_alert and host_down_alert in names:
         inhibit_rules.append(
             {
@@ -904,7 +949,50 @@ def alertmanager_routing(
                     "equal": list(equal),
                 }
             )
+    if heartbeat_alert and heartbeat_alert in names:
+        _check_heartbeat_not_inhibiting(entries, heartbeat_alert)
+        spared = _matcher("alertname", heartbeat_alert, "!=")
+        for rule in inhibit_rules:
+            rule["source_matchers"].append(spared)
+            rule["target_matchers"].append(spared)
     return {"route": route, "receivers": receivers, "inhibit_rules": inhibit_rules}
+
+
+def _heartbeat_receiver(name: str, channel: Any) -> Dict[str, Any]:
+    where = "alertmanager_heartbeat"
+    if not isinstance(channel, Mapping):
+        raise _fail(where, "must be one channel, {type: webhook, url: ...}", "e.g. {type: webhook, url: <ping URL>}")
+    if channel.get("type") not in HEARTBEAT_TYPES:
+        raise _fail(
+            where,
+            "channel type %r cannot be a heartbeat" % (channel.get("type"),),
+            "use type webhook (healthchecks.io, Dead Man's Snitch, an Opsgenie or PagerDuty heartbeat URL)",
+        )
+    if channel.get("send_resolved") is True:
+        raise _fail(
+            where,
+            "send_resolved: true would ping the heartbeat service when the Watchdog stops",
+            "remove send_resolved (heartbeats are sent without resolved notifications)",
+        )
+    channel = dict(channel)
+    channel["send_resolved"] = False
+    return _receiver(name, [channel], where)
+
+
+def _check_heartbeat_not_inhibiting(entries: List[Dict[str, Any]], heartbeat_alert: str) -> None:
+    for entry in entries:
+        if entry["name"] == heartbeat_alert and entry["inhibits"]:
+            raise _fail(
+                "alert_catalog entry '%s'" % heartbeat_alert,
+                "the heartbeat alert inhibits %s" % ", ".join(entry["inhibits"]),
+                "remove its inhibits: it fires all the time and would silence them for good",
+            )
+        if heartbeat_alert in entry["inhibits"]:
+            raise _fail(
+                "alert_catalog entry '%s'" % entry["name"],
+                "inhibits the heartbeat alert %s" % heartbeat_alert,
+                "remove %s from its inhibits: a silenced heartbeat makes the outside service page" % heartbeat_alert,
+            )
 
 
 def _receiver_names(routing: Any) -> Tuple[str, str, set]:
@@ -930,19 +1018,24 @@ def _receiver_names(routing: Any) -> Tuple[str, str, set]:
     return triage, null, names
 
 
-def alertmanager_route_tests(catalog: Any, routing: Any) -> List[Dict[str, Any]]:
+def alertmanager_route_tests(
+    catalog: Any, routing: Any, heartbeat_alert: str = HEARTBEAT_ALERT, heartbeat_receiver: str = HEARTBEAT_RECEIVER
+) -> List[Dict[str, Any]]:
     """Expected routing for every catalog alert, as cases for ``amtool config routes test``.
 
     The expectation follows the policy (critical -> team pager, else team digest; warning ->
     team digest; info -> null receiver; unknown team -> triage), not the route tree, so
-    running the cases against the rendered config checks the tree.
+    running the cases against the rendered config checks the tree. The heartbeat alert is
+    expected at the heartbeat receiver when the routing has one, else at the null receiver.
     """
     entries = _validated(catalog)
     triage, null, names = _receiver_names(routing)
     cases = []
     for entry in entries:
         team = entry["owner"]
-        if entry["severity"] == "info":
+        if entry["name"] == heartbeat_alert:
+            expected = heartbeat_receiver if heartbeat_receiver in names else null
+        elif entry["severity"] == "info":
             expected = null
         elif entry["severity"] == "critical":
             expected = next((n for n in ("%s-pager" % team, "%s-digest" % team) if n in names), triage)

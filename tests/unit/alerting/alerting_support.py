@@ -66,7 +66,10 @@ def effective_catalog():
 def sample_routing(catalog):
     teams = load_sample_teams()
     return ac.alertmanager_routing(
-        catalog, teams["alertmanager_teams"], triage_channels=teams["alertmanager_triage_channels"]
+        catalog,
+        teams["alertmanager_teams"],
+        triage_channels=teams["alertmanager_triage_channels"],
+        heartbeat=teams["alertmanager_heartbeat"],
     )
 
 
