@@ -36,6 +36,7 @@ alertmanager_route_tests(catalog, routing)
 from __future__ import annotations
 
 import copy
+import difflib
 import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -238,6 +239,7 @@ def _check_name(entry: Mapping, where: str) -> str:
 
 def _index_names(entries: List[Any], source: str) -> Dict[str, int]:
     seen: Dict[str, int] = {}
+    folded: Dict[str, str] = {}
     for index, entry in enumerate(entries):
         where = _describe(entry, index, source)
         if not isinstance(entry, Mapping):
@@ -254,8 +256,59 @@ def _index_names(entries: List[Any], source: str) -> Dict[str, int]:
                 "name '%s' appears twice in %s (items %d and %d)" % (name, source, seen[name] + 1, index + 1),
                 "merge the two entries into one",
             )
+        if name.lower() in folded:
+            raise _fail(
+                where,
+                "name '%s' differs from '%s' (also in %s) only in case" % (name, folded[name.lower()], source),
+                "alert names are case-sensitive labels: use one spelling",
+            )
+        folded[name.lower()] = name
         seen[name] = index
     return seen
+
+
+def _closest(name: str, known: Iterable[str]) -> str:
+    """' Did you mean A or B?' for the known names closest to name (difflib), else ''."""
+    known = list(known)
+    by_lower = {k.lower(): k for k in known}
+    close = [by_lower[m] for m in difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.6)]
+    return " Did you mean %s?" % " or ".join(close) if close else ""
+
+
+def _check_user_names(base_names: Mapping[str, int], overrides: List[Any]) -> None:
+    """Refuse user entries that match no built-in alert but look like overrides or disables,
+    and names that differ from a built-in one only in case."""
+    by_lower = {name.lower(): name for name in base_names}
+    for index, entry in enumerate(overrides):
+        name = entry["name"]
+        if name in base_names:
+            continue
+        where = _describe(entry, index, "alert_catalog")
+        if name.lower() in by_lower:
+            raise _fail(
+                where,
+                "name '%s' differs from the built-in alert '%s' only in case" % (name, by_lower[name.lower()]),
+                "write '%s' to override or disable it; a second alert may not differ only in case"
+                % by_lower[name.lower()],
+            )
+        missing = [k for k in REQUIRED_KEYS if k != "owner" and entry.get(k) in (None, "")]
+        if not missing:
+            continue  # a complete new alert (possibly a disabled draft)
+        if entry.get("enabled") is False:
+            raise _fail(
+                where,
+                "disables '%s', which is not an alert of the catalog (nothing would be disabled)" % name,
+                "give the exact name of a built-in alert.%s" % _closest(name, base_names),
+            )
+        suggestion = _closest(name, base_names)
+        if suggestion:
+            raise _fail(
+                where,
+                "'%s' matches no built-in alert, so it would be a new alert, and it lacks %s"
+                % (name, ", ".join(missing)),
+                "to override a built-in alert give its exact name.%s A new alert needs %s"
+                % (suggestion, ", ".join(REQUIRED_KEYS)),
+            )
 
 
 def _check_duration(value: Any, key: str, where: str) -> str:
@@ -460,6 +513,7 @@ def alert_catalog_merge(
     overrides = _as_list(user, "alert_catalog")
     base_names = _index_names(base, "alert_catalog_builtin")
     user_names = _index_names(overrides, "alert_catalog")
+    _check_user_names(base_names, overrides)
     if (
         default_owner is not None
         and default_owner != ""

@@ -134,8 +134,53 @@ def test_new_user_alert_is_appended_with_defaults():
     assert catalog[-1]["keep_firing_for"] == "10m"
 
 
-def test_disabled_new_user_alert_needs_no_other_field():
-    assert [e["name"] for e in merged([{"name": "Draft", "enabled": False}])][-1] == "HostRebooted"
+def test_a_complete_new_alert_can_be_kept_disabled_as_a_draft():
+    assert [e["name"] for e in merged([entry("Draft", enabled=False)])][-1] == "HostRebooted"
+
+
+@pytest.mark.parametrize(
+    "user,expected",
+    [
+        # A misspelt disable would leave the real alert paging: refused, with the closest names.
+        (
+            [{"name": "HostDonw", "enabled": False}],
+            "alert_catalog entry 'HostDonw' (item 1): disables 'HostDonw', which is not an alert of the catalog "
+            "(nothing would be disabled); give the exact name of a built-in alert. Did you mean HostDown?",
+        ),
+        (
+            [{"name": "Nothing", "enabled": False}],
+            "disables 'Nothing', which is not an alert of the catalog (nothing would be disabled); "
+            "give the exact name of a built-in alert.",
+        ),
+        # A misspelt override would become an incomplete new alert.
+        (
+            [{"name": "ProbeSlw", "for": "30m"}],
+            "alert_catalog entry 'ProbeSlw' (item 1): 'ProbeSlw' matches no built-in alert, so it would be a new "
+            "alert, and it lacks expr, severity, summary, description, runbook_url; to override a built-in alert give "
+            "its exact name. Did you mean ProbeSlow or ProbeFailed? A new alert needs name, expr,",
+        ),
+        # Names differing only in case: refused, as an override and as a second alert.
+        (
+            [{"name": "Hostdown", "for": "1m"}],
+            "alert_catalog entry 'Hostdown' (item 1): name 'Hostdown' differs from the built-in alert 'HostDown' only "
+            "in case; write 'HostDown' to override or disable it",
+        ),
+        ([entry("HOSTDOWN")], "name 'HOSTDOWN' differs from the built-in alert 'HostDown' only in case"),
+        (
+            [entry("QueueStuck"), entry("Queuestuck")],
+            "alert_catalog entry 'Queuestuck' (item 2): name 'Queuestuck' differs from 'QueueStuck' (also in "
+            "alert_catalog) only in case",
+        ),
+    ],
+)
+def test_names_that_match_no_alert_or_differ_only_in_case_are_refused(user, expected):
+    message = _error(merged, user)
+    assert expected in message, message
+
+
+def test_builtin_names_differing_only_in_case_are_refused():
+    message = _error(alert_catalog_merge, [entry("HostDown"), entry("Hostdown")], [])
+    assert "alert_catalog_builtin entry 'Hostdown' (item 2): name 'Hostdown' differs from 'HostDown'" in message
 
 
 @pytest.mark.parametrize(
@@ -750,7 +795,7 @@ def test_heartbeat_errors_name_the_setting_and_the_fix(kwargs, expected):
 
 
 def test_a_heartbeat_channel_without_the_watchdog_alert_is_refused():
-    catalog = merged([dict(WATCHDOG, enabled=False)])
+    catalog = alert_catalog_merge(copy.deepcopy(BUILTIN) + [WATCHDOG], [{"name": "Watchdog", "enabled": False}])
     message = _error(routing_for, catalog, PLATFORM, heartbeat=HEARTBEAT)
     assert "the catalog has no 'Watchdog' alert (disabled?)" in message
 
