@@ -190,13 +190,23 @@ def test_grafana_has_one_datasource_per_prometheus_server_and_the_logs(lab_host)
     assert [ds["name"] for ds in doc["datasources"] if ds["isDefault"]] == ["Prometheus %s" % PROMETHEUS[0]]
 
 
-def test_grafana_alert_rules_match_the_rules_prometheus_evaluates(lab_host):
+def test_grafana_shows_the_alertmanager_cluster_and_evaluates_nothing_itself(lab_host):
+    """One routing brain: Grafana reads the cluster's alerts, provisions no rule of its own
+    (Prometheus evaluates the catalog), and any Grafana-managed alert goes to the cluster."""
     grafana = lab_host(GRAFANA[0])
-    doc = yaml.safe_load(grafana.file("/etc/grafana/provisioning/alerting/vigil-alerts.yml").content_string)
-    titles = {r["title"] for g in doc["groups"] for r in g["rules"]}
-    prom = lab_host(PROMETHEUS[0])
-    groups = http(prom, "http://127.0.0.1:9090/api/v1/rules?type=alert")["json"]["data"]["groups"]
-    assert titles == {r["name"] for g in groups for r in g["rules"]}
+    doc = yaml.safe_load(grafana.file("/etc/grafana/provisioning/datasources/vigil.yml").content_string)
+    ams = [ds for ds in doc["datasources"] if ds["type"] == "alertmanager"]
+    assert sorted(ds["url"] for ds in ams) == ["http://%s:9093" % a for a in ALERTMANAGERS]
+    assert all(ds["jsonData"] == {"implementation": "prometheus", "handleGrafanaManagedAlerts": False} for ds in ams)
+    rules = grafana.file("/etc/grafana/provisioning/alerting/vigil-alerts.yml")
+    assert not rules.exists or not yaml.safe_load(rules.content_string).get("groups")
+    routing = yaml.safe_load(grafana.file("/etc/grafana/provisioning/alerting/vigil-routing.yml").content_string)
+    (cp,) = routing["contactPoints"]
+    (receiver,) = cp["receivers"]
+    assert receiver["type"] == "prometheus-alertmanager"
+    assert receiver["settings"]["url"].split(",") == ["http://%s:9093" % a for a in ALERTMANAGERS]
+    (policy,) = routing["policies"]
+    assert policy["receiver"] == cp["name"] and "routes" not in policy  # nothing to the default email
 
 
 def test_every_agent_ships_to_the_lab_elasticsearch(lab_host):
