@@ -287,8 +287,9 @@ def test_metrics_playbook_alone_keeps_every_catalog_rule_loaded(lab_host):
 # HEARTBEAT_INTERVAL (inventories/lab/group_vars/all/alerting.yml). With Prometheus
 # stopped everywhere, nothing re-sends the Watchdog: it ends 4 x resend-delay (15s in the
 # lab) after the last send and the pings stop. Prometheus is started again afterwards.
-RECORDER_HOST = "vigil-mon1"
-HEARTBEAT_INTERVAL = 10
+ALERTING_VARS = yaml.safe_load((ROOT / "inventories" / "lab" / "group_vars" / "all" / "alerting.yml").read_text())
+RECORDER_HOST = ALERTING_VARS["webhook_receiver_host"]
+HEARTBEAT_INTERVAL = int(ALERTING_VARS["alertmanager_heartbeat_timing"]["group_interval"].rstrip("s"))
 RESEND_HOLD = 60  # 4 x --rules.alert.resend-delay=15s (inventories/lab/group_vars/all/metrics.yml)
 
 
