@@ -83,29 +83,15 @@ def kibana_alertmanager_body(
 
 
 def kibana_alertmanager_actions(
-    labels: Dict[str, Any],
-    connector_id: str,
-    interval: str = "1m",
-    rule_kind: str = "stack",
-    group: Optional[str] = None,
-    annotations: Optional[Dict[str, Any]] = None,
-    hold_intervals: Optional[int] = None,
-    window: Optional[str] = None,
+    labels: Dict[str, Any], connector_id: str, interval: str = "1m", **options: Any
 ) -> List[Dict[str, Any]]:
-    if rule_kind == "stack" and not group:
-        group = "query matched"
+    """Options: rule_kind, group (default 'query matched' for stack rules), annotations,
+    hold_intervals, window; see module_utils.elastic.kibana_alertmanager_actions."""
+    if options.get("rule_kind", "stack") == "stack" and not options.get("group"):
+        options["group"] = "query matched"
     try:
-        actions = _actions(
-            connector_id,
-            labels,
-            interval,
-            rule_kind=rule_kind,
-            group=group,
-            annotations=annotations,
-            hold_intervals=hold_intervals,
-            window=window,
-        )
-    except ValueError as exc:
+        actions = _actions(connector_id, labels, interval, **options)
+    except (TypeError, ValueError) as exc:
         raise AnsibleFilterError("kibana_alertmanager_actions: %s" % exc) from exc
     return wrap_var(actions)
 

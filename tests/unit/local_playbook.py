@@ -39,6 +39,30 @@ def role_render_playbook(
     return "\n".join(lines + ["  tasks:", tasks.rstrip("\n")]) + "\n"
 
 
+def isolated_environment(workdir: Path, **settings: Any) -> Dict[str, str]:
+    """Write workdir/ansible.cfg (this repository's roles and collection, nothing else; more
+    [defaults] from `settings`) and return the environment that uses it."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    extra = "".join("%s = %s\n" % item for item in sorted(settings.items()))
+    (workdir / "ansible.cfg").write_text(
+        textwrap.dedent("""\
+        [defaults]
+        collections_path = {root}/collections
+        roles_path = {root}/roles
+        retry_files_enabled = false
+        nocows = true
+        """).format(root=ROOT) + extra,
+        encoding="utf-8",
+    )
+    return dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(workdir / "ansible.cfg"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_LOCAL_TEMP=str(workdir / "tmp"),
+        ANSIBLE_HOME=str(workdir / "home"),
+    )
+
+
 def run_local_playbook(
     workdir: Path,
     ansible_playbook: Path,
@@ -51,24 +75,8 @@ def run_local_playbook(
     local), or on the hosts of `inventory` (YAML text) when given; `args` are added."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "play.yml").write_text(playbook, encoding="utf-8")
-    (workdir / "ansible.cfg").write_text(
-        textwrap.dedent("""\
-        [defaults]
-        collections_path = {root}/collections
-        roles_path = {root}/roles
-        retry_files_enabled = false
-        nocows = true
-        """).format(root=ROOT),
-        encoding="utf-8",
-    )
     (workdir / "vars.json").write_text(json.dumps(extra_vars), encoding="utf-8")
-    env = dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(workdir / "ansible.cfg"),
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_LOCAL_TEMP=str(workdir / "tmp"),
-        ANSIBLE_HOME=str(workdir / "home"),
-    )
+    env = isolated_environment(workdir)
     if inventory is None:
         hosts = ["-i", "localhost,", "-c", "local"]
     else:

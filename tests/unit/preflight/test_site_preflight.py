@@ -13,18 +13,16 @@ reach a host, which proves the unreachable hosts would be noticed.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 import yaml
 
-from local_playbook import ROOT, find_ansible_playbook
+from local_playbook import ROOT, find_ansible_playbook, isolated_environment
 
 LAB = ROOT / "inventories" / "lab"
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
@@ -43,26 +41,8 @@ def inventory(tmp_path: Path) -> Path:
 
 
 def run_site(tmp_path: Path, extra_vars: dict) -> subprocess.CompletedProcess:
-    (tmp_path / "ansible.cfg").write_text(
-        textwrap.dedent("""\
-        [defaults]
-        collections_path = {root}/collections
-        roles_path = {root}/roles
-        retry_files_enabled = false
-        host_key_checking = false
-        nocows = true
-        forks = 10
-        """).format(root=ROOT),
-        encoding="utf-8",
-    )
+    env = isolated_environment(tmp_path, host_key_checking="false", forks="10")
     (tmp_path / "extra.yml").write_text(yaml.safe_dump(extra_vars), encoding="utf-8")
-    env = dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"),
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"),
-        ANSIBLE_HOME=str(tmp_path / "home"),
-    )
     command = [
         str(find_ansible_playbook()), "-i", str(inventory(tmp_path)),
         "-e", "ansible_python_interpreter=%s" % sys.executable,

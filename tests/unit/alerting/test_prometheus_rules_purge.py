@@ -12,10 +12,8 @@ from __future__ import annotations
 import grp
 import os
 import pwd
-import shutil
 
-import pytest
-
+from alerting_support import promtool  # noqa: F401  (fixture)
 from local_playbook import find_ansible_playbook, run_local_playbook
 
 PLAY = """---
@@ -32,15 +30,7 @@ CATALOG_FILE = "vigil-alert-catalog.yml"
 CATALOG_RULES = "groups:\n  - name: host\n    rules:\n      - alert: HostDown\n        expr: up == 0\n"
 
 
-@pytest.fixture
-def promtool():
-    path = shutil.which("promtool")
-    if not path:
-        pytest.skip("promtool not installed: apt-get install prometheus")
-    return path
-
-
-def test_purge_keeps_the_catalog_file_when_the_caller_did_not_load_the_catalog(tmp_path, promtool):
+def test_purge_keeps_the_catalog_file_when_the_caller_did_not_load_the_catalog(tmp_path, promtool):  # noqa: F811
     rules = tmp_path / "rules"
     rules.mkdir()
     (rules / CATALOG_FILE).write_text(CATALOG_RULES, encoding="utf-8")
