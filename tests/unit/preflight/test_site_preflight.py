@@ -92,8 +92,12 @@ def test_broken_promql_stops_site_in_preflight(tmp_path):
         "owner": "app", "summary": "Queue stuck", "description": "The queue does not drain.",
         "runbook_url": "https://runbooks.example.org/queue-stuck",
     }  # fmt: skip
-    result = run_site(tmp_path, {"alert_catalog": [broken]})
-    assert_stopped_in_preflight(result, "promtool check rules refused", '"QueueStuck": could not parse expression')
+    team_rules = tmp_path / "team-rules.yml"
+    team_rules.write_text("groups:\n  - name: team\n    rules:\n      - alert: TeamBroken\n        expr: rate(x[5m]\n")
+    result = run_site(tmp_path, {"alert_catalog": [broken], "prometheus_rule_files": [str(team_rules)]})
+    assert_stopped_in_preflight(
+        result, "promtool check rules refused", '"QueueStuck": could not parse expression', "team-rules.yml"
+    )
 
 
 def test_a_misspelt_disable_stops_site_in_preflight(tmp_path):
