@@ -1051,7 +1051,26 @@ DETECTION_DEFAULTS = {
     "output_index": "",
     "actions": [],
 }
+NOTIFY_WHEN = ("onActionGroupChange", "onActiveAlert", "onThrottleInterval")
 CONNECTOR_TYPES = (".webhook", ".index", ".server-log")
+
+
+def frequency_error(frequency: Any, notify_key: str) -> Optional[str]:
+    """Kibana's schema for an action's frequency: {summary: bool, <notify_key>: enum, throttle: duration|null}."""
+    if not isinstance(frequency, dict):
+        return "frequency: expected an object"
+    if not isinstance(frequency.get("summary"), bool):
+        return "frequency.summary: expected value of type [boolean]"
+    if frequency.get(notify_key) not in NOTIFY_WHEN:
+        return "frequency.%s: expected one of %s" % (notify_key, ", ".join(NOTIFY_WHEN))
+    throttle = frequency.get("throttle", "missing")
+    if throttle == "missing" or (throttle is not None and not re.match(r"^[1-9][0-9]*[smhd]$", str(throttle))):
+        return "frequency.throttle: expected a duration or null"
+    if frequency[notify_key] == "onThrottleInterval" and throttle is None:
+        return "frequency.throttle: required with onThrottleInterval"
+    return None
+
+
 WEBHOOK_DEFAULTS = {
     "method": "post",
     "hasAuth": True,
@@ -1291,6 +1310,8 @@ class FakeKibana(ElasticFake):
                     "Failed to validate actions due to the following error: Actions missing frequency parameters: %s"
                     % action["group"],
                 )
+            if "frequency" in action and frequency_error(action["frequency"], "notify_when"):
+                return kbn_error(400, "[request body.actions]: %s" % frequency_error(action["frequency"], "notify_when"))
             stored = {
                 k: copy.deepcopy(v)
                 for k, v in action.items()
@@ -1345,6 +1366,8 @@ class FakeKibana(ElasticFake):
         for index, action in enumerate(body.get("actions") or []):
             if not action.get("action_type_id"):
                 return det_error(400, "actions.%d.action_type_id: Required" % index)
+            if "frequency" in action and frequency_error(action["frequency"], "notifyWhen"):
+                return det_error(400, "actions.%d.%s" % (index, frequency_error(action["frequency"], "notifyWhen")))
         rule = dict(copy.deepcopy(DETECTION_DEFAULTS), **copy.deepcopy(body))
         rule.setdefault("rule_id", str(uuid.uuid4()))
         if rule["type"] == "threat_match":
