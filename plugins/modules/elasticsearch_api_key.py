@@ -16,7 +16,7 @@ description:
     (Elasticsearch 8.4 and later; role descriptors are compared from 8.5, which returns them) and
     C(DELETE _security/api_key) with C(owner=true). Keys of other users are never touched.
   - Elasticsearch returns an API key's secret only once, when it is created. The module returns it then,
-    as RV(encoded) (the base64 of C(id:api_key), what C(Authorization: ApiKey) and Elastic Agent's
+    as RV(encoded) (the base64 of C(id:api_key), what the C(ApiKey) authorization scheme and Elastic Agent's
     C(api_key) take), and never again. The task must use C(no_log), and the caller stores the key where its
     consumer reads it (the elastic_agent and opencti roles write it to a 0640 file on the consuming host).
   - Without O(current_key), an active key (neither invalidated nor expired) with the name is kept - its
@@ -24,7 +24,7 @@ description:
   - With O(current_key) (what the consumer holds now, possibly an empty string), the module first logs in
     with that key (C(GET _security/_authenticate)). If it works and is an active key of this name, it is
     kept (and updated in place when needed). Otherwise the consumer has lost its key (a new host, a deleted
-    file, a run interrupted after the key was minted): a new key is minted and every other active key with
+    file, a run interrupted after the key was minted) - a new key is minted and every other active key with
     this name owned by the caller is invalidated, since no consumer holds it any more.
   - O(state=absent) invalidates every active key with the name owned by the caller.
 author:

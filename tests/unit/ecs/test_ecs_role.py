@@ -45,13 +45,20 @@ PLAYBOOK = """\
 
 
 class PipelineStore(FakeApi):
-    """Just enough of Elasticsearch's pipeline API: GET/PUT/DELETE _ingest/pipeline/<name>."""
+    """Just enough of Elasticsearch's pipeline API: GET/PUT/DELETE _ingest/pipeline/<name>,
+    and the login check the role makes first (GET _security/_authenticate, one token)."""
+
+    TOKEN = "Bearer s3cret-token"
 
     def __init__(self) -> None:
         super().__init__()
         self.pipelines: Dict[str, Any] = {}
 
     def handle(self, req: Request) -> Tuple[int, Any]:
+        if req.headers.get("authorization") != self.TOKEN:
+            return 401, {"error": {"type": "security_exception", "reason": "unable to authenticate"}, "status": 401}
+        if req.path == "/_security/_authenticate" and req.method == "GET":
+            return 200, {"username": "elastic/vigil-ingest", "authentication_type": "token"}
         parts = [p for p in req.path.split("/") if p]
         if parts[:2] != ["_ingest", "pipeline"] or len(parts) != 3:
             return 400, {"error": "unexpected %s %s" % (req.method, req.path)}
