@@ -210,7 +210,9 @@ PROCESSOR_FIELDS = {
     "fail": ({"message"}, set()),
     "drop": (set(), set()),
 }
-COMMON_PROCESSOR_FIELDS = {"tag", "description", "ignore_failure", "on_failure"}
+# Every processor accepts these, as in Elasticsearch. ``if`` (a Painless condition) is
+# accepted on PUT, but _simulate cannot evaluate it: such a processor fails the sample.
+COMMON_PROCESSOR_FIELDS = {"tag", "description", "ignore_failure", "on_failure", "if"}
 
 
 def parse_processors(processors: Any, where: str = "processors") -> None:
@@ -241,6 +243,8 @@ def parse_processors(processors: Any, where: str = "processors") -> None:
 
 
 def run_processor(ptype: str, config: Dict[str, Any], doc: Dict[str, Any], meta: Dict[str, Any]) -> None:
+    if "if" in config:
+        raise ProcessorError("fake_limitation", "the fake cannot evaluate the condition of processor [%s]" % ptype)
     field = config.get("field")
     if ptype == "set":
         value = get_path(doc, config["copy_from"]) if "copy_from" in config else render(config["value"], doc, meta)

@@ -406,7 +406,8 @@ class SecurityRealm:
         if unknown:
             return es_error(400, "x_content_parse_exception", "[api_key_request] unknown field [%s]" % unknown[0])
         if not body.get("name"):
-            return es_error(400, "action_request_validation_exception", "Validation Failed: 1: api key name is required;")
+            return es_error(400, "action_request_validation_exception",
+                            "Validation Failed: 1: api key name is required;")  # fmt: skip
         descriptors = body.get("role_descriptors") or {}
         if principal.api_key and descriptors:
             return es_error(400, "illegal_argument_exception",
