@@ -291,6 +291,18 @@ def client_as(module, username: Optional[str] = None, password: Optional[str] = 
     return ElasticsearchClient(_ModuleAs(module, url_username=username, url_password=password, api_key=api_key))
 
 
+def object_or_none(client: ElasticsearchClient, path: str) -> Optional[Dict[str, Any]]:
+    """GET ``path``: None on the documented 404, the JSON object otherwise.
+
+    Any other 2xx body (a proxy's HTML page, a list, ``null``) is an error, never taken
+    for "absent": a module would otherwise create what already exists.
+    """
+    found = client.get_or_none(path)
+    if found is not None and not isinstance(found, dict):
+        raise ApiError("GET", client.base_url + path, 200, "expected a JSON object, got %s" % type(found).__name__)
+    return found
+
+
 def authenticate(client: ElasticsearchClient) -> Optional[Dict[str, Any]]:
     """``GET _security/_authenticate``: who the client is, or None when Elasticsearch answers 401."""
     status, body = client.request("GET", "/_security/_authenticate", expected=(200, 401))

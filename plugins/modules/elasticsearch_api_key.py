@@ -185,8 +185,11 @@ def validate(module: AnsibleModule) -> None:
 def active_keys(client: ElasticsearchClient, name: str) -> List[Dict[str, Any]]:
     """The caller's active REST keys with exactly this name, oldest first."""
     query = urlencode({"name": name, "owner": "true"})
-    status, body = client.request("GET", "/_security/api_key?%s" % query, expected=(200, 404))
-    keys = (body or {}).get("api_keys", []) if status == 200 and isinstance(body, dict) else []
+    path = "/_security/api_key?%s" % query
+    status, body = client.request("GET", path, expected=(200, 404))
+    if status == 200 and not (isinstance(body, dict) and isinstance(body.get("api_keys"), list)):
+        raise ApiError("GET", client.base_url + path, status, "expected an object with api_keys, got %r" % (body,))
+    keys = body["api_keys"] if status == 200 else []
     now_ms = int(time.time() * 1000)
     return sorted(
         (

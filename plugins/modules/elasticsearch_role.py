@@ -133,6 +133,7 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.elastic_security 
     descriptor_errors,
     is_reserved,
     normalize_descriptor,
+    object_or_none,
 )
 from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiError, quote_segment  # noqa: E402
 
@@ -161,8 +162,8 @@ def desired_body(params: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def fetch(client: ElasticsearchClient, name: str) -> Optional[Dict[str, Any]]:
-    found = client.get_or_none("/_security/role/%s" % quote_segment(name))
-    if isinstance(found, dict) and isinstance(found.get(name), dict):
+    found = object_or_none(client, "/_security/role/%s" % quote_segment(name))
+    if found is not None and isinstance(found.get(name), dict):
         return found[name]
     return None
 

@@ -128,6 +128,7 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.elastic_security 
     authenticate,
     client_as,
     is_reserved,
+    object_or_none,
 )
 from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiError, quote_segment  # noqa: E402
 
@@ -245,8 +246,8 @@ def main() -> None:
     path = "/_security/user/%s" % quote_segment(name)
     desired: Optional[Dict[str, Any]] = None
     try:
-        found = client.get_or_none(path)
-        stored = found.get(name) if isinstance(found, dict) else None
+        found = object_or_none(client, path)
+        stored = found.get(name) if found is not None else None
         if is_reserved(stored):
             module.fail_json(msg="user %s is a built-in (reserved) user of Elasticsearch and cannot be managed here"
                              % name)  # fmt: skip

@@ -184,3 +184,12 @@ def test_an_issuer_cannot_give_a_key_more_than_it_has(run_module, es):
         open_url(es.url + "/.kibana/_doc", data='{"x": 1}', method="POST",
                  headers={"Authorization": "ApiKey " + key, "Content-Type": "application/json"})  # fmt: skip
     assert getattr(refused.value, "code", None) == 403
+
+
+def test_a_2xx_without_api_keys_is_an_error_and_mints_nothing(run_module, es):
+    es.fail_next(1, status=200, body={"unexpected": True})
+
+    failed = module_failure(run_module, module, args(es))
+
+    assert "expected an object with api_keys" in failed["msg"]
+    assert es.writes() == [] and es.security.api_keys == {}

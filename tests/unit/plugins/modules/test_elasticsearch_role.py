@@ -144,3 +144,12 @@ def test_a_user_without_manage_security_gets_the_403(run_module, es):
 
     assert failed["status"] == 403
     assert "unauthorized" in failed["msg"]
+
+
+def test_a_2xx_that_is_not_a_json_object_is_an_error_not_an_absent_role(run_module, es):
+    es.fail_next(1, status=200, body=["not", "an", "object"])
+
+    failed = module_failure(run_module, module, args(es))
+
+    assert "expected a JSON object" in failed["msg"]
+    assert es.writes() == []

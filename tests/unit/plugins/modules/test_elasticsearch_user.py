@@ -144,3 +144,12 @@ def test_absent_deletes(run_module, es):
 
     assert result["changed"] is True
     assert NAME not in es.security.users
+
+
+def test_a_2xx_that_is_not_a_json_object_is_an_error_not_an_absent_user(run_module, es):
+    es.fail_next(1, status=200, body="<html>login</html>")
+
+    failed = module_failure(run_module, module, args(es))
+
+    assert "expected a JSON object" in failed["msg"]
+    assert es.writes() == []
