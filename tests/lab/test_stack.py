@@ -18,7 +18,10 @@ import yaml
 from lab_api import http, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-INVENTORY = yaml.safe_load((ROOT / "inventories" / "lab" / "hosts.yml").read_text())["all"]["children"]
+sys.path.insert(0, str(ROOT / "tests" / "unit"))
+from local_playbook import load_yaml  # noqa: E402 - the inventory has !unsafe values, read as Ansible reads them
+
+INVENTORY = load_yaml(ROOT / "inventories" / "lab" / "hosts.yml")["all"]["children"]
 LAB_HOSTS = sorted(INVENTORY["lab"]["hosts"])
 PROMETHEUS = sorted(INVENTORY["prometheus"]["hosts"])
 ALERTMANAGERS = sorted(INVENTORY["alertmanager"]["hosts"])
@@ -137,7 +140,7 @@ def test_the_healthy_lab_fires_no_elasticsearch_or_cluster_alert(lab_host):
 def test_every_blackbox_probe_succeeds(lab_host):
     # A probe scrape is "up" even when the probe fails: check probe_success itself.
     prom = lab_host(PROMETHEUS[0])
-    expected = len(yaml.safe_load((ROOT / "inventories" / "lab" / "group_vars" / "all" / "metrics.yml").read_text())[
+    expected = len(load_yaml(ROOT / "inventories" / "lab" / "group_vars" / "all" / "metrics.yml")[
         "blackbox_exporter_targets"])
 
     def results():
@@ -346,7 +349,7 @@ def test_metrics_playbook_alone_keeps_every_catalog_rule_loaded(lab_host):
 # HEARTBEAT_INTERVAL (inventories/lab/group_vars/all/alerting.yml). With Prometheus
 # stopped everywhere, nothing re-sends the Watchdog: it ends 4 x resend-delay (15s in the
 # lab) after the last send and the pings stop. Prometheus is started again afterwards.
-ALERTING_VARS = yaml.safe_load((ROOT / "inventories" / "lab" / "group_vars" / "all" / "alerting.yml").read_text())
+ALERTING_VARS = load_yaml(ROOT / "inventories" / "lab" / "group_vars" / "all" / "alerting.yml")
 RECORDER_HOST = ALERTING_VARS["webhook_receiver_host"]
 HEARTBEAT_INTERVAL = int(ALERTING_VARS["alertmanager_heartbeat_timing"]["group_interval"].rstrip("s"))
 RESEND_HOLD = 60  # 4 x --rules.alert.resend-delay=15s (inventories/lab/group_vars/all/metrics.yml)

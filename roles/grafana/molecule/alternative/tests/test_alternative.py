@@ -147,7 +147,7 @@ def test_the_alertmanager_cluster_is_a_datasource_that_does_not_forward_grafana_
     assert (am["type"], am["url"]) == ("alertmanager", "https://alertmanager.lab.invalid:9093")
     assert am["jsonData"] == {"implementation": "prometheus", "handleGrafanaManagedAlerts": False}
     assert am["basicAuthUser"] == "grafana"
-    assert am["secureJsonData"]["basicAuthPassword"] == "lab-only-$$am"
+    assert am["secureJsonData"]["basicAuthPassword"] == "VIGIL-MARKER-am-$$grafana"
 
 
 def test_every_grafana_managed_alert_goes_to_the_alertmanager_cluster(host):
@@ -160,7 +160,7 @@ def test_every_grafana_managed_alert_goes_to_the_alertmanager_cluster(host):
     assert receiver["settings"] == {
         "url": "https://alertmanager.lab.invalid:9093",
         "basicAuthUser": "grafana",
-        "basicAuthPassword": "lab-only-$$am",
+        "basicAuthPassword": "VIGIL-MARKER-am-$$grafana",
     }
     (policy,) = doc["policies"]
     assert policy["receiver"] == cp["name"] and "routes" not in policy
