@@ -404,3 +404,19 @@ def test_every_connector_variable_is_one_its_documentation_lists(all_enabled: Re
         assert env <= known, "%s gets variables its documentation does not list: %s" % (name, sorted(env - known))
         missing = DOCUMENTED[name]["required"] - env
         assert not missing, "%s lacks the variables it requires: %s" % (name, sorted(missing))
+
+
+def test_the_elastic_connector_uses_the_key_the_role_keeps(tmp_path: Path, ansible_playbook: Path):
+    # No key in the vault, the issuer's password given: the connector still runs, with the
+    # least-privilege key tasks/elastic_key.yml minted and kept (__opencti_elastic_connector_key),
+    # written to .env only.
+    kept = "a2VwdC1pZDprZXB0LWFwaS1rZXk="
+    variables = {key: value for key, value in _connector_vars().items() if key != _var("elastic-security-intel", "api_key")}
+    extra = dict(SECRETS, **variables, __opencti_live_stream_id=STREAM_ID,
+                 elasticsearch_opencti_password="issuer-password-0a1b", __opencti_elastic_connector_key=kept)
+    rendered = render(tmp_path, ansible_playbook, extra)
+
+    service = rendered.connectors()["elastic-security-intel"]
+    assert interpolate(environment(service)["ELASTIC_SECURITY_API_KEY"], rendered.env) == kept
+    assert kept not in rendered.compose_text
+    assert "issuer-password-0a1b" not in rendered.env_text + rendered.compose_text
