@@ -18,6 +18,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[3]
 PACKAGE = REPO / "roles" / "responder" / "files" / "vigil_responder"
+# No __pycache__ in the role's files: the role copies that directory to the hosts.
+sys.dont_write_bytecode = True
 sys.path.insert(0, str(PACKAGE / "src"))
 
 # pylint: disable=wrong-import-position

@@ -95,6 +95,6 @@ def test_the_package_runs_as_a_module(config_file):
     bad = config_file(max_active_blocks=-1)
     done = subprocess.run([sys.executable, "-m", "vigil_responder", "--config.check", "--config.file", str(bad)],
                           capture_output=True, text=True, timeout=60, check=False,
-                          env={"PYTHONPATH": str(PACKAGE / "src")})
+                          env={"PYTHONPATH": str(PACKAGE / "src"), "PYTHONDONTWRITEBYTECODE": "1"})
     assert done.returncode == 1
     assert "max_active_blocks must be an integer" in done.stderr
