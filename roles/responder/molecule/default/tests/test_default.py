@@ -110,7 +110,7 @@ def test_the_service_runs_as_its_user_with_net_admin_only(host):
     pid = host.check_output("systemctl show -p MainPID --value %s" % SERVICE)
     status = dict(line.split(":\t", 1) for line in host.file("/proc/%s/status" % pid).content_string.splitlines()
                   if ":\t" in line)
-    assert host.check_output("ps -o user= -p %s" % pid) == "vigil-responder"
+    assert host.check_output("stat -c %%U /proc/%s", pid) == "vigil-responder"
     net_admin = "%016x" % (1 << 12)
     assert status["CapAmb"].strip() == net_admin and status["CapBnd"].strip() == net_admin
     assert status["CapEff"].strip() == net_admin and status["NoNewPrivs"].strip() == "1"
