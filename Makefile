@@ -55,6 +55,9 @@ syntax: venv ## ansible-playbook --syntax-check on every playbook
 
 unit: venv host-tools ## pytest: unit tests, every ECS pipeline on the test engine (started once), integration tests (skipped without VIGIL_IT_*)
 	python -m pytest
+	@# The stack check's tests run after a lab of half an hour: they must at least import now.
+	python -m pytest -p no:cacheprovider -q --collect-only tests/lab --hosts=ansible://lab \
+	  --ansible-inventory=inventories/lab --connection=ansible | tail -n 1
 
 engine: venv ## run the test engine (OpenSearch 2.19 on loopback) in the foreground; prints its URL, Ctrl-C stops it
 	scripts/engine.sh run

@@ -42,6 +42,7 @@ alertmanager_route_tests(catalog, routing)
 from __future__ import annotations
 
 import copy
+import difflib
 import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -190,6 +191,12 @@ DEFAULT_TIMING = {"group_wait": "30s", "group_interval": "5m", "repeat_interval"
 PAGER_TIMING = {"group_wait": "10s", "group_interval": "5m", "repeat_interval": "1h"}
 DIGEST_TIMING = {"group_wait": "5m", "group_interval": "30m", "repeat_interval": "12h"}
 TEAM_KEYS = ("pager", "digest")
+# The dead man's switch: an always-firing alert sent to an outside heartbeat service,
+# which pages when the heartbeats stop. Its own route, first, grouped alone.
+HEARTBEAT_ALERT = "Watchdog"
+HEARTBEAT_RECEIVER = "heartbeat"
+HEARTBEAT_TIMING = {"group_wait": "0s", "group_interval": "1m", "repeat_interval": "50s"}
+HEARTBEAT_TYPES = ("webhook",)
 # Active response (docs/active-response.md): an entry's ``response`` becomes the label
 # vigil_response=<action>; a route that continues sends those alerts to the responder too.
 RESPONSE_LABEL = "vigil_response"
@@ -250,6 +257,7 @@ def _check_name(entry: Mapping, where: str) -> str:
 
 def _index_names(entries: List[Any], source: str) -> Dict[str, int]:
     seen: Dict[str, int] = {}
+    folded: Dict[str, str] = {}
     for index, entry in enumerate(entries):
         where = _describe(entry, index, source)
         if not isinstance(entry, Mapping):
@@ -266,8 +274,59 @@ def _index_names(entries: List[Any], source: str) -> Dict[str, int]:
                 "name '%s' appears twice in %s (items %d and %d)" % (name, source, seen[name] + 1, index + 1),
                 "merge the two entries into one",
             )
+        if name.lower() in folded:
+            raise _fail(
+                where,
+                "name '%s' differs from '%s' (also in %s) only in case" % (name, folded[name.lower()], source),
+                "alert names are case-sensitive labels: use one spelling",
+            )
+        folded[name.lower()] = name
         seen[name] = index
     return seen
+
+
+def _closest(name: str, known: Iterable[str]) -> str:
+    """' Did you mean A or B?' for the known names closest to name (difflib), else ''."""
+    known = list(known)
+    by_lower = {k.lower(): k for k in known}
+    close = [by_lower[m] for m in difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.6)]
+    return " Did you mean %s?" % " or ".join(close) if close else ""
+
+
+def _check_user_names(base_names: Mapping[str, int], overrides: List[Any]) -> None:
+    """Refuse user entries that match no built-in alert but look like overrides or disables,
+    and names that differ from a built-in one only in case."""
+    by_lower = {name.lower(): name for name in base_names}
+    for index, entry in enumerate(overrides):
+        name = entry["name"]
+        if name in base_names:
+            continue
+        where = _describe(entry, index, "alert_catalog")
+        if name.lower() in by_lower:
+            raise _fail(
+                where,
+                "name '%s' differs from the built-in alert '%s' only in case" % (name, by_lower[name.lower()]),
+                "write '%s' to override or disable it; a second alert may not differ only in case"
+                % by_lower[name.lower()],
+            )
+        missing = [k for k in REQUIRED_KEYS if k != "owner" and entry.get(k) in (None, "")]
+        if not missing:
+            continue  # a complete new alert (possibly a disabled draft)
+        if entry.get("enabled") is False:
+            raise _fail(
+                where,
+                "disables '%s', which is not an alert of the catalog (nothing would be disabled)" % name,
+                "give the exact name of a built-in alert.%s" % _closest(name, base_names),
+            )
+        suggestion = _closest(name, base_names)
+        if suggestion:
+            raise _fail(
+                where,
+                "'%s' matches no built-in alert, so it would be a new alert, and it lacks %s"
+                % (name, ", ".join(missing)),
+                "to override a built-in alert give its exact name.%s A new alert needs %s"
+                % (suggestion, ", ".join(REQUIRED_KEYS)),
+            )
 
 
 def _check_duration(value: Any, key: str, where: str) -> str:
@@ -550,6 +609,7 @@ def alert_catalog_merge(
     overrides = _as_list(user, "alert_catalog")
     base_names = _index_names(base, "alert_catalog_builtin")
     user_names = _index_names(overrides, "alert_catalog")
+    _check_user_names(base_names, overrides)
     if (
         default_owner is not None
         and default_owner != ""
@@ -667,6 +727,7 @@ def alert_catalog_grafana(
     org_id: int = 1,
     no_data_state: str = "OK",
     exec_err_state: str = "Error",
+    heartbeat_alert: str = HEARTBEAT_ALERT,
 ) -> Dict[str, Any]:
     """Render the effective catalog as a Grafana alerting file-provisioning document.
 
@@ -689,7 +750,9 @@ def alert_catalog_grafana(
             "alert_catalog_grafana: exec_err_state %r is not one of %s" % (exec_err_state, ", ".join(GRAFANA_EXEC_ERR))
         )
     _check_duration(interval, "interval", "alert_catalog_grafana")
-    entries = _validated(catalog)
+    # The heartbeat must prove that Prometheus evaluates and delivers: a Grafana copy
+    # would keep it alive when Prometheus' rule evaluation has stopped.
+    entries = [e for e in _validated(catalog) if e["name"] != heartbeat_alert]
     uids: Dict[str, str] = {}
     groups = []
     for group, members in _grouped(entries):
@@ -839,6 +902,10 @@ def alertmanager_routing(
     host_down_alert: str = "HostDown",
     inhibit_equal: Optional[Sequence[str]] = None,
     critical_inhibits_warning: bool = True,
+    heartbeat: Any = None,
+    heartbeat_alert: str = HEARTBEAT_ALERT,
+    heartbeat_receiver: str = HEARTBEAT_RECEIVER,
+    heartbeat_timing: Optional[Mapping[str, str]] = None,
     responder: Any = None,
     responder_receiver: str = RESPONDER_RECEIVER,
     responder_timing: Optional[Mapping[str, str]] = None,
@@ -853,6 +920,12 @@ def alertmanager_routing(
     Inhibition: HostDown silences every other alert with the same inhibit_equal labels
     (default instance); any critical alert silences the warnings with the same labels
     (critical_inhibits_warning); each entry's ``inhibits`` list silences those alerts.
+
+    Heartbeat: when the catalog has ``heartbeat_alert`` (Watchdog, always firing), its own
+    route comes first (grouped by alertname only, never continuing): to the receiver
+    ``heartbeat_receiver`` built from ``heartbeat`` (one webhook channel, sent without
+    resolved notifications) with ``heartbeat_timing``, or to the null receiver when
+    ``heartbeat`` is empty. It is never the source or target of an inhibition.
 
     Active response: with ``responder`` (webhook channels of the responder service), alerts
     carrying the label vigil_response (entries that declare a ``response``) go to the
@@ -945,9 +1018,36 @@ def alertmanager_routing(
     digest = _timing(DIGEST_TIMING, digest_timing, "digest_timing")
     top = _timing(DEFAULT_TIMING, default_timing, "default_timing")
 
-    routes: List[Dict[str, Any]] = [
-        {"receiver": null_receiver, "matchers": [_matcher("severity", "info")], "continue": False}
-    ]
+    names = {e["name"] for e in entries}
+    routes: List[Dict[str, Any]] = []
+    if heartbeat_alert and heartbeat_alert in names:
+        hb_receiver = null_receiver
+        if heartbeat:
+            if heartbeat_receiver in {r["name"] for r in receivers}:
+                raise AnsibleFilterError(
+                    "alertmanager_routing: heartbeat receiver name '%s' is taken by a team or the triage receiver"
+                    % heartbeat_receiver
+                )
+            receivers.append(_heartbeat_receiver(heartbeat_receiver, heartbeat))
+            hb_receiver = heartbeat_receiver
+        routes.append(
+            dict(
+                {
+                    "receiver": hb_receiver,
+                    "matchers": [_matcher("alertname", heartbeat_alert)],
+                    "group_by": ["alertname"],
+                },
+                **_timing(HEARTBEAT_TIMING, heartbeat_timing, "heartbeat_timing"),
+                **{"continue": False},
+            )
+        )
+    elif heartbeat:
+        raise AnsibleFilterError(
+            "alertmanager_routing: a heartbeat channel is set (alertmanager_heartbeat) but the catalog has no '%s' "
+            "alert (disabled?): nothing would ever reach it and the outside service would page; enable %s or "
+            "empty alertmanager_heartbeat" % (heartbeat_alert, heartbeat_alert)
+        )
+    routes.append({"receiver": null_receiver, "matchers": [_matcher("severity", "info")], "continue": False})
     for team in sorted(team_receivers):
         kinds = team_receivers[team]
         children = [
@@ -986,7 +1086,6 @@ def alertmanager_routing(
 
     equal = list(inhibit_equal) if inhibit_equal else ["instance"]
     inhibit_rules: List[Dict[str, Any]] = []
-    names = {e["name"] for e in entries}
     if host_down_alert and host_down_alert in names:
         inhibit_rules.append(
             {
@@ -1020,7 +1119,56 @@ def alertmanager_routing(
                     "equal": list(equal),
                 }
             )
+    if heartbeat_alert and heartbeat_alert in names:
+        _check_heartbeat_not_inhibiting(entries, heartbeat_alert)
+        spared = _matcher("alertname", heartbeat_alert, "!=")
+        for rule in inhibit_rules:
+            rule["source_matchers"].append(spared)
+            rule["target_matchers"].append(spared)
     return {"route": route, "receivers": receivers, "inhibit_rules": inhibit_rules}
+
+
+def _heartbeat_receiver(name: str, channel: Any) -> Dict[str, Any]:
+    where = "alertmanager_heartbeat"
+    if not isinstance(channel, Mapping):
+        raise _fail(where, "must be one channel, {type: webhook, url: ...}", "e.g. {type: webhook, url: <ping URL>}")
+    if channel.get("type") not in HEARTBEAT_TYPES:
+        raise _fail(
+            where,
+            "channel type %r cannot be a heartbeat" % (channel.get("type"),),
+            "use type webhook (healthchecks.io, Dead Man's Snitch, an Opsgenie or PagerDuty heartbeat URL)",
+        )
+    if channel.get("send_resolved") is True:
+        raise _fail(
+            where,
+            "send_resolved: true would ping the heartbeat service when the Watchdog stops",
+            "remove send_resolved (heartbeats are sent without resolved notifications)",
+        )
+    channel = dict(channel)
+    channel["send_resolved"] = False
+    return _receiver(name, [channel], where)
+
+
+def _check_heartbeat_not_inhibiting(entries: List[Dict[str, Any]], heartbeat_alert: str) -> None:
+    for entry in entries:
+        if entry["name"] == heartbeat_alert and entry.get("response"):
+            raise _fail(
+                "alert_catalog entry '%s'" % heartbeat_alert,
+                "the heartbeat alert declares a response",
+                "remove its response: it fires all the time and its route stops before the responder's",
+            )
+        if entry["name"] == heartbeat_alert and entry["inhibits"]:
+            raise _fail(
+                "alert_catalog entry '%s'" % heartbeat_alert,
+                "the heartbeat alert inhibits %s" % ", ".join(entry["inhibits"]),
+                "remove its inhibits: it fires all the time and would silence them for good",
+            )
+        if heartbeat_alert in entry["inhibits"]:
+            raise _fail(
+                "alert_catalog entry '%s'" % entry["name"],
+                "inhibits the heartbeat alert %s" % heartbeat_alert,
+                "remove %s from its inhibits: a silenced heartbeat makes the outside service page" % heartbeat_alert,
+            )
 
 
 def _responder_receiver(name: str, channels: Any) -> Dict[str, Any]:
@@ -1043,7 +1191,8 @@ def _responder_receiver(name: str, channels: Any) -> Dict[str, Any]:
 def _insert_response_route(
     routes: List[Dict[str, Any]], receiver: str, timing: Mapping[str, str], triage_receiver: str
 ) -> None:
-    """The responder's route, which continues, goes before the first route that stops every info alert.
+    """The responder's route, which continues, goes before the first route that stops every info alert
+    (after the heartbeat's route, which only takes the always-firing Watchdog).
 
     A matching child route means the root's receiver is not used: a response alert that no
     team route takes would reach the responder alone. A last route sends it to triage.
@@ -1082,21 +1231,29 @@ def _receiver_names(routing: Any) -> Tuple[str, str, set]:
 
 
 def alertmanager_route_tests(
-    catalog: Any, routing: Any, responder_receiver: str = RESPONDER_RECEIVER
+    catalog: Any,
+    routing: Any,
+    heartbeat_alert: str = HEARTBEAT_ALERT,
+    heartbeat_receiver: str = HEARTBEAT_RECEIVER,
+    responder_receiver: str = RESPONDER_RECEIVER,
 ) -> List[Dict[str, Any]]:
     """Expected routing for every catalog alert, as cases for ``amtool config routes test``.
 
     The expectation follows the policy (critical -> team pager, else team digest; warning ->
     team digest; info -> null receiver; unknown team -> triage), not the route tree, so
-    running the cases against the rendered config checks the tree. An alert that declares a
-    response is expected at the responder first, then at its team, when the routing has one.
+    running the cases against the rendered config checks the tree. The heartbeat alert is
+    expected at the heartbeat receiver when the routing has one, else at the null receiver.
+    An alert that declares a response is expected at the responder first, then at its team,
+    when the routing has one.
     """
     entries = _validated(catalog)
     triage, null, names = _receiver_names(routing)
     cases = []
     for entry in entries:
         team = entry["owner"]
-        if entry["severity"] == "info":
+        if entry["name"] == heartbeat_alert:
+            expected = heartbeat_receiver if heartbeat_receiver in names else null
+        elif entry["severity"] == "info":
             expected = null
         elif entry["severity"] == "critical":
             expected = next((n for n in ("%s-pager" % team, "%s-digest" % team) if n in names), triage)

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from ansible_collections.vigil.monitoring.plugins.filter import alert_catalog as ac
+from local_playbook import load_yaml  # noqa: F401  (re-exported for the alerting tests)
 
 ROOT = Path(__file__).resolve().parents[3]
 DEFAULTS = ROOT / "roles" / "alert_catalog" / "defaults" / "main.yml"
@@ -26,27 +27,6 @@ GOLDEN = ROOT / "tests" / "golden" / "alerting"
 RULE_FILE_NAME = "vigil-rules.yml"  # the name the promtool test files reference
 # global section added to alertmanager_routing's output to make a complete alertmanager.yml
 AM_GLOBAL = {"resolve_timeout": "5m", "smtp_smarthost": "smtp.example.org:587", "smtp_from": "alertmanager@example.org"}
-
-
-class _UnsafeLoader(yaml.SafeLoader):
-    """SafeLoader that reads Ansible's !unsafe tag as the untagged value."""
-
-
-def _construct_unsafe(loader, node):
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node, deep=True)
-    if isinstance(node, yaml.MappingNode):
-        return loader.construct_mapping(node, deep=True)
-    return loader.construct_scalar(node)
-
-
-_UnsafeLoader.add_constructor("!unsafe", _construct_unsafe)
-
-
-def load_yaml(path):
-    """A YAML file as Ansible reads it, !unsafe values as plain strings."""
-    with Path(path).open(encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=_UnsafeLoader)  # noqa: S506 - SafeLoader subclass
 
 
 def load_defaults():
@@ -98,7 +78,10 @@ def effective_catalog(user=None):
 def sample_routing(catalog):
     teams = load_sample_teams()
     return ac.alertmanager_routing(
-        catalog, teams["alertmanager_teams"], triage_channels=teams["alertmanager_triage_channels"]
+        catalog,
+        teams["alertmanager_teams"],
+        triage_channels=teams["alertmanager_triage_channels"],
+        heartbeat=teams["alertmanager_heartbeat"],
     )
 
 

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from alerting_support import ROOT
-from alerting_support import promtool  # noqa: F401  (fixture)
+from alerting_support import promtool  # noqa: F401  (fixture)  # pylint: disable=unused-import
 
 PLAYBOOK = textwrap.dedent("""\
     ---

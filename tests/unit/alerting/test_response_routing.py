@@ -22,7 +22,9 @@ ENABLED = [{"name": "BruteForceSource", "enabled": True}]
 
 
 def routing(catalog, responder=RESPONDER, **kwargs):
+    """The sample teams with the heartbeat (main's Watchdog route) and the responder, side by side."""
     teams = load_sample_teams()
+    kwargs.setdefault("heartbeat", teams["alertmanager_heartbeat"])
     return ac.alertmanager_routing(catalog, teams["alertmanager_teams"],
                                    triage_channels=teams["alertmanager_triage_channels"], responder=responder, **kwargs)
 
@@ -72,10 +74,12 @@ def test_the_response_label_is_the_catalog_s_own():
 
 def test_the_responder_route_continues_and_comes_before_any_route_that_stops():
     tree = routing(effective_catalog(ENABLED))
-    first = tree["route"]["routes"][0]
-    assert first == {"receiver": "vigil-responder", "matchers": ['vigil_response=~".+"'], "group_by": ["..."],
-                     "group_wait": "5s", "group_interval": "1m", "repeat_interval": "1h", "continue": True}
-    assert tree["route"]["routes"][1]["matchers"] == ['severity="info"']
+    # The Watchdog's heartbeat route stays first: it takes that one alert only.
+    heartbeat, responder_route, info = tree["route"]["routes"][:3]
+    assert heartbeat["receiver"] == "heartbeat" and heartbeat["matchers"] == ['alertname="Watchdog"']
+    assert responder_route == {"receiver": "vigil-responder", "matchers": ['vigil_response=~".+"'], "group_by": ["..."],
+                               "group_wait": "5s", "group_interval": "1m", "repeat_interval": "1h", "continue": True}
+    assert info["matchers"] == ['severity="info"']
     # Without it a response alert that no team route takes would reach the responder alone.
     assert tree["route"]["routes"][-1] == {"receiver": "triage", "matchers": ['vigil_response=~".+"'],
                                            "continue": False}
@@ -106,6 +110,16 @@ def test_the_generated_cases_expect_the_responder_then_the_team():
     cases = {c["labels"]["alertname"]: c["receivers"] for c in ac.alertmanager_route_tests(catalog, routing(catalog))}
     assert cases["BruteForceSource"] == ["vigil-responder", "security-pager"]
     assert cases["HostDown"] == ["infra-pager"]
+    assert cases["Watchdog"] == ["heartbeat"]
+
+
+def test_the_heartbeat_alert_cannot_declare_a_response():
+    """Its route stops before the responder's: the response would never run, and an
+    always-firing alert must not block anything."""
+    catalog = effective_catalog(ENABLED + [{"name": "Watchdog", "response": {"action": "block_ip", "label": "src_ip"}}])
+    with pytest.raises(AnsibleFilterError) as error:
+        routing(catalog)
+    assert "alert_catalog entry 'Watchdog'" in str(error.value) and "declares a response" in str(error.value)
 
 
 # ---------------------------------------------------------------- the real tools
@@ -149,6 +163,9 @@ def test_amtool_accepts_the_config_with_the_responder(amtool, config_file):
     ({"alertname": "ManyFailedLogons", "severity": "warning", "team": "security", "src_ip": "203.0.113.7"},
      "triage"),
     ({"alertname": "DiskAlmostFull", "severity": "warning", "team": "infra"}, "infra-digest"),
+    # The heartbeat route comes first and stops, whatever labels the Watchdog carries.
+    ({"alertname": "Watchdog", "severity": "info", "team": "platform"}, "heartbeat"),
+    ({"alertname": "Watchdog", "severity": "info", "team": "platform", "vigil_response": "block_ip"}, "heartbeat"),
 ])
 def test_amtool_routes_response_alerts_to_the_responder_and_their_team(amtool, config_file, labels, receivers):
     assert _route(amtool, config_file, labels) == receivers

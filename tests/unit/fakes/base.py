@@ -24,6 +24,9 @@ class Request:
         self.query = query
         self.headers = headers
         self.body = body
+        # Who the request authenticated as, when the fake checks identities (see
+        # fakes/elastic_security.py): a user name or "api_key:<name>"; None otherwise.
+        self.auth: Optional[str] = None
 
     def __repr__(self) -> str:
         return "%s %s" % (self.method, self.path)

@@ -15,6 +15,12 @@ space; objects are stored per space.
 
 Both fakes can require one ``Authorization`` header value (``expected_auth``) and can
 answer the next N requests with an HTTP error (``fail_next``) to exercise retries.
+
+With security on (``FakeElasticsearch(elastic_password=...)``; ``FakeKibana(security=es)``
+shares that cluster's users), every request must authenticate as a native user or an
+API key, is authorised against the caller's privileges (fakes/elastic_security.py), and
+records who it was in ``Request.auth``; the Elasticsearch fake then also serves the
+``_security`` APIs, ``POST <target>/_doc`` and ``<target>/_search``.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import uuid
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from fakes.base import FakeApi, Request
+from fakes.elastic_security import Principal, SecurityRealm, security_exception
 
 Answer = Tuple[int, Any]
 
@@ -82,12 +89,30 @@ class ElasticFake(FakeApi):
         tick = next(self._clock)
         return "2026-01-01T00:00:%02d.000Z" % (tick % 60), 1767225600000 + tick * 1000
 
+    def realm(self) -> Optional[SecurityRealm]:
+        """The users, roles and API keys requests authenticate against; None: security off."""
+        return None
+
     def handle(self, req: Request) -> Answer:
         if self._faults:
             return self._faults.pop(0)
         if self.expected_auth is not None and req.headers.get("authorization") != self.expected_auth:
             return self.unauthorized()
+        realm = self.realm()
+        if realm is not None:
+            principal = realm.authenticate(req.headers.get("authorization"))
+            if principal is None:
+                return self.unauthorized()
+            req.auth = principal.label
+            req.principal = principal  # type: ignore[attr-defined]
         return self.route(req)
+
+    def by_identity(self) -> Dict[Optional[str], List[Request]]:
+        """Requests grouped by who they authenticated as (``Request.auth``)."""
+        out: Dict[Optional[str], List[Request]] = {}
+        for req in self.requests:
+            out.setdefault(req.auth, []).append(req)
+        return out
 
     def unauthorized(self) -> Answer:  # pragma: no cover - overridden
         return 401, None
@@ -185,7 +210,9 @@ PROCESSOR_FIELDS = {
     "fail": ({"message"}, set()),
     "drop": (set(), set()),
 }
-COMMON_PROCESSOR_FIELDS = {"tag", "description", "ignore_failure", "on_failure"}
+# Every processor accepts these, as in Elasticsearch. ``if`` (a Painless condition) is
+# accepted on PUT, but _simulate cannot evaluate it: such a processor fails the sample.
+COMMON_PROCESSOR_FIELDS = {"tag", "description", "ignore_failure", "on_failure", "if"}
 
 
 def parse_processors(processors: Any, where: str = "processors") -> None:
@@ -216,6 +243,8 @@ def parse_processors(processors: Any, where: str = "processors") -> None:
 
 
 def run_processor(ptype: str, config: Dict[str, Any], doc: Dict[str, Any], meta: Dict[str, Any]) -> None:
+    if "if" in config:
+        raise ProcessorError("fake_limitation", "the fake cannot evaluate the condition of processor [%s]" % ptype)
     field = config.get("field")
     if ptype == "set":
         value = get_path(doc, config["copy_from"]) if "copy_from" in config else render(config["value"], doc, meta)
@@ -742,8 +771,11 @@ class ClusterMonitoring:
 
 
 class FakeElasticsearch(ClusterMonitoring, ElasticFake):
-    def __init__(self, expected_auth: Optional[str] = None, track_dates: bool = True) -> None:
+    def __init__(
+        self, expected_auth: Optional[str] = None, track_dates: bool = True, elastic_password: Optional[str] = None
+    ) -> None:
         self.track_dates = track_dates
+        self.elastic_password = elastic_password
         super().__init__(expected_auth)
 
     def init_state(self) -> None:
@@ -751,6 +783,11 @@ class FakeElasticsearch(ClusterMonitoring, ElasticFake):
         self.policies: Dict[str, Dict[str, Any]] = {}
         self.templates: Dict[str, Dict[str, Any]] = {}
         self.init_monitoring()
+        self.documents: Dict[str, List[Dict[str, Any]]] = {}
+        self.security = SecurityRealm(self.elastic_password) if self.elastic_password else None
+
+    def realm(self) -> Optional[SecurityRealm]:
+        return self.security
 
     def unauthorized(self) -> Answer:
         return es_error(401, "security_exception", "missing authentication credentials for REST request")
@@ -761,10 +798,23 @@ class FakeElasticsearch(ClusterMonitoring, ElasticFake):
 
     # -- routing ------------------------------------------------------------------------
     def route(self, req: Request) -> Answer:
+        parts = [p for p in req.path.split("/") if p]
+        principal: Optional[Principal] = getattr(req, "principal", None)
+        if principal is not None and self.security is not None:
+            if parts[:1] == ["_security"]:
+                return self.security.route(req.method, parts[1:], req.query, req.body, principal)
+            denied = self.authorize(req, parts, principal)
+            if denied is not None:
+                return denied
         monitoring = self.monitoring_route(req)
         if monitoring is not None:
             return monitoring
-        parts = [p for p in req.path.split("/") if p]
+        if parts[-1:] == ["_doc"] and len(parts) == 2 and req.method == "POST":
+            return self.add_document(parts[0], req.body)
+        if parts[-1:] == ["_search"] and len(parts) == 2 and req.method in ("GET", "POST"):
+            return self.search(parts[0])
+        if parts == ["_cluster", "health"] and req.method == "GET":
+            return 200, {"cluster_name": "vigil-fake", "status": "green", "timed_out": False}
         if (
             parts[:2] == ["_ingest", "pipeline"]
             and len(parts) == 3
@@ -781,6 +831,79 @@ class FakeElasticsearch(ClusterMonitoring, ElasticFake):
         return es_error(
             400, "illegal_argument_exception", "no handler found for uri [%s] and method [%s]" % (req.path, req.method)
         )
+
+    # -- authorisation (security on) -----------------------------------------------------
+    def action_of(self, method: str, parts: List[str]) -> Tuple[str, Optional[str]]:
+        """The transport action Elasticsearch authorises for a REST call, and its index (if any)."""
+        verb = {"GET": "get", "PUT": "put", "POST": "put", "DELETE": "delete"}.get(method, method.lower())
+        if parts[:2] == ["_ingest", "pipeline"]:
+            return ("cluster:admin/ingest/pipeline/simulate" if parts[2:] == ["_simulate"]
+                    else "cluster:admin/ingest/pipeline/%s" % verb), None  # fmt: skip
+        if parts[:2] == ["_ilm", "policy"]:
+            return "cluster:admin/ilm/%s" % verb, None
+        if parts[:1] == ["_index_template"]:
+            return "indices:admin/index_template/%s" % verb, None
+        if not parts and method in ("GET", "HEAD"):
+            return "cluster:monitor/main", None
+        if parts == ["_cluster", "health"]:
+            return "cluster:monitor/health", None
+        if method == "GET":
+            monitoring = self.monitoring_action(parts)
+            if monitoring is not None:
+                return monitoring
+        if len(parts) == 2 and parts[1] == "_doc":
+            return "indices:data/write/index:op_type/create", parts[0]
+        if len(parts) == 2 and parts[1] == "_search":
+            return "indices:data/read/search", parts[0]
+        return "cluster:admin/unknown", None
+
+    @staticmethod
+    def monitoring_action(parts: List[str]) -> Optional[Tuple[str, Optional[str]]]:
+        """The actions of the monitoring reads (what the ``monitor`` privileges cover)."""
+        if parts == ["_cluster", "settings"]:
+            return "cluster:monitor/settings", None
+        if parts[:1] == ["_nodes"] and parts[-1:] == ["stats"]:
+            return "cluster:monitor/nodes/stats", None
+        if parts == ["_cat", "shards"]:
+            return "cluster:monitor/state", None
+        if parts[:1] == ["_data_stream"] and parts[-1:] == ["_stats"]:
+            return "indices:monitor/data_stream/stats", parts[1] if len(parts) == 3 else "*"
+        if parts[-1:] == ["_stats"] and len(parts) <= 2:
+            return "indices:monitor/stats", parts[0] if len(parts) == 2 else "*"
+        if parts == ["_alias"]:
+            return "indices:admin/aliases/get", "*"
+        return None
+
+    def authorize(self, req: Request, parts: List[str], principal: Principal) -> Optional[Answer]:
+        assert self.security is not None
+        action, index = self.action_of(req.method, parts)
+        if index is None:
+            allowed = self.security.cluster_allowed(principal, action)
+        else:
+            targets = [n for n in self.documents if fnmatch.fnmatchcase(n, index)] or [index]
+            allowed = all(self.security.index_allowed(principal, action, t) for t in targets)
+            if allowed and action.startswith("indices:data/write") and index not in self.documents:
+                # A data stream that does not exist yet is created on the first write: auto_configure.
+                allowed = self.security.index_allowed(principal, "indices:admin/auto_create", index)
+                action = action if allowed else "indices:admin/auto_create"
+        return None if allowed else self.security.unauthorized(principal, action, index)
+
+    def add_document(self, target: str, body: Any) -> Answer:
+        if not isinstance(body, dict):
+            return es_error(400, "parse_exception", "request body is required")
+        docs = self.documents.setdefault(target, [])
+        docs.append(copy.deepcopy(body))
+        return 201, {"_index": ".ds-%s-000001" % target, "_id": str(len(docs)), "_version": 1, "result": "created"}
+
+    def search(self, target: str) -> Answer:
+        hits = [
+            {"_index": name, "_id": str(i + 1), "_source": doc}
+            for name in sorted(self.documents)
+            if fnmatch.fnmatchcase(name, target)
+            for i, doc in enumerate(self.documents[name])
+        ]
+        return 200, {"took": 1, "timed_out": False, "hits": {"total": {"value": len(hits), "relation": "eq"},
+                                                            "hits": hits}}  # fmt: skip
 
     def stamp(self, stored: Dict[str, Any], created: Optional[Dict[str, Any]]) -> None:
         if not self.track_dates:
@@ -1051,7 +1174,26 @@ DETECTION_DEFAULTS = {
     "output_index": "",
     "actions": [],
 }
+NOTIFY_WHEN = ("onActionGroupChange", "onActiveAlert", "onThrottleInterval")
 CONNECTOR_TYPES = (".webhook", ".index", ".server-log")
+
+
+def frequency_error(frequency: Any, notify_key: str) -> Optional[str]:
+    """Kibana's schema for an action's frequency: {summary: bool, <notify_key>: enum, throttle: duration|null}."""
+    if not isinstance(frequency, dict):
+        return "frequency: expected an object"
+    if not isinstance(frequency.get("summary"), bool):
+        return "frequency.summary: expected value of type [boolean]"
+    if frequency.get(notify_key) not in NOTIFY_WHEN:
+        return "frequency.%s: expected one of %s" % (notify_key, ", ".join(NOTIFY_WHEN))
+    throttle = frequency.get("throttle", "missing")
+    if throttle == "missing" or (throttle is not None and not re.match(r"^[1-9][0-9]*[smhd]$", str(throttle))):
+        return "frequency.throttle: expected a duration or null"
+    if frequency[notify_key] == "onThrottleInterval" and throttle is None:
+        return "frequency.throttle: required with onThrottleInterval"
+    return None
+
+
 WEBHOOK_DEFAULTS = {
     "method": "post",
     "hasAuth": True,
@@ -1063,10 +1205,55 @@ WEBHOOK_DEFAULTS = {
 }
 
 
+# Kibana feature privileges an API route needs: (read, write); a write needs "all".
+KIBANA_ROUTE_FEATURES = {
+    "alerting": "stackAlerts",
+    "actions": "actions",
+    "detection_engine": "siem",
+    "fleet": "fleetv2",
+}
+
+
 class FakeKibana(ElasticFake):
-    def __init__(self, expected_auth: Optional[str] = None, rule_ids_must_be_uuid: bool = True) -> None:
+    def __init__(
+        self,
+        expected_auth: Optional[str] = None,
+        rule_ids_must_be_uuid: bool = True,
+        security: Optional[FakeElasticsearch] = None,
+    ) -> None:
         self.rule_ids_must_be_uuid = rule_ids_must_be_uuid
+        # With security: users and API keys are those of this Elasticsearch fake, as
+        # Kibana authenticates against its cluster.
+        self.security_source = security
+        self.current_user = "elastic"
         super().__init__(expected_auth)
+
+    def realm(self) -> Optional[SecurityRealm]:
+        return self.security_source.security if self.security_source is not None else None
+
+    def authorize(self, req: Request, space: str, parts: List[str], principal: Principal) -> Optional[Answer]:
+        """Kibana's feature privileges for the route (application kibana-.kibana, resource space:<id>)."""
+        realm = self.realm()
+        assert realm is not None
+        if parts[:2] == ["api", "status"]:
+            return None
+        feature = KIBANA_ROUTE_FEATURES.get(parts[1] if len(parts) > 1 else "")
+        if feature is None:
+            return kbn_error(404, "Not Found")
+        write = req.method != "GET"
+        wanted = ["feature_%s.all" % feature] + ([] if write else ["feature_%s.read" % feature])
+        if not realm.kibana_allowed(principal, space, wanted):
+            return kbn_error(403, "Unauthorized to %s %s in space %s: needs %s" % (
+                "change" if write else "read", "/".join(parts[1:3]), space, " or ".join(wanted)))  # fmt: skip
+        if write and feature == "stackAlerts" and (req.body or {}).get("actions"):
+            # Attaching actions needs at least read on Actions and Connectors.
+            if not realm.kibana_allowed(principal, space, ["feature_actions.all", "feature_actions.read"]):
+                return kbn_error(403, "Unauthorized to execute actions: needs feature_actions.read")
+        if write and feature == "siem":
+            alerts = ".alerts-security.alerts-%s" % space
+            if not realm.index_allowed(principal, "indices:data/read/search", alerts):
+                return kbn_error(403, "Missing [read] privileges for the [%s] index" % alerts)
+        return None
 
     def init_state(self) -> None:
         self.rules: Dict[Tuple[str, str], Dict[str, Any]] = {}
@@ -1086,6 +1273,15 @@ class FakeKibana(ElasticFake):
             return kbn_error(400, "Request must contain a kbn-xsrf header.")
         space, path = self.split_space(req.path)
         parts = [p for p in path.split("/") if p]
+        principal: Optional[Principal] = getattr(req, "principal", None)
+        self.current_user = principal.username if principal is not None else "elastic"
+        if principal is not None:
+            denied = self.authorize(req, space, parts, principal)
+            if denied is not None:
+                return denied
+        if parts == ["api", "status"] and req.method == "GET":
+            return 200, {"name": "kibana-fake", "version": {"number": "8.17.4"},
+                         "status": {"overall": {"level": "available", "summary": "All services are available"}}}
         routes: List[Tuple[List[str], Callable[..., Answer]]] = [
             (["api", "alerting", "rule"], self.alerting),
             (["api", "detection_engine", "rules"], self.detection_rules),
@@ -1107,8 +1303,8 @@ class FakeKibana(ElasticFake):
     def stamp(self, item: Dict[str, Any], created: bool) -> None:
         iso, _millis = self.now()
         if created:
-            item.update(created_at=iso, created_by="elastic")
-        item.update(updated_at=iso, updated_by="elastic")
+            item.update(created_at=iso, created_by=self.current_user)
+        item.update(updated_at=iso, updated_by=self.current_user)
 
     # -- connectors ---------------------------------------------------------------------
     def connector(self, req: Request, space: str, rest: List[str]) -> Answer:
@@ -1237,7 +1433,7 @@ class FakeKibana(ElasticFake):
             return error
         self.stamp(rule, created=True)
         rule.update(
-            api_key_owner="elastic",
+            api_key_owner=self.current_user,
             api_key_created_by_user=False,
             mute_all=False,
             muted_alert_ids=[],
@@ -1265,6 +1461,9 @@ class FakeKibana(ElasticFake):
             return error
         rule["revision"] += 1
         self.stamp(rule, created=False)
+        # Kibana makes a new API key for the rule, owned by whoever updated it: the rule
+        # runs with that user's privileges from now on.
+        rule["api_key_owner"] = self.current_user
         self.rules[key] = rule
         return 200, copy.deepcopy(rule)
 
@@ -1291,6 +1490,8 @@ class FakeKibana(ElasticFake):
                     "Failed to validate actions due to the following error: Actions missing frequency parameters: %s"
                     % action["group"],
                 )
+            if "frequency" in action and frequency_error(action["frequency"], "notify_when"):
+                return kbn_error(400, "[request body.actions]: %s" % frequency_error(action["frequency"], "notify_when"))
             stored = {
                 k: copy.deepcopy(v)
                 for k, v in action.items()
@@ -1345,6 +1546,8 @@ class FakeKibana(ElasticFake):
         for index, action in enumerate(body.get("actions") or []):
             if not action.get("action_type_id"):
                 return det_error(400, "actions.%d.action_type_id: Required" % index)
+            if "frequency" in action and frequency_error(action["frequency"], "notifyWhen"):
+                return det_error(400, "actions.%d.%s" % (index, frequency_error(action["frequency"], "notifyWhen")))
         rule = dict(copy.deepcopy(DETECTION_DEFAULTS), **copy.deepcopy(body))
         rule.setdefault("rule_id", str(uuid.uuid4()))
         if rule["type"] == "threat_match":
