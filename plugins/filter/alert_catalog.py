@@ -1023,11 +1023,7 @@ def alertmanager_routing(
     if heartbeat_alert and heartbeat_alert in names:
         hb_receiver = null_receiver
         if heartbeat:
-            if heartbeat_receiver in {r["name"] for r in receivers}:
-                raise AnsibleFilterError(
-                    "alertmanager_routing: heartbeat receiver name '%s' is taken by a team or the triage receiver"
-                    % heartbeat_receiver
-                )
+            _check_receiver_free(receivers, heartbeat_receiver, "heartbeat")
             receivers.append(_heartbeat_receiver(heartbeat_receiver, heartbeat))
             hb_receiver = heartbeat_receiver
         routes.append(
@@ -1068,11 +1064,7 @@ def alertmanager_routing(
         routes.append({"matchers": [_matcher("team", team)], "routes": children})
 
     if responder:
-        if responder_receiver in {r["name"] for r in receivers}:
-            raise AnsibleFilterError(
-                "alertmanager_routing: responder receiver name '%s' is taken by a team or the triage receiver"
-                % responder_receiver
-            )
+        _check_receiver_free(receivers, responder_receiver, "responder")
         receivers.append(_responder_receiver(responder_receiver, responder))
         timing = _timing(RESPONDER_TIMING, responder_timing, "responder_timing")
         _insert_response_route(routes, responder_receiver, timing, triage_receiver)
@@ -1126,6 +1118,13 @@ def alertmanager_routing(
             rule["source_matchers"].append(spared)
             rule["target_matchers"].append(spared)
     return {"route": route, "receivers": receivers, "inhibit_rules": inhibit_rules}
+
+
+def _check_receiver_free(receivers: List[Dict[str, Any]], name: str, what: str) -> None:
+    if name in {r["name"] for r in receivers}:
+        raise AnsibleFilterError(
+            "alertmanager_routing: %s receiver name '%s' is taken by a team or the triage receiver" % (what, name)
+        )
 
 
 def _heartbeat_receiver(name: str, channel: Any) -> Dict[str, Any]:

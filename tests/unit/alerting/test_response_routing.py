@@ -13,7 +13,8 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from alerting_support import PROMTOOL_TESTS, RULE_FILE_NAME, alertmanager_config, dump_yaml, effective_catalog
-from alerting_support import amtool, load_sample_teams, promtool  # noqa: F401  (fixtures)
+from alerting_support import load_sample_teams
+from alerting_support import amtool, promtool  # noqa: F401  (fixtures)  # pylint: disable=unused-import
 from ansible_collections.vigil.monitoring.plugins.filter import alert_catalog as ac
 
 RESPONDER = [{"type": "webhook", "url": "https://fw1.example.org:9095/webhook",
@@ -21,7 +22,7 @@ RESPONDER = [{"type": "webhook", "url": "https://fw1.example.org:9095/webhook",
 ENABLED = [{"name": "BruteForceSource", "enabled": True}]
 
 
-def routing(catalog, responder=RESPONDER, **kwargs):
+def routing(catalog, responder=tuple(RESPONDER), **kwargs):
     """The sample teams with the heartbeat (main's Watchdog route) and the responder, side by side."""
     teams = load_sample_teams()
     kwargs.setdefault("heartbeat", teams["alertmanager_heartbeat"])
@@ -103,6 +104,13 @@ def test_responder_channels_must_be_authenticated_webhooks(channels, message):
     with pytest.raises(AnsibleFilterError) as error:
         routing(effective_catalog(ENABLED), responder=channels)
     assert "alertmanager_responder_channels" in str(error.value) and message in str(error.value)
+
+
+@pytest.mark.parametrize("name,what", [("vigil-responder", "responder"), ("heartbeat", "heartbeat")])
+def test_the_responder_and_heartbeat_receivers_keep_their_own_names(name, what):
+    with pytest.raises(AnsibleFilterError) as error:
+        routing(effective_catalog(ENABLED), triage_receiver=name)
+    assert "%s receiver name '%s' is taken" % (what, name) in str(error.value)
 
 
 def test_the_generated_cases_expect_the_responder_then_the_team():

@@ -6,7 +6,8 @@ import ipaddress
 
 import pytest
 
-from responder import conftest  # noqa: F401  # pylint: disable=unused-import  (puts the package on sys.path)
+# Importing it puts the package on sys.path.
+from responder import conftest  # noqa: F401  # pylint: disable=unused-import
 from vigil_responder import addresses
 
 
