@@ -31,6 +31,8 @@ alert_catalog_grafana(catalog, datasource_uid, folder='Vigil', interval='1m', or
 
 alertmanager_routing(catalog, teams, triage_receiver='triage', triage_channels=None, ...)
   teams:   {team: {pager: [channel, ...], digest: [channel, ...]}}
+  responder: webhook channels of the active-response service; alerts whose entry declares
+           a ``response`` (label vigil_response) go there too, before their team routes
   returns  {route, receivers, inhibit_rules} for alertmanager.yml.
 
 alertmanager_route_tests(catalog, routing)
@@ -65,6 +67,7 @@ ENTRY_KEYS = (
     "enabled",
     "keep_firing_for",
     "inhibits",
+    "response",
 )
 REQUIRED_KEYS = ("name", "expr", "for", "severity", "owner", "summary", "description", "runbook_url")
 RESERVED_LABELS = ("alertname", "severity", "team")
@@ -194,6 +197,13 @@ HEARTBEAT_ALERT = "Watchdog"
 HEARTBEAT_RECEIVER = "heartbeat"
 HEARTBEAT_TIMING = {"group_wait": "0s", "group_interval": "1m", "repeat_interval": "50s"}
 HEARTBEAT_TYPES = ("webhook",)
+# Active response (docs/active-response.md): an entry's ``response`` becomes the label
+# vigil_response=<action>; a route that continues sends those alerts to the responder too.
+RESPONSE_LABEL = "vigil_response"
+RESPONSE_ACTIONS = ("block_ip",)
+RESPONSE_KEYS = ("action", "label", "ttl")
+RESPONDER_RECEIVER = "vigil-responder"
+RESPONDER_TIMING = {"group_wait": "5s", "group_interval": "1m", "repeat_interval": "1h"}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -448,6 +458,8 @@ def _normalize(
                 "label '%s' is set by the catalog" % key,
                 "use the entry's name/severity/owner field instead of labels.%s" % key,
             )
+        if key == RESPONSE_LABEL:
+            raise _fail(where, "label '%s' is set by the catalog" % key, "declare the response in the entry's response field")
         if isinstance(value, bool) or value is None or isinstance(value, (Mapping, list)):
             raise _fail(where, "label '%s' has value %r" % (key, value), "label values are strings: quote it")
         clean_labels[key] = str(value)
@@ -464,7 +476,38 @@ def _normalize(
         if target == name:
             raise _fail(where, "inhibits itself", "remove %s from its own inhibits list" % name)
     result["inhibits"] = list(inhibits)
+    if entry.get("response") not in (None, {}):
+        result["response"] = _check_response(entry["response"], where, clean_labels)
     return result
+
+
+def _check_response(response: Any, where: str, labels: Mapping[str, str]) -> Dict[str, str]:
+    """An entry's active response: {action: block_ip, label: <label holding the address>, ttl: <duration>}."""
+    if not isinstance(response, Mapping):
+        raise _fail(where, "response must be a mapping", "e.g. response: {action: block_ip, label: src_ip, ttl: 1h}")
+    unknown = sorted(str(k) for k in response if k not in RESPONSE_KEYS)
+    if unknown:
+        raise _fail(where, "response has unknown key(s) %s" % ", ".join(unknown), "use %s" % ", ".join(RESPONSE_KEYS))
+    action = response.get("action")
+    if action not in RESPONSE_ACTIONS:
+        raise _fail(where, "response action %r is not known" % (action,), "use one of %s" % ", ".join(RESPONSE_ACTIONS))
+    label = response.get("label")
+    if not _is_str(label) or not LABEL_RE.match(label) or label in RESERVED_LABELS + (RESPONSE_LABEL,):
+        raise _fail(
+            where,
+            "response label %r is not the name of a label the alert carries" % (label,),
+            "name the label of the expression's result that holds the address, e.g. src_ip",
+        )
+    if label in labels:
+        raise _fail(
+            where,
+            "response label '%s' is a static label of the entry (every alert would carry the same address)" % label,
+            "take the address from the expression's result, not from labels",
+        )
+    checked = {"action": action, "label": label}
+    if response.get("ttl") not in (None, ""):
+        checked["ttl"] = _check_duration(response["ttl"], "response ttl", where)
+    return checked
 
 
 def _check_parameters(parameters: Any) -> Dict[str, str]:
@@ -626,6 +669,8 @@ def _annotations(entry: Mapping) -> Dict[str, str]:
 def _labels(entry: Mapping) -> Dict[str, str]:
     labels = {"severity": entry["severity"], "team": entry["owner"]}
     labels.update(entry.get("labels") or {})
+    if entry.get("response"):
+        labels[RESPONSE_LABEL] = entry["response"]["action"]
     return labels
 
 
@@ -861,6 +906,9 @@ def alertmanager_routing(
     heartbeat_alert: str = HEARTBEAT_ALERT,
     heartbeat_receiver: str = HEARTBEAT_RECEIVER,
     heartbeat_timing: Optional[Mapping[str, str]] = None,
+    responder: Any = None,
+    responder_receiver: str = RESPONDER_RECEIVER,
+    responder_timing: Optional[Mapping[str, str]] = None,
 ) -> Dict[str, Any]:
     """Derive Alertmanager's route tree, receivers and inhibit rules from the catalog and teams.
 
@@ -878,6 +926,11 @@ def alertmanager_routing(
     ``heartbeat_receiver`` built from ``heartbeat`` (one webhook channel, sent without
     resolved notifications) with ``heartbeat_timing``, or to the null receiver when
     ``heartbeat`` is empty. It is never the source or target of an inhibition.
+
+    Active response: with ``responder`` (webhook channels of the responder service), alerts
+    carrying the label vigil_response (entries that declare a ``response``) go to the
+    receiver ``responder_receiver`` through a route that continues, placed before the route
+    that stops info alerts, so they still reach their team as any other alert.
     """
     entries = _validated(catalog)
     if not _is_str(triage_receiver) or not triage_receiver.strip():
@@ -970,11 +1023,7 @@ def alertmanager_routing(
     if heartbeat_alert and heartbeat_alert in names:
         hb_receiver = null_receiver
         if heartbeat:
-            if heartbeat_receiver in {r["name"] for r in receivers}:
-                raise AnsibleFilterError(
-                    "alertmanager_routing: heartbeat receiver name '%s' is taken by a team or the triage receiver"
-                    % heartbeat_receiver
-                )
+            _check_receiver_free(receivers, heartbeat_receiver, "heartbeat")
             receivers.append(_heartbeat_receiver(heartbeat_receiver, heartbeat))
             hb_receiver = heartbeat_receiver
         routes.append(
@@ -1013,6 +1062,12 @@ def alertmanager_routing(
                 )
             )
         routes.append({"matchers": [_matcher("team", team)], "routes": children})
+
+    if responder:
+        _check_receiver_free(receivers, responder_receiver, "responder")
+        receivers.append(_responder_receiver(responder_receiver, responder))
+        timing = _timing(RESPONDER_TIMING, responder_timing, "responder_timing")
+        _insert_response_route(routes, responder_receiver, timing, triage_receiver)
 
     route = {
         "receiver": triage_receiver,
@@ -1065,6 +1120,13 @@ def alertmanager_routing(
     return {"route": route, "receivers": receivers, "inhibit_rules": inhibit_rules}
 
 
+def _check_receiver_free(receivers: List[Dict[str, Any]], name: str, what: str) -> None:
+    if name in {r["name"] for r in receivers}:
+        raise AnsibleFilterError(
+            "alertmanager_routing: %s receiver name '%s' is taken by a team or the triage receiver" % (what, name)
+        )
+
+
 def _heartbeat_receiver(name: str, channel: Any) -> Dict[str, Any]:
     where = "alertmanager_heartbeat"
     if not isinstance(channel, Mapping):
@@ -1088,6 +1150,12 @@ def _heartbeat_receiver(name: str, channel: Any) -> Dict[str, Any]:
 
 def _check_heartbeat_not_inhibiting(entries: List[Dict[str, Any]], heartbeat_alert: str) -> None:
     for entry in entries:
+        if entry["name"] == heartbeat_alert and entry.get("response"):
+            raise _fail(
+                "alert_catalog entry '%s'" % heartbeat_alert,
+                "the heartbeat alert declares a response",
+                "remove its response: it fires all the time and its route stops before the responder's",
+            )
         if entry["name"] == heartbeat_alert and entry["inhibits"]:
             raise _fail(
                 "alert_catalog entry '%s'" % heartbeat_alert,
@@ -1100,6 +1168,42 @@ def _check_heartbeat_not_inhibiting(entries: List[Dict[str, Any]], heartbeat_ale
                 "inhibits the heartbeat alert %s" % heartbeat_alert,
                 "remove %s from its inhibits: a silenced heartbeat makes the outside service page" % heartbeat_alert,
             )
+
+
+def _responder_receiver(name: str, channels: Any) -> Dict[str, Any]:
+    """The responder's receiver: webhook channels only, each authenticating (the responder refuses anonymous posts)."""
+    where = "alertmanager_responder_channels"
+    if _is_str(channels) or isinstance(channels, Mapping) or not isinstance(channels, Sequence):
+        raise _fail(where, "must be a list of webhook channels", "e.g. [{type: webhook, url: ..., http_config: ...}]")
+    for index, channel in enumerate(channels):
+        if not isinstance(channel, Mapping) or channel.get("type") != "webhook":
+            raise _fail("%s item %d" % (where, index + 1), "the responder is reached by a webhook channel",
+                        "write {type: webhook, url: https://<firewall>:9095/webhook, http_config: {basic_auth: ...}}")
+        http_config = channel.get("http_config")
+        if not isinstance(http_config, Mapping) or not (http_config.get("basic_auth") or http_config.get("authorization")):
+            raise _fail("%s item %d" % (where, index + 1), "has no credentials (http_config.basic_auth)",
+                        "the responder refuses unauthenticated webhooks: give http_config.basic_auth "
+                        "{username, password} with the password from the vault")
+    return _receiver(name, channels, where)
+
+
+def _insert_response_route(
+    routes: List[Dict[str, Any]], receiver: str, timing: Mapping[str, str], triage_receiver: str
+) -> None:
+    """The responder's route, which continues, goes before the first route that stops every info alert
+    (after the heartbeat's route, which only takes the always-firing Watchdog).
+
+    A matching child route means the root's receiver is not used: a response alert that no
+    team route takes would reach the responder alone. A last route sends it to triage.
+    """
+    info = [_matcher("severity", "info")]
+    position = next((i for i, r in enumerate(routes) if r.get("matchers") == info), 0)
+    matchers = [_matcher(RESPONSE_LABEL, ".+", "=~")]
+    route = {"receiver": receiver, "matchers": matchers, "group_by": ["..."]}
+    route.update(timing)
+    route["continue"] = True
+    routes.insert(position, route)
+    routes.append({"receiver": triage_receiver, "matchers": list(matchers), "continue": False})
 
 
 def _receiver_names(routing: Any) -> Tuple[str, str, set]:
@@ -1126,7 +1230,11 @@ def _receiver_names(routing: Any) -> Tuple[str, str, set]:
 
 
 def alertmanager_route_tests(
-    catalog: Any, routing: Any, heartbeat_alert: str = HEARTBEAT_ALERT, heartbeat_receiver: str = HEARTBEAT_RECEIVER
+    catalog: Any,
+    routing: Any,
+    heartbeat_alert: str = HEARTBEAT_ALERT,
+    heartbeat_receiver: str = HEARTBEAT_RECEIVER,
+    responder_receiver: str = RESPONDER_RECEIVER,
 ) -> List[Dict[str, Any]]:
     """Expected routing for every catalog alert, as cases for ``amtool config routes test``.
 
@@ -1134,6 +1242,8 @@ def alertmanager_route_tests(
     team digest; info -> null receiver; unknown team -> triage), not the route tree, so
     running the cases against the rendered config checks the tree. The heartbeat alert is
     expected at the heartbeat receiver when the routing has one, else at the null receiver.
+    An alert that declares a response is expected at the responder first, then at its team,
+    when the routing has one.
     """
     entries = _validated(catalog)
     triage, null, names = _receiver_names(routing)
@@ -1150,7 +1260,10 @@ def alertmanager_route_tests(
             expected = "%s-digest" % team if "%s-digest" % team in names else triage
         labels = {"alertname": entry["name"]}
         labels.update(_labels(entry))
-        cases.append({"labels": labels, "receivers": [expected]})
+        receivers = [expected]
+        if entry.get("response") and responder_receiver in names:
+            receivers = [responder_receiver, expected]
+        cases.append({"labels": labels, "receivers": receivers})
     return cases
 
 

@@ -29,6 +29,7 @@ GRAFANA = sorted(INVENTORY["grafana"]["hosts"])
 ELASTICSEARCH = sorted(INVENTORY["elasticsearch"]["hosts"])
 ES_EXPORTERS = sorted(INVENTORY["elasticsearch_exporter"]["hosts"])
 OPENCTI = sorted(INVENTORY["opencti"]["hosts"])
+RESPONDERS = sorted(INVENTORY["responder"]["hosts"])
 SCRAPE_WAIT = 90  # seconds: a few 15 s scrape intervals, bounded
 
 
@@ -63,6 +64,7 @@ def test_every_target_is_up_on_both_prometheus_servers(lab_host, server):
     assert len(jobs["custom"]) == 1
     assert len(jobs["blackbox_exporter"]) == 1
     assert jobs["elasticsearch"] == set(ES_EXPORTERS)
+    assert jobs["responder"] == set(RESPONDERS)
     modules = {t["labels"].get("module") for t in targets if t["labels"]["job"] == "blackbox"}
     assert {"icmp", "tcp_connect", "http_2xx", "dns"} <= modules
 
@@ -227,6 +229,122 @@ def test_a_critical_alert_holds_back_the_warnings_of_its_instance(lab_host):
         ("VigilLabWarning", "a"): "suppressed",
         ("VigilLabWarning", "b"): "active",
     }
+
+
+# ---------------------------------------------------------------- active response
+# vigil-edge1 is the lab's Linux firewall (group responder, dry run off in the lab only:
+# inventories/lab/group_vars/all/response.yml); BruteForceSource is on with a 30 s TTL
+# (group_vars/all/alerting.yml). Every lab host is a monitoring host, so allowlisted: the
+# "attacker" is a second address the test gives vigil-node2 for the length of the test.
+RESPONSE_TTL = 30
+RESPONDER_AUDIT = "/var/log/vigil-responder/audit.jsonl"
+ATTACKER_HOST = "vigil-node2"
+CONNECT = r"""
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3, source_address=(sys.argv[3], 0)).close()
+    print("open")
+except socket.timeout:
+    print("timeout")
+except OSError as exc:
+    print(type(exc).__name__)
+"""
+
+
+def _primary_ipv4(host):
+    """(address, prefix length, interface) of the host's address on the lab network."""
+    route = host.check_output("ip -4 -o route get 1.1.1.1")
+    words = route.split()
+    device, source = words[words.index("dev") + 1], words[words.index("src") + 1]
+    for line in host.check_output("ip -4 -o addr show dev %s" % device).splitlines():
+        cidr = line.split()[3]
+        if cidr.split("/")[0] == source:
+            return source, int(cidr.split("/")[1]), device
+    raise AssertionError("no address %s on %s" % (source, device))
+
+
+def _blocked4(firewall):
+    listing = json.loads(firewall.check_output("nft -j list set inet vigil_responder blocked4"))
+    elements = [item["set"].get("elem", []) for item in listing["nftables"] if "set" in item][0]
+    return {e["elem"]["val"]: e["elem"].get("expires") for e in elements if isinstance(e["elem"]["val"], str)}
+
+
+def _audit_for(firewall, address):
+    lines = firewall.check_output("cat %s" % RESPONDER_AUDIT).splitlines()
+    return [record for record in map(json.loads, lines) if record.get("address") == address]
+
+
+def _response_alert(address, run, ends):
+    labels = {"alertname": "BruteForceSource", "severity": "critical", "team": "security",
+              "vigil_response": "block_ip", "src_ip": address, "lab_run": run}
+    return {"labels": labels, "endsAt": ends, "annotations": {"summary": "posted by tests/lab (active response)"}}
+
+
+def test_the_responder_runs_enforcing_behind_its_credentials(lab_host):
+    firewall = lab_host(RESPONDERS[0])
+    assert firewall.service("vigil-responder").is_running
+    assert "flags interval,timeout" in firewall.check_output("nft list table inet vigil_responder")
+    config = yaml.safe_load(firewall.file("/etc/vigil/responder/config.yml").content_string)
+    assert config["dry_run"] is False
+    assert {"alertname": "BruteForceSource", "action": "block_ip", "label": "src_ip", "ttl": "30s"} in config["responses"]
+    unauthenticated = http(firewall, "http://127.0.0.1:9095/webhook", "POST", {"version": "4", "alerts": []})
+    assert unauthenticated["status"] == 401
+    am = lab_host(ALERTMANAGERS[0])
+    out = am.check_output("amtool config routes test --config.file=/etc/prometheus/alertmanager.yml"
+                          " alertname=BruteForceSource severity=critical team=security vigil_response=block_ip")
+    assert out.strip() == "vigil-responder,security-pager"
+
+
+def test_a_response_alert_blocks_its_address_on_the_firewall_until_the_ttl_ends(lab_host):
+    """Alertmanager's API (as Prometheus posts) -> the responder on vigil-edge1 -> the address
+    in the nftables set, its traffic to the firewall dropped -> after the TTL, gone and passing."""
+    firewall = lab_host(RESPONDERS[0])
+    attacker = lab_host(ATTACKER_HOST)
+    am = lab_host(ALERTMANAGERS[0])
+    recorder = lab_host("vigil-mon1")
+    firewall_address = _primary_ipv4(firewall)[0]
+    own, prefix, device = _primary_ipv4(attacker)
+    import ipaddress
+
+    network = ipaddress.ip_network("%s/%d" % (own, prefix), strict=False)
+    run = "%d" % time.time()
+    # High in the lab network, where Docker (which counts up from .2) hands out no address.
+    spare = str(network.broadcast_address - 20 - int(run) % 50)
+    ends = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 600))
+    attacker.check_output("ip addr add %s/%d dev %s" % (spare, prefix, device))
+    try:
+        connect = "python3 -c %s %s 9095 %s"
+        assert attacker.check_output(connect, CONNECT, firewall_address, spare).strip() == "open"
+        posted = [_response_alert(spare, run, ends), _response_alert(own, run, ends)]
+        assert http(am, "http://127.0.0.1:9093/api/v2/alerts", "POST", posted)["status"] == 200
+
+        # In the set within Alertmanager's group_wait and the cluster's peer delay.
+        wait_for(lambda: spare in _blocked4(firewall), 90, interval=2, what="%s in the nftables set" % spare)
+        left = _blocked4(firewall)[spare]
+        assert 0 < left <= RESPONSE_TTL
+        assert attacker.check_output(connect, CONNECT, firewall_address, spare).strip() == "timeout"
+        # The host's own address is a monitoring host's: refused, never blocked.
+        refused = wait_for(lambda: [r for r in _audit_for(firewall, own) if r["event"] == "refused"], 30,
+                           interval=2, what="the allowlisted address refused")
+        assert refused[-1]["reason"] == "allowlisted" and own not in _blocked4(firewall)
+        applied = [r for r in _audit_for(firewall, spare) if r["event"] == "applied"]
+        assert applied[-1]["ttl"] == RESPONSE_TTL and applied[-1]["firewalls"] == ["local"]
+        # The team got it too (the responder's route continues).
+        pages = http(recorder, "http://127.0.0.1:9099/records?path=/security-pager")["json"]
+        assert any(a["labels"].get("src_ip") == spare for p in pages for a in p["body"].get("alerts", []))
+
+        # The kernel ends the block after the TTL; the audit log records the expiry.
+        wait_for(lambda: spare not in _blocked4(firewall), RESPONSE_TTL + 30, interval=2,
+                 what="%s gone from the set after the TTL" % spare)
+        assert attacker.check_output(connect, CONNECT, firewall_address, spare).strip() == "open"
+        wait_for(lambda: [r for r in _audit_for(firewall, spare) if r["event"] == "expired"], 30, interval=2,
+                 what="the expiry in the audit log")
+    finally:
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        http(am, "http://127.0.0.1:9093/api/v2/alerts", "POST",
+             [_response_alert(spare, run, now), _response_alert(own, run, now)])
+        attacker.run("ip addr del %s/%d dev %s" % (spare, prefix, device))
+        firewall.run("nft delete element inet vigil_responder blocked4 { %s }" % spare)
 
 
 def test_no_mailing_list_catch_all(lab_host):
