@@ -330,9 +330,12 @@ def _prune(oids: Iterable[str]) -> List[str]:
 
 def snmp_exporter_modules(modules: Any) -> Dict[str, Dict[str, Any]]:
     """Vigil's module definitions -> the exporter's modules (see MODULE FORMAT)."""
-    if not isinstance(modules, Mapping) or not modules:
-        raise AnsibleFilterError("snmp_exporter_modules: expected a mapping of module name to module, got %r"
-                                 % (type(modules).__name__,))
+    if not isinstance(modules, Mapping):
+        raise AnsibleFilterError("snmp_exporter_modules: expected a mapping of module name to module, got %s"
+                                 % type(modules).__name__)
+    if not modules:
+        raise AnsibleFilterError("snmp_exporter_modules: no module is left (every shipped one set to null?); "
+                                 "keep at least the modules your devices use")
     return {str(name): _render_module(str(name), raw) for name, raw in sorted(modules.items(), key=lambda i: str(i[0]))}
 
 
