@@ -19,30 +19,45 @@ CROSS_SCENARIOS := $(sort $(wildcard molecule/*/molecule.yml))
 # Limit with e.g. `make molecule MOLECULE_ONLY=node_exporter`
 MOLECULE_ONLY ?=
 
-.PHONY: help venv lint unit syntax molecule test check-secrets lab lab-down lab-check lab-images build clean bench engine engine-test
+.PHONY: help venv lint gates docs host-tools unit syntax molecule test check-secrets lab lab-down lab-check lab-images build clean bench engine engine-test
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-$(BIN)/ansible-playbook: requirements.txt
+# requirements.txt: what the collection needs to run; requirements-test.txt adds the
+# test and lint tooling (and includes requirements.txt).
+$(BIN)/ansible-playbook: requirements.txt requirements-test.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet -r requirements-test.txt
 	touch $@
 
-venv: $(BIN)/ansible-playbook ## create .venv with the pinned tooling
+venv: $(BIN)/ansible-playbook ## create .venv with the pinned runtime and test tooling
 
-lint: venv ## yamllint, ansible-lint (production profile), syntax check
+lint: venv ## yamllint, ansible-lint (production profile), syntax check, the collection gates
 	yamllint --strict .
 	ansible-lint --profile production
 	$(MAKE) --no-print-directory syntax
+	scripts/gates.sh
+
+gates: venv ## the collection gates alone: ansible-test sanity, galaxy-importer, ansible-doc, specs = defaults, README tables, changelog, EE
+	scripts/gates.sh
+
+docs: venv ## write the roles' README variable tables from meta/argument_specs.yml
+	python scripts/role_docs.py
+
+host-tools: ## install the host programs the tests call (promtool, amtool) when missing
+	scripts/host-tools.sh
 
 syntax: venv ## ansible-playbook --syntax-check on every playbook
 	ansible-playbook -i inventories/lab --syntax-check site.yml
 	ansible-playbook -i inventories/example --syntax-check site.yml
 
-unit: venv ## pytest: unit tests, every ECS pipeline on the test engine (started once), integration tests (skipped without VIGIL_IT_*)
+unit: venv host-tools ## pytest: unit tests, every ECS pipeline on the test engine (started once), integration tests (skipped without VIGIL_IT_*)
 	python -m pytest
+	@# The stack check's tests run after a lab of half an hour: they must at least import now.
+	python -m pytest -p no:cacheprovider -q --collect-only tests/lab --hosts=ansible://lab \
+	  --ansible-inventory=inventories/lab --connection=ansible | tail -n 1
 
 engine: venv ## run the test engine (OpenSearch 2.19 on loopback) in the foreground; prints its URL, Ctrl-C stops it
 	scripts/engine.sh run
@@ -60,7 +75,7 @@ molecule: venv lab-images ## every Molecule scenario (role and cross-role) and t
 # Lint and unit output is also kept in .cache/test/lint-unit.log; at the end, whatever
 # happened, scripts/check-no-secrets.py reads every log of the run (.cache/test,
 # .cache/molecule, .cache/lab-check, .cache/lab-images.log) and fails on a planted secret.
-test: venv ## everything CI runs
+test: venv host-tools ## everything CI runs
 	@mkdir -p .cache/test
 	@rm -f .cache/test/*.log .cache/molecule/*.log .cache/lab-check/*.log
 	@scripts/lab-images.sh >.cache/lab-images.log 2>&1 & images=$$!; \

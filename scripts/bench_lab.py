@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Benchmark site.yml on labs of several sizes (run by hand, not a test).
 
 For each size N (default 5, 15, 30) it builds an inventory of N lab containers
@@ -103,7 +103,7 @@ def lab(action: str, inv: Path, extra: str = "", sample: bool = False):
 def prepare(inv: Path, workdir: Path, size: int) -> None:
     """Containers and lab stand-ins, not timed: they are not part of site.yml."""
     for action in ("create", "fixtures"):
-        code, output, _ = lab(action, inv)
+        code, output, dummy = lab(action, inv)
         if code != 0:
             log = workdir / ("%s-%d.log" % (action, size))
             log.write_text(output)
@@ -119,8 +119,8 @@ def timed_converge(inv: Path, log: Path):
     if code != 0:
         raise SystemExit("converge failed, see %s" % log)
     recaps = RECAP.findall(output)
-    changed = sum(int(c) for _, c, _, _ in recaps)
-    return elapsed, changed, len({host for host, _, _, _ in recaps}), peak_kib
+    changed = sum(int(c) for dummy, c, dummy, dummy in recaps)
+    return elapsed, changed, len({host for host, dummy, dummy, dummy in recaps}), peak_kib
 
 
 def main() -> int:
@@ -139,8 +139,8 @@ def main() -> int:
         lab("down", inv)
         try:
             prepare(inv, workdir, size)
-            cold, _, hosts, cold_peak = timed_converge(inv, workdir / ("cold-%d.log" % size))
-            rerun, changed, _, rerun_peak = timed_converge(inv, workdir / ("rerun-%d.log" % size))
+            cold, dummy, hosts, cold_peak = timed_converge(inv, workdir / ("cold-%d.log" % size))
+            rerun, changed, dummy, rerun_peak = timed_converge(inv, workdir / ("rerun-%d.log" % size))
             peak = max(cold_peak, rerun_peak)
             print("%6d %12.1f %12.1f %10s %10.2f %14.0f"
                   % (hosts, cold, rerun, "0" if changed == 0 else str(changed), cold / max(hosts, 1), peak / 1024))

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Fail when a planted secret shows up in the logs a test run wrote (the end of `make test`).
 
 The lab inventory (inventories/lab) and the Molecule scenarios carry marker secrets: values
@@ -150,7 +150,7 @@ def scan(path: str, literals: Dict[bytes, str]) -> Iterator[Tuple[int, str]]:
 
 
 def main(argv: List[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("paths", nargs="*", help="log files or directories (default: %s)" % ", ".join(DEFAULT_PATHS))
     parser.add_argument("--inventory", default="inventories/lab",
                         help="inventory whose secret variables are markers too (default: inventories/lab)")

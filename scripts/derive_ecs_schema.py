@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # -*- coding: utf-8 -*-
 # Copyright: Vigil maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -153,7 +153,7 @@ def generate(source: Path) -> str:
 
 
 def main(argv: Optional[Iterable[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--source", type=Path,
                         help="ecs_flat.yml of ECS %s (default: found automatically)" % ECS_VERSION)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="module to write (default: %(default)s)")

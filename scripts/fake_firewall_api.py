@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """A tiny JSON HTTP endpoint that plays the firewall in Vigil's lab.
 
 It answers ``GET /api/status`` with a JSON document, by default::

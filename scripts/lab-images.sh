@@ -5,20 +5,108 @@
 # Linux box with Docker. Installing packages and starting dockerd need root; when the
 # engine already answers and the images exist, nothing needs root.
 #
-#   scripts/lab-images.sh            # engine + both images (reused when present)
-#   scripts/lab-images.sh --rebuild  # build the images again
+#   scripts/lab-images.sh                # engine + both images (reused when present)
+#   scripts/lab-images.sh --rebuild      # build the images again
+#   scripts/lab-images.sh --print-mirror # print the Debian and security mirrors it would use
+#
+# The images are built from the Debian mirror this machine's apt uses (the first
+# enabled `deb` source of a Debian suite with the main component, in apt's order:
+# /etc/apt/sources.list, then /etc/apt/sources.list.d/*.list and *.sources), so a site
+# with a local mirror or an apt proxy URL works unchanged; deb.debian.org otherwise.
 #
 # Environment:
-#   VIGIL_DEBIAN_MIRROR   Debian mirror (default http://deb.debian.org/debian)
-#   VIGIL_LAB_SUITES      suites to build (default "bookworm trixie")
-#   VIGIL_DOCKERD_LOG     where a dockerd started here logs (default /var/log/vigil-dockerd.log)
+#   VIGIL_DEBIAN_MIRROR           Debian mirror (default: from apt's sources, see above)
+#   VIGIL_DEBIAN_SECURITY_MIRROR  security mirror (default: from apt's sources, else deb.debian.org)
+#   VIGIL_LAB_SUITES              suites to build (default "bookworm trixie")
+#   VIGIL_DOCKERD_LOG             where a dockerd started here logs (default /var/log/vigil-dockerd.log)
+#   VIGIL_APT_ROOT                read apt's sources under this directory instead of / (tests)
 set -euo pipefail
 
-mirror=${VIGIL_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+apt_root=${VIGIL_APT_ROOT:-}
+
+# The first Debian URI of apt's sources: "archive" (a plain suite such as bookworm) or
+# "security" (bookworm-security). Prints nothing when there is none.
+apt_debian_uri() {
+  local kind=$1 file files=()
+  [[ -f $apt_root/etc/apt/sources.list ]] && files+=("$apt_root/etc/apt/sources.list")
+  for file in "$apt_root"/etc/apt/sources.list.d/*; do
+    [[ -f $file && ( $file == *.list || $file == *.sources ) ]] && files+=("$file")
+  done
+  local uri program
+  for file in "${files[@]}"; do
+    program=apt_oneline_awk
+    [[ $file == *.sources ]] && program=apt_deb822_awk
+    uri=$(awk -v kind="$kind" -f <("$program") "$file" 2>/dev/null || true)
+    if [[ -n $uri ]]; then
+      printf '%s\n' "$uri"
+      return 0
+    fi
+  done
+}
+
+# Shared awk: is this suite of the wanted kind?
+apt_suite_awk() {
+  cat <<'AWK'
+function wanted(suite,    base) {
+  base = suite
+  if (kind == "security") {
+    if (suite !~ /-security$/ && suite !~ /\/updates$/) return 0
+    sub(/-security$/, "", base); sub(/\/updates$/, "", base)
+  } else if (suite ~ /-/) return 0
+  return base ~ /^(buster|bullseye|bookworm|trixie|forky|duke|sid|stable|testing|unstable|oldstable|oldoldstable)$/
+}
+AWK
+}
+
+apt_oneline_awk() {
+  apt_suite_awk
+  cat <<'AWK'
+/^[ \t]*deb[ \t]/ {
+  i = 2
+  if ($i ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
+  uri = $i; suite = $(i + 1); main = 0
+  for (j = i + 2; j <= NF && $j !~ /^#/; j++) if ($j == "main") main = 1
+  if (main && wanted(suite)) { sub(/\/+$/, "", uri); print uri; exit }
+}
+AWK
+}
+
+apt_deb822_awk() {
+  apt_suite_awk
+  cat <<'AWK'
+BEGIN { RS = ""; FS = "\n" }
+{
+  delete f; key = ""
+  for (n = 1; n <= NF; n++) {
+    line = $n
+    if (line ~ /^#/) continue
+    if (line ~ /^[ \t]/ && key != "") { f[key] = f[key] " " line; continue }
+    key = tolower(line); sub(/:.*/, "", key)
+    value = line; sub(/^[^:]*:[ \t]*/, "", value); f[key] = value
+  }
+  if (tolower(f["enabled"]) == "no") next
+  if ((" " f["types"] " ") !~ /[ \t]deb[ \t]/) next
+  if ((" " f["components"] " ") !~ /[ \t]main[ \t]/) next
+  ns = split(f["suites"], suites, /[ \t]+/)
+  nu = split(f["uris"], uris, /[ \t]+/)
+  for (s = 1; s <= ns; s++) if (suites[s] != "" && wanted(suites[s]))
+    for (u = 1; u <= nu; u++) if (uris[u] != "") { uri = uris[u]; sub(/\/+$/, "", uri); print uri; exit }
+}
+AWK
+}
+
+mirror=${VIGIL_DEBIAN_MIRROR:-$(apt_debian_uri archive)}
+mirror=${mirror:-http://deb.debian.org/debian}
+security_mirror=${VIGIL_DEBIAN_SECURITY_MIRROR:-$(apt_debian_uri security)}
+security_mirror=${security_mirror:-http://deb.debian.org/debian-security}
 suites=${VIGIL_LAB_SUITES:-bookworm trixie}
 dockerd_log=${VIGIL_DOCKERD_LOG:-/var/log/vigil-dockerd.log}
 rebuild=false
 [[ ${1:-} == --rebuild ]] && rebuild=true
+if [[ ${1:-} == --print-mirror ]]; then
+  printf '%s\n%s\n' "$mirror" "$security_mirror"
+  exit 0
+fi
 
 log() { printf 'lab-images: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -54,8 +142,11 @@ ensure_engine() {
     return 0
   fi
   need_root "starting dockerd"
-  log "no Docker engine answers; starting dockerd (log: $dockerd_log)"
-  nohup dockerd >"$dockerd_log" 2>&1 &
+  log "no Docker engine answers; starting dockerd in its own session (log: $dockerd_log)"
+  # setsid: dockerd leaves this process group and terminal session, so an interrupted
+  # `make test` (Ctrl-C, or CI stopping it) does not stop the engine under every other
+  # user of it.
+  setsid --fork dockerd </dev/null >"$dockerd_log" 2>&1
   local i
   for i in $(seq 1 60); do
     docker info >/dev/null 2>&1 && { log "dockerd is up after ${i}s"; return 0; }
@@ -84,7 +175,7 @@ build_image() {
   cat >"$rootfs/etc/apt/sources.list" <<SOURCES
 deb $mirror $suite main
 deb $mirror $suite-updates main
-deb http://deb.debian.org/debian-security $suite-security main
+deb $security_mirror $suite-security main
 SOURCES
   # Containers have no console to wait for and no hardware to set up.
   rm -f "$rootfs"/etc/systemd/system/getty.target.wants/* 2>/dev/null || true

@@ -77,8 +77,8 @@ create() {
   # Bounded wait for systemd in every container (30 containers booting at once on 2
   # cores take more than a minute).
   while IFS=$'\t' read -r name image; do
-    local i state=""
-    for i in $(seq 1 180); do
+    local state=""
+    for _ in $(seq 1 180); do
       state=$(docker exec "$name" systemctl is-system-running 2>/dev/null || true)
       [[ $state == running || $state == degraded ]] && break
       sleep 1
@@ -91,7 +91,7 @@ create() {
 }
 
 fixtures() {
-  log "lab stand-ins (lab CA, fake firewall API, webhook recorder)"
+  log "lab stand-ins (lab CA, fake firewall API, fake Elasticsearch monitoring API, webhook recorder)"
   # shellcheck disable=SC2086
   ansible-playbook -i "$inventory" molecule/resources/playbooks/lab_fixtures.yml ${ANSIBLE_ARGS:-}
 }

@@ -54,8 +54,8 @@ export root logdir
 # Longest first (the stack, then the cross-role scenarios), so the run ends sooner.
 mapfile -t scenarios < <(
   echo stack
-  cd "$root" && ls molecule/*/molecule.yml 2>/dev/null | sort
-  ls roles/*/molecule/*/molecule.yml 2>/dev/null | sort
+  cd "$root" && { compgen -G 'molecule/*/molecule.yml' | sort || true; }
+  compgen -G 'roles/*/molecule/*/molecule.yml' | sort || true
 )
 # molecule/skip.txt: "<label> <reason>" lines for scenarios known not to pass yet;
 # they are listed as SKIPPED (with the reason) instead of run.

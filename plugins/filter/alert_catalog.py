@@ -8,14 +8,18 @@ shipped catalog with the user's list, validate it, and render it for Prometheus 
 file), Grafana (alerting file provisioning) and Alertmanager (routing tree, receivers,
 inhibition, and the ``amtool config routes test`` cases that prove the routing).
 
-alert_catalog_merge(builtin, user=None, default_owner=None, runbook_base_url=None)
+alert_catalog_merge(builtin, user=None, default_owner=None, runbook_base_url=None, parameters=None)
   builtin: the shipped catalog (alert_catalog_builtin)
   user:    the user's list (alert_catalog). A new name adds an alert; an existing name
            overrides only the fields given (labels are merged key by key);
            ``enabled: false`` removes the alert.
   default_owner:    owner given to entries that have none (empty: owner is required)
   runbook_base_url: prefix for runbook_url values that are not absolute URLs
-  returns  the effective, validated list (disabled entries dropped, defaults filled in).
+  parameters: {name: value} for the ``${name}`` placeholders in expr, for,
+           keep_firing_for, summary and description (values the inventory knows, such
+           as the number of Alertmanagers); a placeholder without a value is an error
+  returns  the effective, validated list (disabled entries dropped, defaults filled in,
+           placeholders replaced).
 
 alert_catalog_rules(catalog)
   returns  a Prometheus rule file: {groups: [{name, rules: [{alert, expr, for, labels,
@@ -36,6 +40,7 @@ alertmanager_route_tests(catalog, routing)
 from __future__ import annotations
 
 import copy
+import difflib
 import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -71,6 +76,10 @@ LABEL_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Prometheus' model.ParseDuration: units in decreasing order, each at most once.
 DURATION_RE = re.compile(r"^(?:0|(?=\d)(?:\d+y)?(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?(?:\d+ms)?)$")
 JOB_RE = re.compile(r"""\bjob\s*=\s*"([^"]+)\"""")
+# Catalog parameters: ${name} in these fields is replaced by the parameter's value.
+PARAMETER_RE = re.compile(r"\$\{([^{}]*)\}")
+PARAMETER_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+PARAMETER_FIELDS = ("expr", "for", "keep_firing_for", "summary", "description")
 
 # Rule group derived from the scrape job an expression selects, then from metric prefixes.
 GROUP_BY_JOB = {"node": "host", "blackbox": "probe", "windows": "windows"}
@@ -179,6 +188,12 @@ DEFAULT_TIMING = {"group_wait": "30s", "group_interval": "5m", "repeat_interval"
 PAGER_TIMING = {"group_wait": "10s", "group_interval": "5m", "repeat_interval": "1h"}
 DIGEST_TIMING = {"group_wait": "5m", "group_interval": "30m", "repeat_interval": "12h"}
 TEAM_KEYS = ("pager", "digest")
+# The dead man's switch: an always-firing alert sent to an outside heartbeat service,
+# which pages when the heartbeats stop. Its own route, first, grouped alone.
+HEARTBEAT_ALERT = "Watchdog"
+HEARTBEAT_RECEIVER = "heartbeat"
+HEARTBEAT_TIMING = {"group_wait": "0s", "group_interval": "1m", "repeat_interval": "50s"}
+HEARTBEAT_TYPES = ("webhook",)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -232,6 +247,7 @@ def _check_name(entry: Mapping, where: str) -> str:
 
 def _index_names(entries: List[Any], source: str) -> Dict[str, int]:
     seen: Dict[str, int] = {}
+    folded: Dict[str, str] = {}
     for index, entry in enumerate(entries):
         where = _describe(entry, index, source)
         if not isinstance(entry, Mapping):
@@ -248,8 +264,59 @@ def _index_names(entries: List[Any], source: str) -> Dict[str, int]:
                 "name '%s' appears twice in %s (items %d and %d)" % (name, source, seen[name] + 1, index + 1),
                 "merge the two entries into one",
             )
+        if name.lower() in folded:
+            raise _fail(
+                where,
+                "name '%s' differs from '%s' (also in %s) only in case" % (name, folded[name.lower()], source),
+                "alert names are case-sensitive labels: use one spelling",
+            )
+        folded[name.lower()] = name
         seen[name] = index
     return seen
+
+
+def _closest(name: str, known: Iterable[str]) -> str:
+    """' Did you mean A or B?' for the known names closest to name (difflib), else ''."""
+    known = list(known)
+    by_lower = {k.lower(): k for k in known}
+    close = [by_lower[m] for m in difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.6)]
+    return " Did you mean %s?" % " or ".join(close) if close else ""
+
+
+def _check_user_names(base_names: Mapping[str, int], overrides: List[Any]) -> None:
+    """Refuse user entries that match no built-in alert but look like overrides or disables,
+    and names that differ from a built-in one only in case."""
+    by_lower = {name.lower(): name for name in base_names}
+    for index, entry in enumerate(overrides):
+        name = entry["name"]
+        if name in base_names:
+            continue
+        where = _describe(entry, index, "alert_catalog")
+        if name.lower() in by_lower:
+            raise _fail(
+                where,
+                "name '%s' differs from the built-in alert '%s' only in case" % (name, by_lower[name.lower()]),
+                "write '%s' to override or disable it; a second alert may not differ only in case"
+                % by_lower[name.lower()],
+            )
+        missing = [k for k in REQUIRED_KEYS if k != "owner" and entry.get(k) in (None, "")]
+        if not missing:
+            continue  # a complete new alert (possibly a disabled draft)
+        if entry.get("enabled") is False:
+            raise _fail(
+                where,
+                "disables '%s', which is not an alert of the catalog (nothing would be disabled)" % name,
+                "give the exact name of a built-in alert.%s" % _closest(name, base_names),
+            )
+        suggestion = _closest(name, base_names)
+        if suggestion:
+            raise _fail(
+                where,
+                "'%s' matches no built-in alert, so it would be a new alert, and it lacks %s"
+                % (name, ", ".join(missing)),
+                "to override a built-in alert give its exact name.%s A new alert needs %s"
+                % (suggestion, ", ".join(REQUIRED_KEYS)),
+            )
 
 
 def _check_duration(value: Any, key: str, where: str) -> str:
@@ -400,6 +467,49 @@ def _normalize(
     return result
 
 
+def _check_parameters(parameters: Any) -> Dict[str, str]:
+    """Validate the catalog parameters; return them as {name: text}."""
+    if parameters is None:
+        return {}
+    if not isinstance(parameters, Mapping):
+        raise AnsibleFilterError(
+            "alert_catalog_parameters must be a mapping of name to value, got %s" % type(parameters).__name__
+        )
+    checked: Dict[str, str] = {}
+    for name in sorted(parameters, key=str):
+        value = parameters[name]
+        if not _is_str(name) or not PARAMETER_NAME_RE.match(name):
+            raise AnsibleFilterError(
+                "alert_catalog_parameters: %r is not a parameter name; use lower-case letters, digits and _" % (name,)
+            )
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)) or str(value).strip() == "":
+            raise AnsibleFilterError(
+                "alert_catalog_parameters['%s'] is %r; a parameter is a number or a non-empty string" % (name, value)
+            )
+        checked[name] = str(value).strip()
+    return checked
+
+
+def _resolve_parameters(entry: Mapping, where: str, parameters: Mapping[str, str]) -> Mapping:
+    """Replace ${name} placeholders with the parameters' values; an unknown name is an error."""
+    resolved = None
+    for key in PARAMETER_FIELDS:
+        value = entry.get(key)
+        if not _is_str(value) or "${" not in value:
+            continue
+        for name in PARAMETER_RE.findall(value):
+            if name not in parameters:
+                known = ", ".join(sorted(parameters)) or "none"
+                raise _fail(
+                    where,
+                    "%s uses ${%s}, which is not a catalog parameter (known: %s)" % (key, name, known),
+                    "correct the name, or give it a value in alert_catalog_parameters",
+                )
+        resolved = dict(resolved if resolved is not None else entry)
+        resolved[key] = PARAMETER_RE.sub(lambda match: parameters[match.group(1)], value)
+    return entry if resolved is None else resolved
+
+
 def _check_enabled(entry: Mapping, where: str) -> bool:
     enabled = entry.get("enabled", True)
     if enabled is None:
@@ -435,7 +545,7 @@ def _validated(catalog: Any, what: str = "catalog") -> List[Dict[str, Any]]:
         where = _describe(entry, index, what)
         if not _check_enabled(entry, where):
             continue
-        result.append(_normalize(entry, where, None, None))
+        result.append(_normalize(_resolve_parameters(entry, where, {}), where, None, None))
     _check_inhibits(result, [], what)
     return result
 
@@ -448,12 +558,15 @@ def alert_catalog_merge(
     user: Any = None,
     default_owner: Optional[str] = None,
     runbook_base_url: Optional[str] = None,
+    parameters: Optional[Mapping[str, Any]] = None,
 ) -> List[Dict[str, Any]]:
     """Merge the user's alert list into the shipped catalog; return the validated effective list."""
+    values = _check_parameters(parameters)
     base = _as_list(builtin, "alert_catalog_builtin")
     overrides = _as_list(user, "alert_catalog")
     base_names = _index_names(base, "alert_catalog_builtin")
     user_names = _index_names(overrides, "alert_catalog")
+    _check_user_names(base_names, overrides)
     if (
         default_owner is not None
         and default_owner != ""
@@ -491,7 +604,7 @@ def alert_catalog_merge(
         if not _check_enabled(entry, where):
             disabled.append(entry["name"])
             continue
-        result.append(_normalize(entry, where, default_owner, runbook_base_url))
+        result.append(_normalize(_resolve_parameters(entry, where, values), where, default_owner, runbook_base_url))
     _check_inhibits(result, disabled, "alert_catalog")
     return result
 
@@ -569,6 +682,7 @@ def alert_catalog_grafana(
     org_id: int = 1,
     no_data_state: str = "OK",
     exec_err_state: str = "Error",
+    heartbeat_alert: str = HEARTBEAT_ALERT,
 ) -> Dict[str, Any]:
     """Render the effective catalog as a Grafana alerting file-provisioning document.
 
@@ -591,7 +705,9 @@ def alert_catalog_grafana(
             "alert_catalog_grafana: exec_err_state %r is not one of %s" % (exec_err_state, ", ".join(GRAFANA_EXEC_ERR))
         )
     _check_duration(interval, "interval", "alert_catalog_grafana")
-    entries = _validated(catalog)
+    # The heartbeat must prove that Prometheus evaluates and delivers: a Grafana copy
+    # would keep it alive when Prometheus' rule evaluation has stopped.
+    entries = [e for e in _validated(catalog) if e["name"] != heartbeat_alert]
     uids: Dict[str, str] = {}
     groups = []
     for group, members in _grouped(entries):
@@ -741,6 +857,10 @@ def alertmanager_routing(
     host_down_alert: str = "HostDown",
     inhibit_equal: Optional[Sequence[str]] = None,
     critical_inhibits_warning: bool = True,
+    heartbeat: Any = None,
+    heartbeat_alert: str = HEARTBEAT_ALERT,
+    heartbeat_receiver: str = HEARTBEAT_RECEIVER,
+    heartbeat_timing: Optional[Mapping[str, str]] = None,
 ) -> Dict[str, Any]:
     """Derive Alertmanager's route tree, receivers and inhibit rules from the catalog and teams.
 
@@ -752,6 +872,12 @@ def alertmanager_routing(
     Inhibition: HostDown silences every other alert with the same inhibit_equal labels
     (default instance); any critical alert silences the warnings with the same labels
     (critical_inhibits_warning); each entry's ``inhibits`` list silences those alerts.
+
+    Heartbeat: when the catalog has ``heartbeat_alert`` (Watchdog, always firing), its own
+    route comes first (grouped by alertname only, never continuing): to the receiver
+    ``heartbeat_receiver`` built from ``heartbeat`` (one webhook channel, sent without
+    resolved notifications) with ``heartbeat_timing``, or to the null receiver when
+    ``heartbeat`` is empty. It is never the source or target of an inhibition.
     """
     entries = _validated(catalog)
     if not _is_str(triage_receiver) or not triage_receiver.strip():
@@ -839,9 +965,36 @@ def alertmanager_routing(
     digest = _timing(DIGEST_TIMING, digest_timing, "digest_timing")
     top = _timing(DEFAULT_TIMING, default_timing, "default_timing")
 
-    routes: List[Dict[str, Any]] = [
-        {"receiver": null_receiver, "matchers": [_matcher("severity", "info")], "continue": False}
-    ]
+    names = {e["name"] for e in entries}
+    routes: List[Dict[str, Any]] = []
+    if heartbeat_alert and heartbeat_alert in names:
+        hb_receiver = null_receiver
+        if heartbeat:
+            if heartbeat_receiver in {r["name"] for r in receivers}:
+                raise AnsibleFilterError(
+                    "alertmanager_routing: heartbeat receiver name '%s' is taken by a team or the triage receiver"
+                    % heartbeat_receiver
+                )
+            receivers.append(_heartbeat_receiver(heartbeat_receiver, heartbeat))
+            hb_receiver = heartbeat_receiver
+        routes.append(
+            dict(
+                {
+                    "receiver": hb_receiver,
+                    "matchers": [_matcher("alertname", heartbeat_alert)],
+                    "group_by": ["alertname"],
+                },
+                **_timing(HEARTBEAT_TIMING, heartbeat_timing, "heartbeat_timing"),
+                **{"continue": False},
+            )
+        )
+    elif heartbeat:
+        raise AnsibleFilterError(
+            "alertmanager_routing: a heartbeat channel is set (alertmanager_heartbeat) but the catalog has no '%s' "
+            "alert (disabled?): nothing would ever reach it and the outside service would page; enable %s or "
+            "empty alertmanager_heartbeat" % (heartbeat_alert, heartbeat_alert)
+        )
+    routes.append({"receiver": null_receiver, "matchers": [_matcher("severity", "info")], "continue": False})
     for team in sorted(team_receivers):
         kinds = team_receivers[team]
         children = [
@@ -870,7 +1023,6 @@ def alertmanager_routing(
 
     equal = list(inhibit_equal) if inhibit_equal else ["instance"]
     inhibit_rules: List[Dict[str, Any]] = []
-    names = {e["name"] for e in entries}
     if host_down_alert and host_down_alert in names:
         inhibit_rules.append(
             {
@@ -904,7 +1056,50 @@ def alertmanager_routing(
                     "equal": list(equal),
                 }
             )
+    if heartbeat_alert and heartbeat_alert in names:
+        _check_heartbeat_not_inhibiting(entries, heartbeat_alert)
+        spared = _matcher("alertname", heartbeat_alert, "!=")
+        for rule in inhibit_rules:
+            rule["source_matchers"].append(spared)
+            rule["target_matchers"].append(spared)
     return {"route": route, "receivers": receivers, "inhibit_rules": inhibit_rules}
+
+
+def _heartbeat_receiver(name: str, channel: Any) -> Dict[str, Any]:
+    where = "alertmanager_heartbeat"
+    if not isinstance(channel, Mapping):
+        raise _fail(where, "must be one channel, {type: webhook, url: ...}", "e.g. {type: webhook, url: <ping URL>}")
+    if channel.get("type") not in HEARTBEAT_TYPES:
+        raise _fail(
+            where,
+            "channel type %r cannot be a heartbeat" % (channel.get("type"),),
+            "use type webhook (healthchecks.io, Dead Man's Snitch, an Opsgenie or PagerDuty heartbeat URL)",
+        )
+    if channel.get("send_resolved") is True:
+        raise _fail(
+            where,
+            "send_resolved: true would ping the heartbeat service when the Watchdog stops",
+            "remove send_resolved (heartbeats are sent without resolved notifications)",
+        )
+    channel = dict(channel)
+    channel["send_resolved"] = False
+    return _receiver(name, [channel], where)
+
+
+def _check_heartbeat_not_inhibiting(entries: List[Dict[str, Any]], heartbeat_alert: str) -> None:
+    for entry in entries:
+        if entry["name"] == heartbeat_alert and entry["inhibits"]:
+            raise _fail(
+                "alert_catalog entry '%s'" % heartbeat_alert,
+                "the heartbeat alert inhibits %s" % ", ".join(entry["inhibits"]),
+                "remove its inhibits: it fires all the time and would silence them for good",
+            )
+        if heartbeat_alert in entry["inhibits"]:
+            raise _fail(
+                "alert_catalog entry '%s'" % entry["name"],
+                "inhibits the heartbeat alert %s" % heartbeat_alert,
+                "remove %s from its inhibits: a silenced heartbeat makes the outside service page" % heartbeat_alert,
+            )
 
 
 def _receiver_names(routing: Any) -> Tuple[str, str, set]:
@@ -930,19 +1125,24 @@ def _receiver_names(routing: Any) -> Tuple[str, str, set]:
     return triage, null, names
 
 
-def alertmanager_route_tests(catalog: Any, routing: Any) -> List[Dict[str, Any]]:
+def alertmanager_route_tests(
+    catalog: Any, routing: Any, heartbeat_alert: str = HEARTBEAT_ALERT, heartbeat_receiver: str = HEARTBEAT_RECEIVER
+) -> List[Dict[str, Any]]:
     """Expected routing for every catalog alert, as cases for ``amtool config routes test``.
 
     The expectation follows the policy (critical -> team pager, else team digest; warning ->
     team digest; info -> null receiver; unknown team -> triage), not the route tree, so
-    running the cases against the rendered config checks the tree.
+    running the cases against the rendered config checks the tree. The heartbeat alert is
+    expected at the heartbeat receiver when the routing has one, else at the null receiver.
     """
     entries = _validated(catalog)
     triage, null, names = _receiver_names(routing)
     cases = []
     for entry in entries:
         team = entry["owner"]
-        if entry["severity"] == "info":
+        if entry["name"] == heartbeat_alert:
+            expected = heartbeat_receiver if heartbeat_receiver in names else null
+        elif entry["severity"] == "info":
             expected = null
         elif entry["severity"] == "critical":
             expected = next((n for n in ("%s-pager" % team, "%s-digest" % team) if n in names), triage)

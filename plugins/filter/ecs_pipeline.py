@@ -25,39 +25,6 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.vigil.monitoring.plugins.module_utils import ecs_schema
 
-DOCUMENTATION = r"""
-name: ecs_pipeline
-short_description: Build an Elasticsearch ingest pipeline that maps a vendor's logs to ECS
-description:
-  - Turns a Vigil field map (see docs/ecs.md) into an ingest pipeline body with
-    C(description), C(version), C(processors), C(on_failure) and C(_meta).
-  - The field map is checked first (as by C(ecs_conformance)); any problem fails the task.
-  - C(_meta.vigil_hash) is the SHA-256 of the canonical JSON of the body without that key.
-  - "The same file provides C(ecs_conformance) (returns the field map unchanged or fails listing every problem),
-    C(ecs_pipeline_name) (the map's C(name), else C(vigil-ecs-<vendor>-<product>)) and
-    C(ecs_simulate_samples) (the map's samples as the C(simulate_samples) option of
-    M(vigil.monitoring.elasticsearch_ingest_pipeline))."
-options:
-  _input:
-    description: The field map.
-    type: dict
-    required: true
-"""
-
-EXAMPLES = r"""
-- name: Render a pipeline
-  ansible.builtin.copy:
-    content: "{{ field_map | vigil.monitoring.ecs_conformance | vigil.monitoring.ecs_pipeline | to_nice_json }}"
-    dest: "/tmp/{{ field_map | vigil.monitoring.ecs_pipeline_name }}.json"
-    mode: "0644"
-"""
-
-RETURN = r"""
-_value:
-  description: The ingest pipeline body.
-  type: dict
-"""
-
 MANAGED_BY = "vigil"
 DEFAULT_SOURCE_FIELD = "message"
 

@@ -20,6 +20,7 @@ import base64
 import copy
 import hashlib
 import json
+import re
 import uuid
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -484,13 +485,15 @@ def kibana_alertmanager_body(
     generator_url: Optional[str] = None,
     starts_at: Optional[str] = None,
     rule_kind: str = "stack",
+    ends_at: Optional[str] = None,
 ) -> str:
     """The webhook action ``body`` (a mustache template) producing the same payload in Kibana.
 
     The labels are exactly those of ``alertmanager_alerts`` for the same arguments.
     ``rule_kind`` is ``stack`` (alerting rules such as ``.es-query``) or
     ``detection`` (security detection rules); it picks which Kibana variables fill
-    the annotations, generatorURL and startsAt when those are not given.
+    the annotations, generatorURL and startsAt when those are not given. ``ends_at``
+    is put as given (a literal, or a template such as ``kibana_ends_at_template``'s).
     """
     if rule_kind not in KIBANA_TEMPLATE_DEFAULTS:
         raise ValueError("rule_kind must be one of %s" % ", ".join(sorted(KIBANA_TEMPLATE_DEFAULTS)))
@@ -500,8 +503,137 @@ def kibana_alertmanager_body(
         annotations=annotations if annotations is not None else dict(defaults["annotations"]),
         generator_url=generator_url or defaults["generator_url"],
         starts_at=starts_at or defaults["starts_at"],
+        ends_at=ends_at,
     )
     return json.dumps(body, sort_keys=True)
+
+
+# --------------------------------------------------------------------------------------
+# Alert lifecycle: Kibana actions that keep an Alertmanager alert open exactly as long
+# as the rule's condition holds
+# --------------------------------------------------------------------------------------
+#
+# Alertmanager resolves an alert at its endsAt, or resolve_timeout after the last post
+# when endsAt is absent. A Kibana rule therefore posts on every run while its alert is
+# active, with endsAt = run date + hold (a few rule intervals, so one or two missed runs
+# do not close it), and posts the same labels with endsAt = run date when Kibana reports
+# the alert recovered. Kibana's mustache has no date arithmetic, but its documented
+# FormatDate lambda (Kibana >= 8.8) formats a date with any moment.js format: the run
+# date is written in UTC with a negative RFC 3339 offset of `hold` (for example
+# 10:00:00.000-00:15), which is the instant 10:15:00Z. RFC 3339 offsets are whole minutes
+# below 24 hours, hence the bounds of the hold.
+
+KIBANA_MIN_VERSION_FOR_LIFECYCLE = "8.8.0"
+HOLD_INTERVALS_DEFAULT = 3
+MAX_HOLD_MINUTES = 23 * 60 + 59
+INTERVAL_RE = re.compile(r"^([1-9][0-9]*)([smhd])$")
+INTERVAL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# Kibana's documented action frequencies (alerting API, per action).
+FREQUENCY_EVERY_RUN = {"summary": False, "notify_when": "onActiveAlert", "throttle": None}
+FREQUENCY_ON_CHANGE = {"summary": False, "notify_when": "onActionGroupChange", "throttle": None}
+# Detection engine: one summary per rule run that found new matches.
+DETECTION_FREQUENCY = {"summary": True, "notifyWhen": "onActiveAlert", "throttle": None}
+RECOVERED_GROUP = "recovered"
+
+
+def interval_seconds(value: Any, what: str = "interval") -> int:
+    """Seconds of a Kibana interval such as ``30s``, ``1m``, ``5m``, ``1h``, ``1d``."""
+    match = INTERVAL_RE.match(str(value).strip()) if value is not None else None
+    if not match:
+        raise ValueError("%s %r is not a Kibana interval; write it like 30s, 1m, 5m, 1h or 1d" % (what, value))
+    return int(match.group(1)) * INTERVAL_UNITS[match.group(2)]
+
+
+def hold_minutes(seconds: int, what: str = "hold") -> int:
+    """Whole minutes (rounded up, at least 1) an RFC 3339 offset can carry; ValueError above 23h59m."""
+    minutes = max(1, -(-int(seconds) // 60))
+    if minutes > MAX_HOLD_MINUTES:
+        raise ValueError(
+            "%s of %d minutes is longer than 23h59m, the largest offset an RFC 3339 date can carry; "
+            "use a shorter interval or window" % (what, minutes)
+        )
+    return minutes
+
+
+def kibana_ends_at_template(seconds: int, date_variable: str = "date") -> str:
+    """Mustache for ``<date_variable> + seconds`` (rounded up to the minute) as an RFC 3339 date."""
+    hours, minutes = divmod(hold_minutes(seconds), 60)
+    return "{{#FormatDate}}{{{%s}}};UTC;YYYY-MM-DD[T]HH:mm:ss.SSS[-%02d:%02d]{{/FormatDate}}" % (
+        date_variable,
+        hours,
+        minutes,
+    )
+
+
+def kibana_alertmanager_actions(
+    connector_id: str,
+    labels: Dict[str, Any],
+    interval: str,
+    rule_kind: str = "stack",
+    group: Optional[str] = None,
+    annotations: Optional[Dict[str, Any]] = None,
+    hold_intervals: Optional[int] = None,
+    window: Optional[str] = None,
+) -> List[Dict[str, Any]]:
+    """The actions (``kibana_rule`` ``actions`` option format) giving an alert its lifecycle.
+
+    stack: ``group`` (the rule type's active action group, e.g. ``query matched``) posts on
+    every run with endsAt = run date + ``hold_intervals`` x ``interval``; ``recovered``
+    posts the same labels with endsAt = run date.
+    detection: no recovery exists; every run with new matches posts with endsAt = run
+    date + ``window`` (default ``hold_intervals`` x ``interval``), so the alert resolves
+    ``window`` after the last match.
+    Raises ValueError naming what is wrong.
+    """
+    if not connector_id:
+        raise ValueError("connector_id is required: the Alertmanager webhook connector's id")
+    every = interval_seconds(interval)
+    holds = HOLD_INTERVALS_DEFAULT if hold_intervals is None else hold_intervals
+    if isinstance(holds, bool) or not isinstance(holds, int) or holds < 2:
+        raise ValueError(
+            "hold_intervals must be an integer of at least 2 (the alert must survive one missed run), not %r"
+            % (hold_intervals,)
+        )
+    if rule_kind == "detection":
+        span = interval_seconds(window, "window") if window else holds * every
+        if span < every:
+            raise ValueError("window %s is shorter than the rule interval %s" % (window, interval))
+        body = kibana_alertmanager_body(
+            labels, annotations=annotations, rule_kind="detection", ends_at=kibana_ends_at_template(span)
+        )
+        return [
+            {
+                "connector_id": connector_id,
+                "group": group or "default",
+                "action_type_id": ".webhook",
+                "frequency": dict(DETECTION_FREQUENCY),
+                "params": {"body": body},
+            }
+        ]
+    if rule_kind != "stack":
+        raise ValueError("rule_kind must be one of detection, stack")
+    if window:
+        raise ValueError("window applies to detection rules; stack rules resolve through their recovered action")
+    if not group:
+        raise ValueError("group is required: the rule type's active action group (e.g. 'query matched')")
+    firing = kibana_alertmanager_body(
+        labels, annotations=annotations, rule_kind="stack", ends_at=kibana_ends_at_template(holds * every)
+    )
+    recovered = kibana_alertmanager_body(labels, annotations=annotations, rule_kind="stack", ends_at="{{date}}")
+    return [
+        {
+            "connector_id": connector_id,
+            "group": group,
+            "frequency": dict(FREQUENCY_EVERY_RUN),
+            "params": {"body": firing},
+        },
+        {
+            "connector_id": connector_id,
+            "group": RECOVERED_GROUP,
+            "frequency": dict(FREQUENCY_ON_CHANGE),
+            "params": {"body": recovered},
+        },
+    ]
 
 
 def _string_map(values: Dict[str, Any]) -> Dict[str, str]:

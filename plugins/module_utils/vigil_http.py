@@ -504,8 +504,9 @@ def guard_requests_session(session: Any, base_url: str, expect: Any = EXPECT_OBJ
                 raise UntrustedAnswer(
                     method, url, status,
                     "redirect to another origin refused: %s. Credentials are only ever sent to %s; if the API "
-                    "really lives there, set url to it" % (shown_url(target) if location else "(no Location)",
-                                                         "%s://%s:%d" % origin_of(base_url)), content_type)
+                    "really lives there, set url to it" % (
+                        shown_url(target) if location else "(no Location)",
+                        "%s://%s:%d" % origin_of(base_url)), content_type)
             if status not in METHOD_KEEPING_REDIRECTS and method not in ("GET", "HEAD"):
                 raise UntrustedAnswer(
                     method, url, status,

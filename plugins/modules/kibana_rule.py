@@ -125,11 +125,51 @@ options:
           - When to notify. Alerting API C({summary, notify_when, throttle}) (default C(summary=false),
             C(notify_when=onActionGroupChange), C(throttle=null), which Kibana requires when the rule has
             no rule-level C(notify_when)); detection API C({summary, notifyWhen, throttle}) (no default).
+          - An action to Alertmanager with C(onActionGroupChange) posts once, and Alertmanager resolves the alert
+            C(resolve_timeout) later while the condition may still hold; use O(alertmanager) instead.
         type: dict
       action_type_id:
         description:
           - Detection engine only. Connector type (for example C(.webhook)); read from the connector
             when not set.
+        type: str
+  alertmanager:
+    description:
+      - Deliver the rule's alerts to Alertmanager with a lifecycle; the module adds these actions to O(actions).
+      - B(Stack alerting rules) get two actions. One in the active group (O(alertmanager.group), default
+        C(query matched) for C(.es-query)) posts on B(every run) while the alert is active
+        (C(frequency.notify_when=onActiveAlert)) with C(endsAt) = run date + O(alertmanager.hold_intervals) x
+        O(interval); one in the C(recovered) group posts the same labels with C(endsAt) = run date. Alertmanager
+        keeps the alert open while the condition holds and resolves it at the first run after it clears.
+      - B(Detection rules) have no recovery. One summary action posts on every run that found new matches with
+        C(endsAt) = run date + O(alertmanager.window), so the alert resolves O(alertmanager.window) after the
+        last match.
+      - The run date + hold is computed by Kibana's C(FormatDate) mustache lambda (Kibana 8.8 or later), as the
+        run date written with a negative RFC 3339 offset; holds are whole minutes from 1m to 23h59m.
+    type: dict
+    suboptions:
+      connector_id:
+        description: ID of the Alertmanager webhook connector (C(.webhook) to C(/api/v2/alerts)).
+        type: str
+        required: true
+      labels:
+        description: Alert labels; C(alertname), C(severity) and C(team) are required, C(source=kibana) is added.
+        type: dict
+        required: true
+      annotations:
+        description: Annotations (strings, mustache allowed). Default C(summary)/C(description) from Kibana's context.
+        type: dict
+      group:
+        description: Stack rules only. The active action group; default C(query matched) for C(.es-query).
+        type: str
+      hold_intervals:
+        description: How many rule intervals an active alert stays open without a new post (at least 2).
+        type: int
+        default: 3
+      window:
+        description:
+          - Detection rules only. How long the alert stays open after the last run with new matches, for
+            example C(1h). Default O(alertmanager.hold_intervals) x O(interval).
         type: str
 notes:
   - Supports check mode and diff mode.
@@ -157,11 +197,10 @@ EXAMPLES = r"""
       thresholdComparator: ">"
       timeWindowSize: 5
       timeWindowUnit: m
-    actions:
-      - connector_id: 2b7c3a10-9a7e-4a55-8d8e-0f5b7d1c2e33
-        params:
-          body: "{{ {'alertname': 'FirewallDenies', 'severity': 'warning', 'team': 'netops'}
-                    | vigil.monitoring.kibana_alertmanager_body }}"
+    # Posts on every run while active (endsAt = run date + 3 x 1m) and resolves on recovery.
+    alertmanager:
+      connector_id: 2b7c3a10-9a7e-4a55-8d8e-0f5b7d1c2e33
+      labels: {alertname: FirewallDenies, severity: warning, team: netops}
 
 - name: Indicator match - allowed traffic to a known-bad IP
   vigil.monitoring.kibana_rule:
@@ -182,12 +221,11 @@ EXAMPLES = r"""
       threat_mapping:
         - entries:
             - {field: destination.ip, type: mapping, value: threat.indicator.ip}
-    actions:
-      - connector_id: 2b7c3a10-9a7e-4a55-8d8e-0f5b7d1c2e33
-        frequency: {summary: true, notifyWhen: onActiveAlert, throttle: null}
-        params:
-          body: "{{ {'alertname': 'ThreatIndicatorMatch', 'severity': 'critical', 'team': 'security'}
-                    | vigil.monitoring.kibana_alertmanager_body(rule_kind='detection') }}"
+    # Posts on every run with new matches; the alert resolves 1h after the last one.
+    alertmanager:
+      connector_id: 2b7c3a10-9a7e-4a55-8d8e-0f5b7d1c2e33
+      labels: {alertname: ThreatIndicatorMatch, severity: critical, team: security}
+      window: 1h
 
 - name: Remove a rule
   vigil.monitoring.kibana_rule:
@@ -227,8 +265,10 @@ from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
     ELASTIC_MUTUALLY_EXCLUSIVE,
     ELASTIC_REQUIRED_TOGETHER,
+    HOLD_INTERVALS_DEFAULT,
     KibanaClient,
     diff_result,
+    kibana_alertmanager_actions,
     fail_api,
     kibana_argument_spec,
     looks_like_uuid,
@@ -281,6 +321,17 @@ def argument_spec() -> Dict[str, Any]:
         consumer=dict(type="str", default="stackAlerts"),
         params=dict(type="dict"),
         detection=dict(type="dict"),
+        alertmanager=dict(
+            type="dict",
+            options=dict(
+                connector_id=dict(type="str", required=True),
+                labels=dict(type="dict", required=True),
+                annotations=dict(type="dict"),
+                group=dict(type="str"),
+                hold_intervals=dict(type="int", default=HOLD_INTERVALS_DEFAULT),
+                window=dict(type="str"),
+            ),
+        ),
         actions=dict(
             type="list",
             elements="dict",
@@ -577,6 +628,28 @@ def remove(
     return result
 
 
+def lifecycle_actions(params: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The Alertmanager actions for O(alertmanager), in the O(actions) format; ValueError when invalid."""
+    spec = params.get("alertmanager")
+    if not spec or params["state"] != "present":
+        return []
+    detection = is_detection(params["rule_type_id"])
+    try:
+        actions = kibana_alertmanager_actions(
+            spec["connector_id"],
+            spec["labels"],
+            params["interval"],
+            rule_kind="detection" if detection else "stack",
+            group=spec.get("group") or (None if detection else DEFAULT_GROUPS.get(params["rule_type_id"])),
+            annotations=spec.get("annotations"),
+            hold_intervals=spec.get("hold_intervals"),
+            window=spec.get("window"),
+        )
+    except ValueError as exc:
+        raise ValueError("alertmanager: %s" % exc) from exc
+    return [dict({"group": None, "params": {}, "frequency": None, "action_type_id": None}, **a) for a in actions]
+
+
 def main() -> None:
     module = ApiModule(
         argument_spec=argument_spec(),
@@ -586,6 +659,10 @@ def main() -> None:
         supports_check_mode=True,
     )
     errors = validation_errors(module.params)
+    try:
+        module.params["actions"] = list(module.params["actions"]) + lifecycle_actions(module.params)
+    except ValueError as exc:
+        errors.append(str(exc))
     if errors:
         module.fail_json(msg="; ".join(errors))
     client = KibanaClient(module)

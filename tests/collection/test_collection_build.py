@@ -16,7 +16,7 @@ BIN = Path(sys.executable).parent
 
 
 def _run(args, cwd, env=None):
-    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, "%s failed:\n%s\n%s" % (" ".join(map(str, args)), proc.stdout, proc.stderr)
     return proc.stdout
 
@@ -38,13 +38,32 @@ def installed(tmp_path_factory):
     return {"tarball": tarballs[0], "dest": dest, "env": env, "work": work}
 
 
-def test_tarball_holds_roles_and_plugins_but_no_lab_or_venv(installed):
+# What a collection user needs, and what only the playbook project around it uses.
+SHIPPED = (
+    "README.md", "LICENSE", "CHANGELOG.md", "meta/runtime.yml", "meta/execution-environment.yml",
+    "requirements.txt", "bindep.txt", "requirements.yml", "changelogs/config.yaml",
+    "plugins/doc_fragments/api.py", "plugins/filter/web_config.py", "plugins/filter/bcrypt_users.yml",
+    "roles/node_exporter/tasks/main.yml", "docs/alerting.md",
+)
+PROJECT_ONLY = (
+    "ansible.cfg", "site.yml", "Makefile", "pyproject.toml", "requirements-test.txt", "DEVELOPERS.md",
+    "playbooks/", "inventories/", "scripts/", "tests/", "molecule/", "collections/", "build/",
+    ".ci/", ".config/", ".venv/", ".cache/", ".git", ".ansible-lint", ".yamllint", ".gitignore",
+)
+
+
+def test_tarball_holds_the_collection_and_nothing_of_the_playbook_project(installed):
     with tarfile.open(installed["tarball"]) as tar:
         names = tar.getnames()
-    assert "roles/node_exporter/tasks/main.yml" in names
-    assert "plugins/filter/web_config.py" in names
-    assert "meta/runtime.yml" in names
-    assert not any(n.startswith((".venv", "collections/", "tests/", "build/")) for n in names)
+    for rel in SHIPPED:
+        assert rel in names, "%s is missing from the tarball" % rel
+    roles = sorted(p.name for p in (ROOT / "roles").iterdir() if (p / "tasks").is_dir())
+    assert roles and all("roles/%s/README.md" % role in names for role in roles)
+    for rel in PROJECT_ONLY:
+        leaked = [n for n in names if n == rel.rstrip("/") or n.startswith(rel if rel.endswith("/") else rel + "/")]
+        assert not leaked, "the tarball ships playbook-project files: %s" % leaked[:5]
+    # The example inventory's vault password file, above all.
+    assert not any("vault-password" in n for n in names)
     assert not any("/molecule/" in n for n in names)
 
 
@@ -72,3 +91,61 @@ def test_installed_files_are_the_checkout_files(installed):
     for rel in ("roles/node_exporter/defaults/main.yml", "plugins/filter/web_config.py"):
         assert (target / rel).read_bytes() == (ROOT / rel).read_bytes()
     assert shutil.which("ansible-galaxy", path=str(BIN))
+
+
+def test_playbook_outside_the_checkout_uses_role_action_group_module_and_filter(installed, tmp_path):
+    """Another project's playbook: a role, a module whose connection options come from
+    module_defaults of its action group, and a filter, all by FQCN from the installed
+    tarball. The module talks to the Grafana fake on loopback."""
+    from fakes.grafana import GrafanaFake  # pylint: disable=import-outside-toplevel
+
+    fake = GrafanaFake().start()
+    try:
+        project = tmp_path / "other-project"
+        project.mkdir()
+        (project / "play.yml").write_text(PLAY)
+        env = dict(installed["env"], GRAFANA_URL=fake.url, GRAFANA_TOKEN=fake.token)
+        command = [BIN / "ansible-playbook", "-i", "localhost,", "-c", "local",
+                   "-e", "ansible_python_interpreter=%s" % sys.executable, "play.yml"]
+        out = _run(command, cwd=project, env=env)
+        second = _run(command, cwd=project, env=env)
+    finally:
+        fake.stop()
+    assert "failed=0" in out and "ok=" in out
+    # The role ran: the catalog was merged and validated by the installed collection.
+    assert "effective alerts: " in out
+    # The module ran against the fake with the group's token: one mute timing created, then nothing.
+    posts = [req for req in fake.calls("POST") if req.path.endswith("/mute-timings")]
+    assert len(posts) == 1 and posts[0].headers.get("authorization") == "Bearer " + fake.token
+    assert "changed=0" in second.split("PLAY RECAP", 1)[1]
+
+
+PLAY = """---
+- name: Use vigil.monitoring from another project
+  hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/vigil.monitoring.grafana:
+      url: "{{ lookup('ansible.builtin.env', 'GRAFANA_URL') }}"
+      api_token: "{{ lookup('ansible.builtin.env', 'GRAFANA_TOKEN') }}"
+      timeout: 5
+  roles:
+    - role: vigil.monitoring.alert_catalog
+      vars:
+        alert_catalog_default_owner: ops
+  tasks:
+    - name: The role's result
+      ansible.builtin.debug:
+        msg: "effective alerts: {{ alert_catalog_effective | length }}"
+
+    - name: A module of the grafana action group, connection from module_defaults
+      vigil.monitoring.grafana_mute_timing:
+        name: weekends
+        time_intervals:
+          - weekdays: ["saturday", "sunday"]
+
+    - name: A filter by FQCN
+      ansible.builtin.assert:
+        that:
+          - (['192.0.2.0/30'] | vigil.monitoring.expand_cidr_targets) == ['192.0.2.1', '192.0.2.2']
+"""

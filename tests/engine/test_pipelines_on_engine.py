@@ -54,8 +54,9 @@ def pipeline_suite_timer():
     started = time.monotonic()
     yield
     cases = sum(len(load_cases(vendor)) for vendor in shipped_vendors())
-    SESSION_NOTES.append("engine: pipeline suite (%d field maps, %d cases, plus the maps' samples) ran in %.1f s"
-                          % (len(shipped_vendors()), cases, time.monotonic() - started))
+    SESSION_NOTES.append(
+        "engine: pipeline suite (%d field maps, %d cases, plus the maps' samples) ran in %.1f s"
+        % (len(shipped_vendors()), cases, time.monotonic() - started))
 
 
 @pytest.mark.parametrize("vendor", VENDORS)

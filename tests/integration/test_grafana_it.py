@@ -190,7 +190,7 @@ def test_contact_point_lifecycle_with_a_redacted_secret(run, env):
                          dict(base, settings={"url": "https://vigil.invalid/other", "httpMethod": "POST"}),
                          dict(uid=uid, state="absent"), "contact_point")
         run(grafana_contact_point, base)
-        listed = [cp for cp in api(env, "GET", "/api/v1/provisioning/contact-points?name=%s" % uid)]
+        listed = list(api(env, "GET", "/api/v1/provisioning/contact-points?name=%s" % uid))
         assert "integration-secret" not in json.dumps(listed)
         forced = run(grafana_contact_point, dict(base, force_secret_update=True))
         assert forced["changed"] is True

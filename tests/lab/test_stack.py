@@ -19,17 +19,21 @@ import yaml
 from lab_api import http, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-INVENTORY = yaml.safe_load((ROOT / "inventories" / "lab" / "hosts.yml").read_text())["all"]["children"]
+sys.path.insert(0, str(ROOT / "tests" / "unit"))
+from local_playbook import load_yaml  # noqa: E402 - the inventory has !unsafe values, read as Ansible reads them
+
+INVENTORY = load_yaml(ROOT / "inventories" / "lab" / "hosts.yml")["all"]["children"]
 LAB_HOSTS = sorted(INVENTORY["lab"]["hosts"])
 PROMETHEUS = sorted(INVENTORY["prometheus"]["hosts"])
 ALERTMANAGERS = sorted(INVENTORY["alertmanager"]["hosts"])
 GRAFANA = sorted(INVENTORY["grafana"]["hosts"])
 ELASTICSEARCH = sorted(INVENTORY["elasticsearch"]["hosts"])
+ES_EXPORTERS = sorted(INVENTORY["elasticsearch_exporter"]["hosts"])
 OPENCTI = sorted(INVENTORY["opencti"]["hosts"])
 SNMP_EXPORTERS = sorted(INVENTORY["snmp_exporter"]["hosts"])
 NETWORK_DEVICES = INVENTORY["network_devices"]["hosts"]
 SNMP_AGENT = sorted(INVENTORY["lab_snmpd"]["hosts"])[0]
-ALERTING_VARS = yaml.safe_load((ROOT / "inventories" / "lab" / "group_vars" / "all" / "alerting.yml").read_text())
+ALERTING_VARS = load_yaml(ROOT / "inventories" / "lab" / "group_vars" / "all" / "alerting.yml")
 SCRAPE_WAIT = 90  # seconds: a few 15 s scrape intervals, bounded
 
 
@@ -66,6 +70,7 @@ def test_every_target_is_up_on_both_prometheus_servers(lab_host, server):
     assert jobs["snmp_exporter"] == set(SNMP_EXPORTERS)
     # Each network device is its own instance, scraped through the SNMP exporter.
     assert jobs["snmp"] == set(NETWORK_DEVICES)
+    assert jobs["elasticsearch"] == set(ES_EXPORTERS)
     modules = {t["labels"].get("module") for t in targets if t["labels"]["job"] == "blackbox"}
     assert {"icmp", "tcp_connect", "http_2xx", "dns"} <= modules
 
@@ -77,16 +82,73 @@ def test_catalog_rules_are_loaded_and_evaluate_without_errors(lab_host, server):
     rules = [r for g in groups for r in g["rules"]]
     names = {r["name"] for r in rules}
     assert {"HostDown", "DiskWillFillSoon", "TlsCertExpiringCritical", "CustomExporterSourceDown"} <= names
+    # The stack watching itself, Elasticsearch through its exporter, and the lab inventory's
+    # business alert (inventories/lab/group_vars/all/alerting.yml).
+    assert {
+        "AlertmanagerClusterDegraded",
+        "PrometheusAlertmanagersMissing",
+        "PrometheusNotificationsDropped",
+        "PrometheusTsdbCompactionsFailing",
+        "PrometheusTsdbWalCorrupted",
+        "ElasticsearchClusterRed",
+        "ElasticsearchDiskFloodStage",
+        "ElasticsearchLogIngestionStopped",
+        "FirewallVpnSessionsNearLimit",
+    } <= names
     failing = [(r["name"], r.get("lastError")) for r in rules if r.get("health") not in ("ok", "unknown")]
     assert not failing
     failures = http(prom, "http://127.0.0.1:9090/api/v1/query?query=sum(prometheus_rule_evaluation_failures_total)")["json"]
     assert float(failures["data"]["result"][0]["value"][1]) == 0
 
 
+@pytest.mark.parametrize("server", PROMETHEUS)
+def test_catalog_thresholds_follow_the_lab_inventory(lab_host, server):
+    """${name} parameters resolved from the inventory: three Alertmanagers in the lab."""
+    prom = lab_host(server)
+    groups = http(prom, "http://127.0.0.1:9090/api/v1/rules?type=alert")["json"]["data"]["groups"]
+    queries = {r["name"]: r["query"] for g in groups for r in g["rules"]}
+    assert queries["AlertmanagerClusterDegraded"].endswith("< %d" % len(ALERTMANAGERS))
+    assert queries["PrometheusAlertmanagersMissing"].endswith("< %d" % len(ALERTMANAGERS))
+    assert "[30m]" in queries["ElasticsearchLogIngestionStopped"]
+
+
+def test_elasticsearch_exporter_runs_and_prometheus_reads_the_stand_in(lab_host):
+    """The exporter runs for real on its host, registered itself, and Prometheus has the
+    lab stand-in's cluster health from it. (The cluster is the project's fake, not
+    Elasticsearch: molecule/resources/playbooks/fake_elasticsearch.yml.)"""
+    for name in ES_EXPORTERS:
+        assert lab_host(name).service("prometheus-elasticsearch-exporter").is_running
+    for server in PROMETHEUS:
+        prom = lab_host(server)
+
+        def health():
+            query = "elasticsearch_cluster_health_status%7Bjob%3D%22elasticsearch%22%2Ccolor%3D%22green%22%7D"
+            res = http(prom, "http://127.0.0.1:9090/api/v1/query?query=" + query)["json"]
+            return res["data"]["result"]
+
+        result = wait_for(health, SCRAPE_WAIT, what="Elasticsearch health from the exporter on %s" % server)
+        assert {r["metric"]["instance"] for r in result} == set(ES_EXPORTERS)
+        assert {r["metric"]["cluster"] for r in result} == {"vigil-lab"}
+        assert {r["value"][1] for r in result} == {"1"}
+        streams = http(prom, "http://127.0.0.1:9090/api/v1/query?query=elasticsearch_data_stream_backing_indices_total")
+        assert {r["metric"]["data_stream"] for r in streams["json"]["data"]["result"]} >= {"logs-system.syslog-default"}
+
+
+def test_the_healthy_lab_fires_no_elasticsearch_or_cluster_alert(lab_host):
+    prom = lab_host(PROMETHEUS[0])
+    groups = http(prom, "http://127.0.0.1:9090/api/v1/rules?type=alert")["json"]["data"]["groups"]
+    watched = {"AlertmanagerClusterDegraded", "PrometheusAlertmanagersMissing", "PrometheusNotConnectedToAlertmanagers",
+               "FirewallVpnSessionsNearLimit"}
+    firing = [(r["name"], r["state"]) for g in groups for r in g["rules"]
+              if (r["name"] in watched or r["name"].startswith("Elasticsearch")) and r["state"] == "firing"]
+    assert not firing
+    assert all(r["health"] == "ok" for g in groups for r in g["rules"] if r["name"].startswith("Elasticsearch"))
+
+
 def test_every_blackbox_probe_succeeds(lab_host):
     # A probe scrape is "up" even when the probe fails: check probe_success itself.
     prom = lab_host(PROMETHEUS[0])
-    expected = len(yaml.safe_load((ROOT / "inventories" / "lab" / "group_vars" / "all" / "metrics.yml").read_text())[
+    expected = len(load_yaml(ROOT / "inventories" / "lab" / "group_vars" / "all" / "metrics.yml")[
         "blackbox_exporter_targets"])
 
     def results():
@@ -265,13 +327,23 @@ def test_grafana_has_one_datasource_per_prometheus_server_and_the_logs(lab_host)
     assert [ds["name"] for ds in doc["datasources"] if ds["isDefault"]] == ["Prometheus %s" % PROMETHEUS[0]]
 
 
-def test_grafana_alert_rules_match_the_rules_prometheus_evaluates(lab_host):
+def test_grafana_shows_the_alertmanager_cluster_and_evaluates_nothing_itself(lab_host):
+    """One routing brain: Grafana reads the cluster's alerts, provisions no rule of its own
+    (Prometheus evaluates the catalog), and any Grafana-managed alert goes to the cluster."""
     grafana = lab_host(GRAFANA[0])
-    doc = yaml.safe_load(grafana.file("/etc/grafana/provisioning/alerting/vigil-alerts.yml").content_string)
-    titles = {r["title"] for g in doc["groups"] for r in g["rules"]}
-    prom = lab_host(PROMETHEUS[0])
-    groups = http(prom, "http://127.0.0.1:9090/api/v1/rules?type=alert")["json"]["data"]["groups"]
-    assert titles == {r["name"] for g in groups for r in g["rules"]}
+    doc = yaml.safe_load(grafana.file("/etc/grafana/provisioning/datasources/vigil.yml").content_string)
+    ams = [ds for ds in doc["datasources"] if ds["type"] == "alertmanager"]
+    assert sorted(ds["url"] for ds in ams) == ["http://%s:9093" % a for a in ALERTMANAGERS]
+    assert all(ds["jsonData"] == {"implementation": "prometheus", "handleGrafanaManagedAlerts": False} for ds in ams)
+    rules = grafana.file("/etc/grafana/provisioning/alerting/vigil-alerts.yml")
+    assert not rules.exists or not yaml.safe_load(rules.content_string).get("groups")
+    routing = yaml.safe_load(grafana.file("/etc/grafana/provisioning/alerting/vigil-routing.yml").content_string)
+    (cp,) = routing["contactPoints"]
+    (receiver,) = cp["receivers"]
+    assert receiver["type"] == "prometheus-alertmanager"
+    assert receiver["settings"]["url"].split(",") == ["http://%s:9093" % a for a in ALERTMANAGERS]
+    (policy,) = routing["policies"]
+    assert policy["receiver"] == cp["name"] and "routes" not in policy  # nothing to the default email
 
 
 def test_every_agent_ships_to_the_lab_elasticsearch(lab_host):
@@ -304,6 +376,111 @@ def test_opencti_runs_its_dependencies_and_its_project_validates(lab_host):
     assert env["ELASTICSEARCH__URL"] == "https://%s:9200" % ELASTICSEARCH[0]
     assert env["ELASTICSEARCH__INDEX_PREFIX"] == "vigil_opencti"
     assert "elasticsearch" not in services
+
+
+# Entry points: a part run alone keeps the catalog's rules. Runs before the heartbeat
+# tests below, which stop Prometheus.
+
+
+def _recap(output):
+    """{host: (changed, failed + unreachable)} from an ansible-playbook PLAY RECAP."""
+    found = {}
+    for line in output.splitlines():
+        match = re.match(r"^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", line)
+        if match:
+            found[match.group(1)] = (int(match.group(2)), int(match.group(3)) + int(match.group(4)))
+    return found
+
+
+def test_metrics_playbook_alone_keeps_every_catalog_rule_loaded(lab_host):
+    """playbooks/metrics.yml on its own (the natural way to add an exporter host) loads the
+    catalog itself: the rule file is neither purged nor changed, Prometheus keeps every rule."""
+    rule_file = "/etc/prometheus/rules/vigil-alert-catalog.yml"
+    before = {}
+    for server in PROMETHEUS:
+        prom = lab_host(server)
+        doc = yaml.safe_load(prom.file(rule_file).content_string)
+        before[server] = (prom.file(rule_file).sha256sum, {r["alert"] for g in doc["groups"] for r in g["rules"]})
+        assert "HostDown" in before[server][1] and "Watchdog" in before[server][1]
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "inventories/lab", "playbooks/metrics.yml"],
+        cwd=ROOT, capture_output=True, text=True, timeout=1800,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    recap = _recap(proc.stdout)
+    assert set(PROMETHEUS) <= set(recap), recap
+    assert {host: c for host, c in recap.items() if c != (0, 0)} == {}, "changed/failed after site.yml: %s" % recap
+    for server in PROMETHEUS:
+        prom = lab_host(server)
+        checksum, expected = before[server]
+        assert prom.file(rule_file).exists, "%s: the catalog's rule file was purged" % server
+        assert prom.file(rule_file).sha256sum == checksum, "%s: the catalog's rule file changed" % server
+        groups = http(prom, "http://127.0.0.1:9090/api/v1/rules?type=alert")["json"]["data"]["groups"]
+        loaded = {r["name"] for g in groups for r in g["rules"]}
+        assert expected <= loaded, "missing on %s: %s" % (server, sorted(expected - loaded))
+
+
+# The dead man's switch: the Watchdog pings the lab recorder's /heartbeat every
+# HEARTBEAT_INTERVAL (inventories/lab/group_vars/all/alerting.yml). With Prometheus
+# stopped everywhere, nothing re-sends the Watchdog: it ends 4 x resend-delay (15s in the
+# lab) after the last send and the pings stop. Prometheus is started again afterwards.
+RECORDER_HOST = ALERTING_VARS["webhook_receiver_host"]
+HEARTBEAT_INTERVAL = int(ALERTING_VARS["alertmanager_heartbeat_timing"]["group_interval"].rstrip("s"))
+RESEND_HOLD = 60  # 4 x --rules.alert.resend-delay=15s (inventories/lab/group_vars/all/metrics.yml)
+
+
+def _now(host):
+    return float(host.check_output("date +%s.%N"))
+
+
+def _heartbeats(recorder, since):
+    records = http(recorder, "http://127.0.0.1:9099/records?path=/heartbeat")["json"]
+    return sorted(r["time"] for r in records if r["time"] > since and r["body"]["status"] == "firing")
+
+
+def _at_least(items, count):
+    """The items when there are at least count of them, else None (for wait_for)."""
+    return items if len(items) >= count else None
+
+
+def test_heartbeats_arrive_at_the_configured_interval(lab_host):
+    recorder = lab_host(RECORDER_HOST)
+    since = _now(recorder)
+    beats = wait_for(
+        lambda: _at_least(_heartbeats(recorder, since), 5),
+        6 * HEARTBEAT_INTERVAL + 30, interval=2, what="5 heartbeats",
+    )
+    gaps = [b - a for a, b in zip(beats, beats[1:])]
+    # One heartbeat per interval; in a cluster a second member may add a duplicate (harmless for a
+    # heartbeat service), never a gap longer than the interval (+ a few seconds of flush jitter).
+    assert max(gaps) <= HEARTBEAT_INTERVAL + 5, gaps
+    assert beats[0] - since <= HEARTBEAT_INTERVAL + 5
+    records = http(recorder, "http://127.0.0.1:9099/records?path=/heartbeat")["json"]
+    assert {a["labels"]["alertname"] for r in records for a in r["body"]["alerts"]} == {"Watchdog"}
+
+
+def test_heartbeats_stop_when_prometheus_is_stopped_everywhere(lab_host):
+    recorder = lab_host(RECORDER_HOST)
+    servers = [lab_host(name) for name in PROMETHEUS]
+    try:
+        for prom in servers:
+            prom.check_output("systemctl stop prometheus")
+        stopped = _now(recorder)
+
+        def quiet():
+            beats = _heartbeats(recorder, stopped)
+            last = beats[-1] if beats else stopped
+            return (last,) if _now(recorder) - last > 3 * HEARTBEAT_INTERVAL else None
+
+        (last,) = wait_for(quiet, RESEND_HOLD + 5 * HEARTBEAT_INTERVAL + 30, interval=5, what="heartbeats stopping")
+        assert last - stopped <= RESEND_HOLD + 2 * HEARTBEAT_INTERVAL + 10, "heartbeats went on %.0fs" % (last - stopped)
+    finally:
+        for prom in servers:
+            prom.run("systemctl start prometheus")
+        for prom in servers:
+            wait_for(lambda p=prom: http(p, "http://127.0.0.1:9090/-/ready")["status"] == 200, 90, what="Prometheus up")
+    restarted = _now(recorder)
+    wait_for(lambda: _heartbeats(recorder, restarted), 60 + 2 * HEARTBEAT_INTERVAL, what="heartbeats back")
 
 
 @pytest.mark.late_host

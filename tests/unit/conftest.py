@@ -15,7 +15,7 @@ from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_bytes
 
 
-from module_harness import ModuleExit, ModuleFail, _exit_json, _fail_json  # noqa: F401  (re-exported)
+from module_harness import ModuleExit, ModuleFail, _exit_json, _fail_json  # re-exported  # noqa: F401  # pylint: disable=unused-import
 
 
 @pytest.fixture

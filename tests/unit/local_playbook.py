@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,6 +40,30 @@ def role_render_playbook(
     return "\n".join(lines + ["  tasks:", tasks.rstrip("\n")]) + "\n"
 
 
+def isolated_environment(workdir: Path, **settings: Any) -> Dict[str, str]:
+    """Write workdir/ansible.cfg (this repository's roles and collection, nothing else; more
+    [defaults] from `settings`) and return the environment that uses it."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    extra = "".join("%s = %s\n" % item for item in sorted(settings.items()))
+    (workdir / "ansible.cfg").write_text(
+        textwrap.dedent("""\
+        [defaults]
+        collections_path = {root}/collections
+        roles_path = {root}/roles
+        retry_files_enabled = false
+        nocows = true
+        """).format(root=ROOT) + extra,
+        encoding="utf-8",
+    )
+    return dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(workdir / "ansible.cfg"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_LOCAL_TEMP=str(workdir / "tmp"),
+        ANSIBLE_HOME=str(workdir / "home"),
+    )
+
+
 def run_local_playbook(
     workdir: Path,
     ansible_playbook: Path,
@@ -51,24 +76,8 @@ def run_local_playbook(
     local), or on the hosts of `inventory` (YAML text) when given; `args` are added."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "play.yml").write_text(playbook, encoding="utf-8")
-    (workdir / "ansible.cfg").write_text(
-        textwrap.dedent("""\
-        [defaults]
-        collections_path = {root}/collections
-        roles_path = {root}/roles
-        retry_files_enabled = false
-        nocows = true
-        """).format(root=ROOT),
-        encoding="utf-8",
-    )
     (workdir / "vars.json").write_text(json.dumps(extra_vars), encoding="utf-8")
-    env = dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(workdir / "ansible.cfg"),
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_LOCAL_TEMP=str(workdir / "tmp"),
-        ANSIBLE_HOME=str(workdir / "home"),
-    )
+    env = isolated_environment(workdir)
     if inventory is None:
         hosts = ["-i", "localhost,", "-c", "local"]
     else:
@@ -80,3 +89,24 @@ def run_local_playbook(
         str(workdir / "play.yml"),
     ]  # fmt: skip
     return subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, check=False, timeout=300)
+
+
+class _UnsafeLoader(yaml.SafeLoader):
+    """SafeLoader that reads Ansible's !unsafe tag as the untagged value."""
+
+
+def _construct_unsafe(loader, node):
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    return loader.construct_scalar(node)
+
+
+_UnsafeLoader.add_constructor("!unsafe", _construct_unsafe)
+
+
+def load_yaml(path):
+    """A YAML file as Ansible reads it, !unsafe values as plain strings."""
+    with Path(path).open(encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=_UnsafeLoader)  # noqa: S506 - SafeLoader subclass

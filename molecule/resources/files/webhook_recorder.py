@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Lab webhook recorder: stands in for chat, pager and ticket systems in Molecule tests.
 
 Every POST, to any path, is appended as one JSON line {time, path, body} to the records
@@ -100,7 +99,7 @@ def main() -> None:
     parser.add_argument("--listen", default="0.0.0.0:9099", help="host:port to listen on")
     parser.add_argument("--file", default="/var/lib/webhook-recorder/records.jsonl", help="JSON lines file")
     args = parser.parse_args()
-    host, _, port = args.listen.rpartition(":")
+    host, dummy, port = args.listen.rpartition(":")
     Handler.records_file = args.file
     os.makedirs(os.path.dirname(args.file) or ".", exist_ok=True)
     open(args.file, "a", encoding="utf-8").close()

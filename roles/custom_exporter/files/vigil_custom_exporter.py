@@ -378,7 +378,7 @@ def _check_unique(sources: Sequence[SourceSpec]) -> None:
                 raise ConfigError("%s: duplicate metric %r with the same labels %s (also %s)"
                                   % (where, metric.name, dict(metric.labels), series[key]))
             series[key] = where
-            label_names = tuple(label for label, _ in metric.labels)
+            label_names = tuple(label for label, dummy in metric.labels)
             first = families.setdefault(metric.name, (where, metric.help, label_names))
             if first[1:] != (metric.help, label_names):
                 raise ConfigError("%s: metric %r is also defined at %s with a different help text or label names;"
@@ -867,9 +867,9 @@ class Exporter:
             for spec, value in result.samples:
                 family = families.get(spec.name)
                 if family is None:
-                    family = GaugeMetricFamily(spec.name, spec.help, labels=[k for k, _ in spec.labels])
+                    family = GaugeMetricFamily(spec.name, spec.help, labels=[k for k, dummy in spec.labels])
                     families[spec.name] = family
-                family.add_metric([v for _, v in spec.labels], value)
+                family.add_metric([v for dummy, v in spec.labels], value)
         return iter(list(families.values()))
 
     def _source_metrics(self, results: Sequence[SourceResult]) -> Iterator[Metric]:

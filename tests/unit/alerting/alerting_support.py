@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from ansible_collections.vigil.monitoring.plugins.filter import alert_catalog as ac
+from local_playbook import load_yaml  # noqa: F401  (re-exported for the alerting tests)
 
 ROOT = Path(__file__).resolve().parents[3]
 DEFAULTS = ROOT / "roles" / "alert_catalog" / "defaults" / "main.yml"
@@ -28,24 +29,16 @@ RULE_FILE_NAME = "vigil-rules.yml"  # the name the promtool test files reference
 AM_GLOBAL = {"resolve_timeout": "5m", "smtp_smarthost": "smtp.example.org:587", "smtp_from": "alertmanager@example.org"}
 
 
-class _UnsafeLoader(yaml.SafeLoader):
-    """SafeLoader that reads Ansible's !unsafe tag as the untagged value."""
-
-
-def _construct_unsafe(loader, node):
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node, deep=True)
-    if isinstance(node, yaml.MappingNode):
-        return loader.construct_mapping(node, deep=True)
-    return loader.construct_scalar(node)
-
-
-_UnsafeLoader.add_constructor("!unsafe", _construct_unsafe)
-
-
 def load_defaults():
-    with DEFAULTS.open(encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=_UnsafeLoader)  # noqa: S506 - SafeLoader subclass
+    return load_yaml(DEFAULTS)
+
+
+# Inventories whose alert_catalog adds alerts, and the file that holds it; each has a
+# promtool test file tests/unit/alerting/promtool/inventories/<name>.yml.
+INVENTORY_CATALOGS = {
+    "example": ROOT / "inventories" / "example" / "group_vars" / "all" / "vars.yml",
+    "lab": ROOT / "inventories" / "lab" / "group_vars" / "all" / "alerting.yml",
+}
 
 
 def load_sample_teams():
@@ -53,20 +46,42 @@ def load_sample_teams():
         return yaml.safe_load(handle)
 
 
-def effective_catalog():
+# The values the lab's inventory gives the inventory-derived catalog parameters
+# (three Alertmanagers, roles/alert_catalog/defaults/main.yml); the promtool cases use them.
+INVENTORY_PARAMETERS = {"alertmanager_cluster_size": 3, "prometheus_alertmanagers": 3}
+
+
+def catalog_parameters(defaults=None):
+    """The catalog parameters as the role resolves them (roles/alert_catalog/vars/main.yml)."""
+    defaults = defaults or load_defaults()
+    parameters = {
+        "log_streams": defaults["alert_catalog_log_streams"],
+        "log_quiet_period": defaults["alert_catalog_log_quiet_period"],
+        "log_lookback": defaults["alert_catalog_log_lookback"],
+    }
+    parameters.update(INVENTORY_PARAMETERS)
+    parameters.update(defaults["alert_catalog_parameters"])
+    return parameters
+
+
+def effective_catalog(user=None):
     defaults = load_defaults()
     return ac.alert_catalog_merge(
         defaults["alert_catalog_builtin"],
-        defaults["alert_catalog"],
+        defaults["alert_catalog"] if user is None else user,
         default_owner=defaults["alert_catalog_default_owner"] or None,
         runbook_base_url=defaults["alert_catalog_runbook_base_url"],
+        parameters=catalog_parameters(defaults),
     )
 
 
 def sample_routing(catalog):
     teams = load_sample_teams()
     return ac.alertmanager_routing(
-        catalog, teams["alertmanager_teams"], triage_channels=teams["alertmanager_triage_channels"]
+        catalog,
+        teams["alertmanager_teams"],
+        triage_channels=teams["alertmanager_triage_channels"],
+        heartbeat=teams["alertmanager_heartbeat"],
     )
 
 

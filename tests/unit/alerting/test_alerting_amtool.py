@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from alerting_support import alertmanager_config, dump_yaml, effective_catalog, sample_routing
-from alerting_support import amtool, catalog, routing  # noqa: F401  (fixtures)
+from alerting_support import amtool, catalog, routing  # noqa: F401  (fixtures)  # pylint: disable=unused-import
 from ansible_collections.vigil.monitoring.plugins.filter import alert_catalog as ac
 
 _CATALOG = effective_catalog()
@@ -33,6 +33,9 @@ HAND_WRITTEN_CASES = [
     ({"alertname": "Odd", "severity": "page", "team": "infra"}, "triage"),
     # security has no digest: its warnings are nobody's and go to triage.
     ({"alertname": "ScanSeen", "severity": "warning", "team": "security"}, "triage"),
+    # The dead man's switch goes to the heartbeat receiver, whatever else it carries.
+    ({"alertname": "Watchdog", "severity": "info", "team": "platform"}, "heartbeat"),
+    ({"alertname": "Watchdog", "severity": "critical", "team": "infra", "instance": "prom1:9090"}, "heartbeat"),
     # info never notifies, whoever owns it.
     ({"alertname": "HostRebooted", "severity": "info", "team": "infra"}, "blackhole"),
     ({"alertname": "Whatever", "severity": "info", "team": "unknown-team"}, "blackhole"),
@@ -52,15 +55,16 @@ def _routes_test(amtool, config_file, labels, receiver):
     return subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
 
 
-def test_amtool_check_config_accepts_the_generated_config(amtool, config_file):
+def test_amtool_check_config_accepts_the_generated_config(amtool, config_file, catalog):
     result = subprocess.run(
         [amtool, "check-config", str(config_file)], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
-    # 1 triage + 1 null + the teams' pager/digest receivers of sample_teams.yml
-    assert " - 10 receivers" in result.stdout
-    assert " - 5 inhibit rules" in result.stdout
+    # 1 triage + 1 null + 1 heartbeat + the teams' pager/digest receivers of sample_teams.yml
+    assert " - 11 receivers" in result.stdout
+    # HostDown silences its instance, critical silences warning, one rule per entry with inhibits
+    assert " - %d inhibit rules" % (2 + sum(1 for entry in catalog if entry["inhibits"])) in result.stdout
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from alerting_support import ROOT
-from alerting_support import promtool  # noqa: F401  (fixture)
+from alerting_support import promtool  # noqa: F401  (fixture)  # pylint: disable=unused-import
 
 PLAYBOOK = textwrap.dedent("""\
     ---
@@ -117,8 +117,8 @@ def _workspace(tmp_path: Path, user_vars: str) -> dict:
         encoding="utf-8",
     )
     (tmp_path / "inventory.ini").write_text(
-        "[vigil]\nmon1\nmon2\n\n[vigil:vars]\nansible_connection=local\nansible_python_interpreter=%s\n"
-        % sys.executable,
+        "[vigil]\nmon1\nmon2\n\n[alertmanager]\nmon1\nmon2\n\n"
+        "[vigil:vars]\nansible_connection=local\nansible_python_interpreter=%s\n" % sys.executable,
         encoding="utf-8",
     )
     (tmp_path / "playbook.yml").write_text(PLAYBOOK, encoding="utf-8")
@@ -207,6 +207,15 @@ def test_user_overrides_apply(rendered):
     assert rules["HostDown"]["labels"] == {"severity": "critical", "team": "platform", "tier": "core"}
     assert rules["HostDown"]["expr"] == 'up{job="node"} == 0'  # not overridden: kept
     assert rules["QueueStuck"]["annotations"]["incident"] == "INC-2024-031"
+
+
+def test_catalog_parameters_come_from_the_inventory(rendered):
+    rules = _rules(rendered / "rules-mon1.yml")
+    # Two hosts in the inventory's alertmanager group: the cluster must have two members.
+    assert rules["AlertmanagerClusterDegraded"]["expr"] == 'alertmanager_cluster_members{job="alertmanager"} < 2'
+    assert rules["AlertmanagerClusterDegraded"]["annotations"]["summary"].endswith("of 2 cluster members")
+    assert rules["PrometheusAlertmanagersMissing"]["expr"].endswith("< 2")
+    assert "[30m]" in rules["ElasticsearchLogIngestionStopped"]["expr"]
 
 
 def test_run_once_fact_reaches_every_host(rendered):

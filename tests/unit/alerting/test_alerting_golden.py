@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from alerting_support import GOLDEN, dump_yaml
-from alerting_support import catalog, routing  # noqa: F401  (fixtures)
+from alerting_support import catalog, routing  # noqa: F401  (fixtures)  # pylint: disable=unused-import
 from ansible_collections.vigil.monitoring.plugins.filter import alert_catalog as ac
 
 UPDATE = os.environ.get("VIGIL_UPDATE_GOLDEN") == "1"

@@ -13,8 +13,17 @@ import subprocess
 import pytest
 import yaml
 
-from alerting_support import PROMTOOL_TESTS, RULE_FILE_NAME, dump_yaml, load_defaults
-from alerting_support import catalog, promtool  # noqa: F401  (fixtures)
+from alerting_support import (
+    INVENTORY_CATALOGS,
+    PROMTOOL_TESTS,
+    RULE_FILE_NAME,
+    catalog_parameters,
+    dump_yaml,
+    effective_catalog,
+    load_defaults,
+    load_yaml,
+)
+from alerting_support import catalog, promtool  # noqa: F401  (fixtures)  # pylint: disable=unused-import
 from ansible_collections.vigil.monitoring.plugins.filter import alert_catalog as ac
 
 TEST_FILES = sorted(PROMTOOL_TESTS.glob("*.yml"))
@@ -50,7 +59,10 @@ def test_promtool_check_catches_a_broken_user_expression(promtool, tmp_path):
         "runbook_url": "https://runbooks.example.org/queue-stuck",
     }
     catalog = ac.alert_catalog_merge(
-        defaults["alert_catalog_builtin"], [broken], runbook_base_url=defaults["alert_catalog_runbook_base_url"]
+        defaults["alert_catalog_builtin"],
+        [broken],
+        runbook_base_url=defaults["alert_catalog_runbook_base_url"],
+        parameters=catalog_parameters(defaults),
     )
     result = _run(promtool, "check", "rules", str(_write_rules(tmp_path, catalog)))
     assert result.returncode != 0
@@ -79,10 +91,10 @@ def test_unit_tests_fail_when_an_alert_changes(promtool, tmp_path, catalog):
     assert "MemoryPressure" in result.stdout + result.stderr
 
 
-def _cases():
-    """{alertname: (firing cases, silent cases)} over all promtool test files."""
+def _cases(files=TEST_FILES):
+    """{alertname: (firing cases, silent cases)} over the promtool test files."""
     found = {}
-    for source in TEST_FILES:
+    for source in files:
         with source.open(encoding="utf-8") as handle:
             doc = yaml.safe_load(handle)
         assert doc["rule_files"] == [RULE_FILE_NAME], "%s must test %s" % (source.name, RULE_FILE_NAME)
@@ -93,12 +105,34 @@ def _cases():
     return found
 
 
+# The dead man's switch fires at every evaluation by design: it has no silent case.
+ALWAYS_FIRING = {"Watchdog"}
+
+
 def test_every_default_alert_has_a_firing_and_a_silent_case(catalog):
     cases = _cases()
     names = [entry["name"] for entry in catalog]
     missing = [name for name in names if cases.get(name, [0, 0])[0] == 0]
     assert not missing, "no promtool case where these alerts fire: %s" % ", ".join(missing)
-    missing = [name for name in names if cases.get(name, [0, 0])[1] == 0]
+    assert all(cases.get(name, [0, 0])[1] == 0 for name in ALWAYS_FIRING), "an always-firing alert cannot be silent"
+    missing = [name for name in names if name not in ALWAYS_FIRING and cases.get(name, [0, 0])[1] == 0]
     assert not missing, "no promtool case where these alerts stay silent: %s" % ", ".join(missing)
     unknown = sorted(set(cases) - set(names))
     assert not unknown, "promtool cases for alerts not in the catalog: %s" % ", ".join(unknown)
+
+
+@pytest.mark.parametrize("inventory", sorted(INVENTORY_CATALOGS))
+def test_alerts_an_inventory_adds_fire_and_stay_silent(promtool, tmp_path, inventory):
+    """The catalog entries of the example and lab inventories, merged as the role merges
+    them, pass their own promtool cases, and each has a firing and a silent case."""
+    user = load_yaml(INVENTORY_CATALOGS[inventory])["alert_catalog"]
+    added = sorted({entry["name"] for entry in user} - {e["name"] for e in load_defaults()["alert_catalog_builtin"]})
+    assert added, "%s adds no alert to the catalog" % inventory
+    _write_rules(tmp_path, effective_catalog(user))
+    source = PROMTOOL_TESTS / "inventories" / ("%s.yml" % inventory)
+    shutil.copy(source, tmp_path / source.name)
+    result = _run(promtool, "test", "rules", str(tmp_path / source.name))
+    assert result.returncode == 0, result.stdout + result.stderr
+    cases = _cases([source])
+    assert sorted(cases) == added
+    assert all(firing and silent for firing, silent in cases.values()), cases

@@ -3,6 +3,10 @@
 The exporter is a single-file program under ``roles/custom_exporter/files``; it is
 loaded here by path. Fake sources are in-process HTTP servers on 127.0.0.1 whose
 routes answer with a chosen status, body and delay and record the requests they get.
+
+This directory is a package (an empty ``__init__.py``, as ansible-test's empty-init wants)
+so that this conftest is imported as ``custom_exporter.conftest`` and does not shadow
+``tests/unit/conftest.py``, which other tests import as ``conftest``.
 """
 
 from __future__ import annotations
@@ -99,7 +103,7 @@ class FakeSource:
         return "http://127.0.0.1:%d%s" % (self.server.server_address[1], path)
 
     def count(self, path: str) -> int:
-        return sum(1 for p, _ in self.requests if p == path)
+        return sum(1 for p, dummy in self.requests if p == path)
 
     def close(self) -> None:
         self.release.set()

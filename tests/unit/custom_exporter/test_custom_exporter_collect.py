@@ -43,7 +43,7 @@ def test_headers_are_sent_to_the_source(source, route, src, make_config, scrape)
     config = make_config({"sources": [src.http("fw", source.url("/api/status"), [{"name": "v", "query": "vpn.up"}],
                                                headers={"Authorization": "Bearer s3cret", "X-Tenant": 7})]})
     scrape(config)
-    _, headers = source.requests[-1]
+    dummy, headers = source.requests[-1]
     assert headers["authorization"] == "Bearer s3cret"
     assert headers["x-tenant"] == "7"
     assert headers["user-agent"].startswith("vigil-custom-exporter/")
@@ -58,7 +58,7 @@ def test_down_source_is_up_0_and_other_sources_still_exported(source, route, src
     samples = scrape(config)
     assert up(samples, "down") == 0
     assert errors(samples, "down", "connection") == 1
-    assert not any(name == "down_value" for name, _ in samples)
+    assert not any(name == "down_value" for name, dummy in samples)
     assert up(samples, "fw") == 1
     assert samples[("fw_vpn_sessions", ())] == 42
 
@@ -190,7 +190,7 @@ def test_interval_source_is_polled_in_the_background_not_per_scrape(source, rout
                                                interval=60)]})
     exporter = exporter_of(config)
     until(lambda: ("fw_vpn_sessions", ()) in scrape(exporter))
-    for _ in range(3):
+    for dummy in range(3):
         samples = scrape(exporter)
     assert samples[("fw_vpn_sessions", ())] == 42 and up(samples, "fw") == 1
     assert source.count("/api/status") == 1
@@ -246,11 +246,11 @@ def test_apply_swaps_sources_and_forgets_removed_ones(source, route, src, make_c
     exporter.apply(second)
     samples = scrape(exporter)
     assert samples[("new_v", ())] == 42
-    assert not any(dict(labels).get("source") == "old" for _, labels in samples)
+    assert not any(dict(labels).get("source") == "old" for dummy, labels in samples)
 
 
 def test_exporter_metrics_are_present(src, make_config, scrape):
     config = make_config({"sources": [src.command("c", [sys.executable, "-c", "print(1)"], [{"name": "c_v"}])]})
     samples = scrape(config)
     assert samples[("vigil_custom_exporter_config_last_reload_successful", ())] == 1
-    assert any(name == "vigil_custom_exporter_build_info" for name, _ in samples)
+    assert any(name == "vigil_custom_exporter_build_info" for name, dummy in samples)

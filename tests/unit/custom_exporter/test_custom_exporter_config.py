@@ -165,7 +165,7 @@ def test_empty_and_invalid_yaml_files_are_rejected(vce, tmp_path):
 
 def test_config_check_cli_accepts_the_example_config():
     proc = subprocess.run([sys.executable, str(EXPORTER_PATH), "--config.check", "--config.file", str(EXAMPLE_CONFIG)],
-                          capture_output=True, text=True, timeout=30)
+                          capture_output=True, text=True, timeout=30, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "config OK" in proc.stdout and "3 sources, 4 metrics" in proc.stdout
 
@@ -174,7 +174,7 @@ def test_config_check_cli_rejects_a_bad_config_with_a_message(tmp_path):
     path = tmp_path / "bad.yml"
     path.write_text(yaml.safe_dump(_with(_set("sources.0.metrics.0.name", "fw-vpn"))))
     proc = subprocess.run([sys.executable, str(EXPORTER_PATH), "--config.check", "--config.file", str(path)],
-                          capture_output=True, text=True, timeout=30)
+                          capture_output=True, text=True, timeout=30, check=False)
     assert proc.returncode == 1
     assert "config error in %s" % path in proc.stderr
     assert "sources[0] (fw).metrics[0].name: 'fw-vpn' is not a valid Prometheus metric name" in proc.stderr

@@ -84,7 +84,7 @@ def test_gzip_and_openmetrics_are_negotiated(serve):
 
 def test_landing_page_and_unknown_paths(serve):
     base = serve()
-    status, _, body = get(base + "/")
+    status, dummy, body = get(base + "/")
     assert status == 200 and b'href="/metrics"' in body
     assert get(base + "/nope")[0] == 404
 
@@ -92,12 +92,12 @@ def test_landing_page_and_unknown_paths(serve):
 def test_basic_auth_protects_the_endpoint(serve, tmp_path):
     hashed = bcrypt.hashpw(b"s3cret", bcrypt.gensalt(rounds=4)).decode()
     base = serve({"basic_auth_users": {"prometheus": hashed.replace("$2b$", "$2y$")}}, tmp_path)
-    status, headers, _ = get(base + "/metrics")
+    status, headers, dummy = get(base + "/metrics")
     assert status == 401 and headers["WWW-Authenticate"].startswith("Basic")
     assert get(base + "/metrics", basic("prometheus", "wrong"))[0] == 401
     assert get(base + "/metrics", basic("nobody", "s3cret"))[0] == 401
     assert get(base + "/metrics", {"Authorization": "Basic !!!"})[0] == 401
-    status, _, body = get(base + "/metrics", basic("prometheus", "s3cret"))
+    status, dummy, body = get(base + "/metrics", basic("prometheus", "s3cret"))
     assert status == 200 and b"business_value 7.0" in body
     assert get(base + "/metrics", basic("prometheus", "s3cret"))[0] == 200  # cached success
 
@@ -107,7 +107,7 @@ def test_tls_is_served_with_the_configured_certificate(serve, tmp_path, certs):
                  tmp_path)
     assert base.startswith("https://")
     trusting = ssl.create_default_context(cafile=str(certs.ca_file))
-    status, _, body = get(base + "/metrics", context=trusting)
+    status, dummy, body = get(base + "/metrics", context=trusting)
     assert status == 200 and b"business_value 7.0" in body
     with pytest.raises(urllib.error.URLError):
         get(base + "/metrics", context=ssl.create_default_context())  # unknown CA

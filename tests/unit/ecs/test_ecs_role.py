@@ -45,13 +45,20 @@ PLAYBOOK = """\
 
 
 class PipelineStore(FakeApi):
-    """Just enough of Elasticsearch's pipeline API: GET/PUT/DELETE _ingest/pipeline/<name>."""
+    """Just enough of Elasticsearch's pipeline API: GET/PUT/DELETE _ingest/pipeline/<name>,
+    and the login check the role makes first (GET _security/_authenticate, one token)."""
+
+    TOKEN = "Bearer s3cret-token"
 
     def __init__(self) -> None:
         super().__init__()
         self.pipelines: Dict[str, Any] = {}
 
     def handle(self, req: Request) -> Tuple[int, Any]:
+        if req.headers.get("authorization") != self.TOKEN:
+            return 401, {"error": {"type": "security_exception", "reason": "unable to authenticate"}, "status": 401}
+        if req.path == "/_security/_authenticate" and req.method == "GET":
+            return 200, {"username": "elastic/vigil-ingest", "authentication_type": "token"}
         parts = [p for p in req.path.split("/") if p]
         if parts[:2] != ["_ingest", "pipeline"] or len(parts) != 3:
             return 400, {"error": "unexpected %s %s" % (req.method, req.path)}
@@ -156,3 +163,15 @@ def test_a_bad_custom_map_stops_the_play_before_rendering(tmp_path, ansible_play
     assert "Example Broken Firewall does not conform to ECS 9.4.0 (4 problems)" in output
     assert "did you mean source.address" in output
     assert not render_dir.exists()
+
+
+def test_refused_credentials_stop_before_any_pipeline_call_naming_the_variables(tmp_path, ansible_playbook, store):
+    extra = {"ecs_pipelines_render_dir": "", "ecs_pipelines_simulate": False, "ecs_pipelines_enabled": ["linux_auth"],
+             "ecs_pipelines_es_url": store.url, "ecs_pipelines_es_username": "vigil_ingest",
+             "ecs_pipelines_es_password": "not-the-password"}
+    result = run_role(tmp_path, extra)
+    assert result.returncode != 0
+    assert "refuses the upload credentials (HTTP 401)" in result.stdout
+    assert "ecs_pipelines_es_username" in result.stdout and "not-the-password" not in result.stdout
+    assert [r.path for r in store.requests] == ["/_security/_authenticate"]
+    assert store.pipelines == {}

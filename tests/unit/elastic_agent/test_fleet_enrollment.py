@@ -88,7 +88,8 @@ sys.exit(1)
 
 @pytest.fixture(scope="module")
 def kibana() -> Iterator[FakeKibana]:
-    token = base64.b64encode(("elastic:" + PASSWORD).encode()).decode()
+    # The role's default Fleet API user is the Fleet identity, never elastic.
+    token = base64.b64encode(("vigil_fleet:" + PASSWORD).encode()).decode()
     fake = FakeKibana(expected_auth="Basic " + token).start()
     yield fake
     fake.stop()

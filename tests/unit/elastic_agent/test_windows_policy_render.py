@@ -14,7 +14,6 @@ not that Elastic Agent on Windows reads them.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any, Dict
 
 import pytest

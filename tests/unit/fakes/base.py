@@ -10,6 +10,7 @@ was made on a no-op run).
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, List, Optional, Tuple
@@ -23,6 +24,9 @@ class Request:
         self.query = query
         self.headers = headers
         self.body = body
+        # Who the request authenticated as, when the fake checks identities (see
+        # fakes/elastic_security.py): a user name or "api_key:<name>"; None otherwise.
+        self.auth: Optional[str] = None
 
     def __repr__(self) -> str:
         return "%s %s" % (self.method, self.path)
@@ -36,6 +40,7 @@ class FakeApi:
         self._server: Optional[ThreadingHTTPServer] = None
         self._thread: Optional[threading.Thread] = None
         self.lock = threading.Lock()
+        self._tls = False
 
     # -- to implement -------------------------------------------------------
     def handle(self, req: Request) -> Tuple[int, Any]:  # pragma: no cover - abstract
@@ -46,7 +51,7 @@ class FakeApi:
     def url(self) -> str:
         assert self._server is not None, "fake not started"
         host, port = self._server.server_address[:2]
-        return "http://%s:%d" % (host, port)
+        return "%s://%s:%d" % ("https" if self._tls else "http", host, port)
 
     def calls(self, method: Optional[str] = None) -> List[Request]:
         return [r for r in self.requests if method is None or r.method == method]
@@ -54,7 +59,8 @@ class FakeApi:
     def writes(self) -> List[Request]:
         return [r for r in self.requests if r.method in ("POST", "PUT", "PATCH", "DELETE")]
 
-    def start(self) -> "FakeApi":
+    def start(self, host: str = "127.0.0.1", port: int = 0, ssl_context: Optional[ssl.SSLContext] = None) -> "FakeApi":
+        """Serve in a daemon thread: loopback and a free port unless told (scripts serve a lab host)."""
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -84,7 +90,13 @@ class FakeApi:
             def log_message(self, format, *args):  # noqa: A002 - silence the default stderr log
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._tls = ssl_context is not None
+        if ssl_context is not None:
+            # The handshake happens in the request thread, so a slow client blocks no other.
+            self._server.socket = ssl_context.wrap_socket(
+                self._server.socket, server_side=True, do_handshake_on_connect=False
+            )
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self

@@ -15,18 +15,26 @@ space; objects are stored per space.
 
 Both fakes can require one ``Authorization`` header value (``expected_auth``) and can
 answer the next N requests with an HTTP error (``fail_next``) to exercise retries.
+
+With security on (``FakeElasticsearch(elastic_password=...)``; ``FakeKibana(security=es)``
+shares that cluster's users), every request must authenticate as a native user or an
+API key, is authorised against the caller's privileges (fakes/elastic_security.py), and
+records who it was in ``Request.auth``; the Elasticsearch fake then also serves the
+``_security`` APIs, ``POST <target>/_doc`` and ``<target>/_search``.
 """
 
 from __future__ import annotations
 
 import base64
 import copy
+import fnmatch
 import itertools
 import re
 import uuid
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from fakes.base import FakeApi, Request
+from fakes.elastic_security import Principal, SecurityRealm, security_exception
 
 Answer = Tuple[int, Any]
 
@@ -81,12 +89,30 @@ class ElasticFake(FakeApi):
         tick = next(self._clock)
         return "2026-01-01T00:00:%02d.000Z" % (tick % 60), 1767225600000 + tick * 1000
 
+    def realm(self) -> Optional[SecurityRealm]:
+        """The users, roles and API keys requests authenticate against; None: security off."""
+        return None
+
     def handle(self, req: Request) -> Answer:
         if self._faults:
             return self._faults.pop(0)
         if self.expected_auth is not None and req.headers.get("authorization") != self.expected_auth:
             return self.unauthorized()
+        realm = self.realm()
+        if realm is not None:
+            principal = realm.authenticate(req.headers.get("authorization"))
+            if principal is None:
+                return self.unauthorized()
+            req.auth = principal.label
+            req.principal = principal  # type: ignore[attr-defined]
         return self.route(req)
+
+    def by_identity(self) -> Dict[Optional[str], List[Request]]:
+        """Requests grouped by who they authenticated as (``Request.auth``)."""
+        out: Dict[Optional[str], List[Request]] = {}
+        for req in self.requests:
+            out.setdefault(req.auth, []).append(req)
+        return out
 
     def unauthorized(self) -> Answer:  # pragma: no cover - overridden
         return 401, None
@@ -184,7 +210,9 @@ PROCESSOR_FIELDS = {
     "fail": ({"message"}, set()),
     "drop": (set(), set()),
 }
-COMMON_PROCESSOR_FIELDS = {"tag", "description", "ignore_failure", "on_failure"}
+# Every processor accepts these, as in Elasticsearch. ``if`` (a Painless condition) is
+# accepted on PUT, but _simulate cannot evaluate it: such a processor fails the sample.
+COMMON_PROCESSOR_FIELDS = {"tag", "description", "ignore_failure", "on_failure", "if"}
 
 
 def parse_processors(processors: Any, where: str = "processors") -> None:
@@ -215,6 +243,8 @@ def parse_processors(processors: Any, where: str = "processors") -> None:
 
 
 def run_processor(ptype: str, config: Dict[str, Any], doc: Dict[str, Any], meta: Dict[str, Any]) -> None:
+    if "if" in config:
+        raise ProcessorError("fake_limitation", "the fake cannot evaluate the condition of processor [%s]" % ptype)
     field = config.get("field")
     if ptype == "set":
         value = get_path(doc, config["copy_from"]) if "copy_from" in config else render(config["value"], doc, meta)
@@ -336,15 +366,428 @@ def nest_settings(flat: Dict[str, Any]) -> Dict[str, Any]:
     return out
 
 
-class FakeElasticsearch(ElasticFake):
-    def __init__(self, expected_auth: Optional[str] = None, track_dates: bool = True) -> None:
+# ======================================================================================
+# Elasticsearch: the read-only monitoring endpoints
+# ======================================================================================
+# What a monitoring client such as prometheus-elasticsearch-exporter reads (GET only):
+# ``/``, ``/_cluster/health``, ``/_cluster/settings`` (``include_defaults``,
+# ``flat_settings``), ``/_nodes[/<node>]/stats``, ``[/<target>]/_stats``,
+# ``/_data_stream[/<name>]/_stats``, ``/_cat/shards?format=json`` and ``/_alias``, with
+# the fields and types of Elasticsearch 8's documented responses. The cluster they
+# describe is ``self.monitoring`` (see ``default_monitoring``): tests change it in
+# place. The newest backing index of each data stream receives ``docs_per_minute``
+# documents a minute of ``self.clock`` (0: the stream's ingestion has stopped).
+
+MONITORING_SETTING_DEFAULTS = {
+    # Elasticsearch 8's defaults for the settings a monitoring client reads.
+    "cluster.max_shards_per_node": "1000",
+    "cluster.routing.allocation.enable": "all",
+    "cluster.routing.allocation.disk.threshold_enabled": "true",
+    "cluster.routing.allocation.disk.watermark.enable_for_single_data_node": "true",
+    "cluster.routing.allocation.disk.watermark.low": "85%",
+    "cluster.routing.allocation.disk.watermark.low.max_headroom": "200GB",
+    "cluster.routing.allocation.disk.watermark.high": "90%",
+    "cluster.routing.allocation.disk.watermark.high.max_headroom": "150GB",
+    "cluster.routing.allocation.disk.watermark.flood_stage": "95%",
+    "cluster.routing.allocation.disk.watermark.flood_stage.max_headroom": "100GB",
+    "cluster.routing.allocation.disk.watermark.flood_stage.frozen": "95%",
+    "cluster.routing.allocation.disk.watermark.flood_stage.frozen.max_headroom": "20GB",
+}
+WATERMARK_PREFIX = "cluster.routing.allocation.disk.watermark."
+DATA_ROLES = ("data", "data_content", "data_hot", "data_warm", "data_cold", "data_frozen")
+GIB = 1024**3
+
+
+def default_monitoring() -> Dict[str, Any]:
+    """A small healthy cluster: one node, two log data streams receiving documents."""
+    return {
+        "cluster_name": "vigil",
+        "cluster_uuid": "VgL0sTnDQ3ymJ2yq2rY4Ew",
+        "version": "8.17.0",
+        "lucene_version": "9.12.0",
+        "status": "green",
+        "relocating_shards": 0,
+        "initializing_shards": 0,
+        "unassigned_shards": 0,
+        "delayed_unassigned_shards": 0,
+        "number_of_pending_tasks": 0,
+        "nodes": [
+            {
+                "id": "Xh3oDq5LR2W7l9b0mZkP1g",
+                "name": "es-1",
+                "ip": "127.0.0.1",
+                "roles": ["data_content", "data_hot", "ingest", "master"],
+                "path": "/var/lib/elasticsearch",
+                "mount": "/ (overlay)",
+                "total_bytes": 100 * GIB,
+                "available_bytes": 60 * GIB,
+            }
+        ],
+        # Data streams: name, backing index date and count (generation), documents in
+        # each older backing index and in the write index at the start, growth rate.
+        "data_streams": [
+            {"name": "logs-system.syslog-default", "date": "2026.01.01", "generation": 2,
+             "docs": 1000, "docs_per_minute": 60},
+            {"name": "logs-vigil.linux_auth-default", "date": "2026.01.01", "generation": 1,
+             "docs": 250, "docs_per_minute": 12},
+        ],
+        "indices": [],  # plain indices: [{"name": ..., "docs": ...}]
+        "bytes_per_doc": 512,
+        "replicas": 0,
+        # Explicit cluster settings, flat: {"cluster.routing.allocation.disk.watermark.high": "92%"}.
+        "persistent": {},
+        "transient": {},
+    }
+
+
+def structured_settings(flat: Dict[str, Any]) -> Dict[str, Any]:
+    """Flat settings as Elasticsearch nests them without ``flat_settings``.
+
+    Keys are taken in sorted order; a key that is both a value and the prefix of
+    others keeps its value and the others stay dotted at that level
+    (``"high": "90%", "high.max_headroom": "150GB"``), and a prefix without a value of its
+    own becomes an object (``"high": {"max_headroom": "-1"}``), as Elasticsearch does.
+    """
+    out: Dict[str, Any] = {}
+    for key in sorted(flat):
+        _place_setting(out, "", key, flat[key])
+    return out
+
+
+def _place_setting(level: Dict[str, Any], prefix: str, key: str, value: Any) -> None:
+    head, dot, rest = key.partition(".")
+    if not dot:
+        inner = level.get(prefix + key)
+        if isinstance(inner, dict):
+            # It was a prefix and now holds a value: its keys go back to dotted notation.
+            for sub, sub_value in inner.items():
+                level["%s%s.%s" % (prefix, key, sub)] = sub_value
+        level[prefix + key] = value
+        return
+    existing = level.get(prefix + head)
+    if existing is None:
+        nested: Dict[str, Any] = {}
+        _place_setting(nested, "", rest, value)
+        level[prefix + head] = nested
+    elif isinstance(existing, dict):
+        _place_setting(existing, "", rest, value)
+    else:
+        # The prefix holds a value: the rest stays dotted at this level.
+        _place_setting(level, prefix + head + ".", rest, value)
+
+
+class ClusterMonitoring:
+    """The monitoring endpoints of FakeElasticsearch (mixed into it)."""
+
+    monitoring: Dict[str, Any]
+    clock: Callable[[], float]
+
+    def init_monitoring(self) -> None:
+        # kept out of the shared import block
+        import time  # pylint: disable=import-outside-toplevel
+
+        self.monitoring = default_monitoring()
+        self.clock = time.time
+        self.monitoring_started = self.clock()
+
+    # -- routing ------------------------------------------------------------------------
+    def monitoring_route(self, req: Request) -> Optional[Answer]:
+        """Answer a monitoring read; None for any other request."""
+        if req.method not in ("GET", "HEAD"):
+            return None
+        parts = [p for p in req.path.split("/") if p]
+        if not parts:
+            return 200, self.info()
+        if parts == ["_cluster", "health"]:
+            return 200, self.cluster_health()
+        if parts == ["_cluster", "settings"]:
+            return 200, self.cluster_settings(self._flag(req, "include_defaults"), self._flag(req, "flat_settings"))
+        if parts[0] == "_nodes" and parts[-1] == "stats" and len(parts) in (2, 3):
+            return self.nodes_stats(parts[1] if len(parts) == 3 else "_all")
+        if parts[-1] == "_stats" and len(parts) <= 2 and parts[0] != "_data_stream" and not parts[0].startswith("_nodes"):
+            return self.index_stats(parts[0] if len(parts) == 2 else "_all", self._param(req, "level") == "shards")
+        if parts[0] == "_data_stream" and parts[-1] == "_stats" and len(parts) in (2, 3):
+            return self.data_stream_stats(parts[1] if len(parts) == 3 else "*")
+        if parts == ["_cat", "shards"]:
+            if self._param(req, "format") != "json":
+                return es_error(400, "illegal_argument_exception", "this fake answers _cat/shards with format=json only")
+            return 200, self.cat_shards()
+        if parts == ["_alias"]:
+            return 200, {index["name"]: {"aliases": {}} for index in self.backing_indices() + self.plain_indices()}
+        return None
+
+    @staticmethod
+    def _param(req: Request, name: str) -> Optional[str]:
+        values = req.query.get(name)
+        return values[-1] if values else None
+
+    def _flag(self, req: Request, name: str) -> bool:
+        value = self._param(req, name)
+        return value is not None and value.lower() in ("", "true")
+
+    # -- the cluster's state --------------------------------------------------------------
+    def millis(self) -> int:
+        return int(self.clock() * 1000)
+
+    def backing_indices(self) -> List[Dict[str, Any]]:
+        """Every data stream's backing indices, oldest first, with their document counts now."""
+        state = self.monitoring
+        elapsed = max(0.0, self.clock() - self.monitoring_started) / 60.0
+        out = []
+        for stream in state["data_streams"]:
+            generation = int(stream.get("generation", 1))
+            for number in range(1, generation + 1):
+                docs = int(stream.get("docs", 0))
+                if number == generation:
+                    docs += int(float(stream.get("docs_per_minute", 0)) * elapsed)
+                name = ".ds-%s-%s-%06d" % (stream["name"], stream.get("date", "2026.01.01"), number)
+                out.append({"name": name, "docs": docs, "data_stream": stream["name"], "write": number == generation})
+        return out
+
+    def plain_indices(self) -> List[Dict[str, Any]]:
+        return [{"name": i["name"], "docs": int(i.get("docs", 0)), "data_stream": None, "write": True}
+                for i in self.monitoring["indices"]]
+
+    def nodes(self) -> List[Dict[str, Any]]:
+        return self.monitoring["nodes"]
+
+    def data_nodes(self) -> List[Dict[str, Any]]:
+        return [n for n in self.nodes() if set(n.get("roles", [])) & set(DATA_ROLES)]
+
+    def copies(self) -> int:
+        """Shard copies per primary that can be assigned (replicas need another data node)."""
+        return 1 + min(int(self.monitoring.get("replicas", 0)), max(0, len(self.data_nodes()) - 1))
+
+    # -- responses ------------------------------------------------------------------------
+    def info(self) -> Dict[str, Any]:
+        state = self.monitoring
+        return {
+            "name": self.nodes()[0]["name"],
+            "cluster_name": state["cluster_name"],
+            "cluster_uuid": state["cluster_uuid"],
+            "version": {
+                "number": state["version"],
+                "build_flavor": "default",
+                "build_type": "deb",
+                "build_hash": "0000000000000000000000000000000000000000",
+                "build_date": "2025-01-01T00:00:00.000000000Z",
+                "build_snapshot": False,
+                "lucene_version": state["lucene_version"],
+                "minimum_wire_compatibility_version": "7.17.0",
+                "minimum_index_compatibility_version": "7.0.0",
+            },
+            "tagline": "You Know, for Search",
+        }
+
+    def cluster_health(self) -> Dict[str, Any]:
+        state = self.monitoring
+        indices = self.backing_indices() + self.plain_indices()
+        active = len(indices) * self.copies() - int(state["unassigned_shards"]) - int(state["initializing_shards"])
+        total = active + int(state["unassigned_shards"]) + int(state["initializing_shards"])
+        return {
+            "cluster_name": state["cluster_name"],
+            "status": state["status"],
+            "timed_out": False,
+            "number_of_nodes": len(self.nodes()),
+            "number_of_data_nodes": len(self.data_nodes()),
+            "active_primary_shards": len(indices),
+            "active_shards": max(active, 0),
+            "relocating_shards": int(state["relocating_shards"]),
+            "initializing_shards": int(state["initializing_shards"]),
+            "unassigned_shards": int(state["unassigned_shards"]),
+            "unassigned_primary_shards": 0 if state["status"] != "red" else int(state["unassigned_shards"]),
+            "delayed_unassigned_shards": int(state["delayed_unassigned_shards"]),
+            "number_of_pending_tasks": int(state["number_of_pending_tasks"]),
+            "number_of_in_flight_fetch": 0,
+            "task_max_waiting_in_queue_millis": 0,
+            "active_shards_percent_as_number": 100.0 * max(active, 0) / total if total else 100.0,
+        }
+
+    def cluster_settings(self, include_defaults: bool, flat: bool) -> Dict[str, Any]:
+        state = self.monitoring
+        explicit = dict(state["persistent"])
+        explicit.update(state["transient"])
+        render = dict if flat else structured_settings
+        answer = {"persistent": render(state["persistent"]), "transient": render(state["transient"])}
+        if include_defaults:
+            defaults = {k: v for k, v in MONITORING_SETTING_DEFAULTS.items() if k not in explicit}
+            # A watermark set as a percentage or ratio turns its default headroom off.
+            for key, value in explicit.items():
+                if key.startswith(WATERMARK_PREFIX) and not str(value).lower().endswith("b"):
+                    headroom = key + ".max_headroom"
+                    if headroom in MONITORING_SETTING_DEFAULTS and headroom not in explicit:
+                        defaults[headroom] = "-1"
+            answer["defaults"] = render(defaults)
+        return answer
+
+    def node_view(self, node: Dict[str, Any], now: int) -> Dict[str, Any]:
+        data = node in self.data_nodes()
+        indices = self.backing_indices() + self.plain_indices() if data else []
+        count = sum(i["docs"] for i in indices) // max(1, len(self.data_nodes())) if data else 0
+        size = count * int(self.monitoring["bytes_per_doc"])
+        total, available = int(node["total_bytes"]), int(node["available_bytes"])
+        address = "%s:9300" % node["ip"]
+        return {
+            "timestamp": now,
+            "name": node["name"],
+            "transport_address": address,
+            "host": node["ip"],
+            "ip": address,
+            "roles": list(node.get("roles", [])),
+            "attributes": {},
+            "indices": {
+                "docs": {"count": count, "deleted": 0},
+                "store": {"size_in_bytes": size, "total_data_set_size_in_bytes": size, "reserved_in_bytes": 0},
+                "indexing": {"index_total": count, "index_time_in_millis": count // 10, "index_current": 0,
+                             "index_failed": 0, "delete_total": 0, "delete_time_in_millis": 0, "delete_current": 0,
+                             "noop_update_total": 0, "is_throttled": False, "throttle_time_in_millis": 0},
+            },
+            "jvm": {
+                "timestamp": now,
+                "uptime_in_millis": max(0, now - int(self.monitoring_started * 1000)),
+                "mem": {"heap_used_in_bytes": 256 * 1024**2, "heap_used_percent": 25,
+                        "heap_committed_in_bytes": GIB, "heap_max_in_bytes": GIB,
+                        "non_heap_used_in_bytes": 128 * 1024**2, "non_heap_committed_in_bytes": 160 * 1024**2},
+            },
+            "fs": {
+                "timestamp": now,
+                "total": {"total_in_bytes": total, "free_in_bytes": available, "available_in_bytes": available},
+                "data": [{"path": node["path"], "mount": node["mount"], "type": "overlay",
+                          "total_in_bytes": total, "free_in_bytes": available, "available_in_bytes": available}],
+            },
+            "http": {"current_open": 1, "total_opened": 1},
+        }
+
+    def nodes_stats(self, selector: str) -> Answer:
+        nodes = self.nodes()
+        if selector == "_local":
+            chosen = nodes[:1]
+        elif selector == "_all":
+            chosen = list(nodes)
+        else:
+            wanted = set(selector.split(","))
+            chosen = [n for n in nodes if n["id"] in wanted or n["name"] in wanted]
+        now = self.millis()
+        return 200, {
+            "_nodes": {"total": len(chosen), "successful": len(chosen), "failed": 0},
+            "cluster_name": self.monitoring["cluster_name"],
+            "nodes": {n["id"]: self.node_view(n, now) for n in chosen},
+        }
+
+    def resolve_indices(self, target: str) -> Optional[List[Dict[str, Any]]]:
+        """Indices named by a target: names, data streams (their backing indices), patterns."""
+        indices = self.backing_indices() + self.plain_indices()
+        if target in ("_all", "*"):
+            # A wildcard matches data streams and visible indices; backing indices are
+            # hidden, and come through their data streams.
+            return indices
+        chosen: List[Dict[str, Any]] = []
+        for expression in target.split(","):
+            matched = [i for i in indices if fnmatch.fnmatchcase(i["name"], expression)
+                       or (i["data_stream"] and fnmatch.fnmatchcase(i["data_stream"], expression))]
+            if not matched and "*" not in expression:
+                return None
+            chosen.extend(m for m in matched if m not in chosen)
+        return chosen
+
+    def index_stats(self, target: str, shards: bool) -> Answer:
+        indices = self.resolve_indices(target)
+        if indices is None:
+            return es_error(404, "index_not_found_exception", "no such index [%s]" % target)
+        copies = self.copies()
+        per_index = {}
+        primaries_sum = {"docs": 0, "size": 0}
+        for index in indices:
+            size = index["docs"] * int(self.monitoring["bytes_per_doc"])
+            primaries = self.index_detail(index["docs"], size)
+            entry = {
+                "uuid": uuid.uuid5(uuid.NAMESPACE_URL, index["name"]).hex[:22],
+                "health": self.monitoring["status"],
+                "status": "open",
+                "primaries": primaries,
+                "total": self.index_detail(index["docs"] * copies, size * copies),
+            }
+            if shards:
+                routing = {"state": "STARTED", "primary": True, "node": self.data_nodes()[0]["id"]}
+                entry["shards"] = {"0": [dict(primaries, routing=routing)]}
+            per_index[index["name"]] = entry
+            primaries_sum["docs"] += index["docs"]
+            primaries_sum["size"] += size
+        count = len(indices)
+        return 200, {
+            "_shards": {"total": count * copies, "successful": count * copies, "failed": 0},
+            "_all": {
+                "primaries": self.index_detail(primaries_sum["docs"], primaries_sum["size"]),
+                "total": self.index_detail(primaries_sum["docs"] * copies, primaries_sum["size"] * copies),
+            },
+            "indices": per_index,
+        }
+
+    @staticmethod
+    def index_detail(docs: int, size: int) -> Dict[str, Any]:
+        return {
+            "docs": {"count": docs, "deleted": 0},
+            "store": {"size_in_bytes": size, "total_data_set_size_in_bytes": size, "reserved_in_bytes": 0},
+            "indexing": {"index_total": docs, "index_time_in_millis": docs // 10, "index_current": 0,
+                         "index_failed": 0, "delete_total": 0, "delete_time_in_millis": 0, "delete_current": 0,
+                         "noop_update_total": 0, "is_throttled": False, "throttle_time_in_millis": 0},
+        }
+
+    def data_stream_stats(self, target: str) -> Answer:
+        streams = [s for s in self.monitoring["data_streams"]
+                   if any(fnmatch.fnmatchcase(s["name"], t) for t in target.split(","))]
+        if not streams and "*" not in target:
+            return es_error(404, "index_not_found_exception", "no such index [%s]" % target)
+        backing = self.backing_indices()
+        stats = []
+        for stream in streams:
+            mine = [i for i in backing if i["data_stream"] == stream["name"]]
+            size = sum(i["docs"] for i in mine) * int(self.monitoring["bytes_per_doc"])
+            stats.append({"data_stream": stream["name"], "backing_indices": len(mine),
+                          "store_size_bytes": size, "maximum_timestamp": self.millis()})
+        copies = self.copies()
+        count = sum(s["backing_indices"] for s in stats)
+        return 200, {
+            "_shards": {"total": count * copies, "successful": count * copies, "failed": 0},
+            "data_stream_count": len(stats),
+            "backing_indices": count,
+            "total_store_size_bytes": sum(s["store_size_bytes"] for s in stats),
+            "data_streams": stats,
+        }
+
+    def cat_shards(self) -> List[Dict[str, str]]:
+        node = self.data_nodes()[0] if self.data_nodes() else None
+        rows = []
+        for index in self.backing_indices() + self.plain_indices():
+            rows.append({
+                "index": index["name"], "shard": "0", "prirep": "p",
+                "state": "STARTED" if node else "UNASSIGNED",
+                "docs": str(index["docs"]) if node else None,
+                "store": "%db" % (index["docs"] * int(self.monitoring["bytes_per_doc"])) if node else None,
+                "ip": node["ip"] if node else None,
+                "node": node["name"] if node else None,
+            })
+        return rows
+
+
+class FakeElasticsearch(ClusterMonitoring, ElasticFake):
+    def __init__(
+        self, expected_auth: Optional[str] = None, track_dates: bool = True, elastic_password: Optional[str] = None
+    ) -> None:
         self.track_dates = track_dates
+        self.elastic_password = elastic_password
         super().__init__(expected_auth)
 
     def init_state(self) -> None:
         self.pipelines: Dict[str, Dict[str, Any]] = {}
         self.policies: Dict[str, Dict[str, Any]] = {}
         self.templates: Dict[str, Dict[str, Any]] = {}
+        self.init_monitoring()
+        self.documents: Dict[str, List[Dict[str, Any]]] = {}
+        self.security = SecurityRealm(self.elastic_password) if self.elastic_password else None
+
+    def realm(self) -> Optional[SecurityRealm]:
+        return self.security
 
     def unauthorized(self) -> Answer:
         return es_error(401, "security_exception", "missing authentication credentials for REST request")
@@ -356,6 +799,22 @@ class FakeElasticsearch(ElasticFake):
     # -- routing ------------------------------------------------------------------------
     def route(self, req: Request) -> Answer:
         parts = [p for p in req.path.split("/") if p]
+        principal: Optional[Principal] = getattr(req, "principal", None)
+        if principal is not None and self.security is not None:
+            if parts[:1] == ["_security"]:
+                return self.security.route(req.method, parts[1:], req.query, req.body, principal)
+            denied = self.authorize(req, parts, principal)
+            if denied is not None:
+                return denied
+        monitoring = self.monitoring_route(req)
+        if monitoring is not None:
+            return monitoring
+        if parts[-1:] == ["_doc"] and len(parts) == 2 and req.method == "POST":
+            return self.add_document(parts[0], req.body)
+        if parts[-1:] == ["_search"] and len(parts) == 2 and req.method in ("GET", "POST"):
+            return self.search(parts[0])
+        if parts == ["_cluster", "health"] and req.method == "GET":
+            return 200, {"cluster_name": "vigil-fake", "status": "green", "timed_out": False}
         if (
             parts[:2] == ["_ingest", "pipeline"]
             and len(parts) == 3
@@ -372,6 +831,79 @@ class FakeElasticsearch(ElasticFake):
         return es_error(
             400, "illegal_argument_exception", "no handler found for uri [%s] and method [%s]" % (req.path, req.method)
         )
+
+    # -- authorisation (security on) -----------------------------------------------------
+    def action_of(self, method: str, parts: List[str]) -> Tuple[str, Optional[str]]:
+        """The transport action Elasticsearch authorises for a REST call, and its index (if any)."""
+        verb = {"GET": "get", "PUT": "put", "POST": "put", "DELETE": "delete"}.get(method, method.lower())
+        if parts[:2] == ["_ingest", "pipeline"]:
+            return ("cluster:admin/ingest/pipeline/simulate" if parts[2:] == ["_simulate"]
+                    else "cluster:admin/ingest/pipeline/%s" % verb), None  # fmt: skip
+        if parts[:2] == ["_ilm", "policy"]:
+            return "cluster:admin/ilm/%s" % verb, None
+        if parts[:1] == ["_index_template"]:
+            return "indices:admin/index_template/%s" % verb, None
+        if not parts and method in ("GET", "HEAD"):
+            return "cluster:monitor/main", None
+        if parts == ["_cluster", "health"]:
+            return "cluster:monitor/health", None
+        if method == "GET":
+            monitoring = self.monitoring_action(parts)
+            if monitoring is not None:
+                return monitoring
+        if len(parts) == 2 and parts[1] == "_doc":
+            return "indices:data/write/index:op_type/create", parts[0]
+        if len(parts) == 2 and parts[1] == "_search":
+            return "indices:data/read/search", parts[0]
+        return "cluster:admin/unknown", None
+
+    @staticmethod
+    def monitoring_action(parts: List[str]) -> Optional[Tuple[str, Optional[str]]]:
+        """The actions of the monitoring reads (what the ``monitor`` privileges cover)."""
+        if parts == ["_cluster", "settings"]:
+            return "cluster:monitor/settings", None
+        if parts[:1] == ["_nodes"] and parts[-1:] == ["stats"]:
+            return "cluster:monitor/nodes/stats", None
+        if parts == ["_cat", "shards"]:
+            return "cluster:monitor/state", None
+        if parts[:1] == ["_data_stream"] and parts[-1:] == ["_stats"]:
+            return "indices:monitor/data_stream/stats", parts[1] if len(parts) == 3 else "*"
+        if parts[-1:] == ["_stats"] and len(parts) <= 2:
+            return "indices:monitor/stats", parts[0] if len(parts) == 2 else "*"
+        if parts == ["_alias"]:
+            return "indices:admin/aliases/get", "*"
+        return None
+
+    def authorize(self, req: Request, parts: List[str], principal: Principal) -> Optional[Answer]:
+        assert self.security is not None
+        action, index = self.action_of(req.method, parts)
+        if index is None:
+            allowed = self.security.cluster_allowed(principal, action)
+        else:
+            targets = [n for n in self.documents if fnmatch.fnmatchcase(n, index)] or [index]
+            allowed = all(self.security.index_allowed(principal, action, t) for t in targets)
+            if allowed and action.startswith("indices:data/write") and index not in self.documents:
+                # A data stream that does not exist yet is created on the first write: auto_configure.
+                allowed = self.security.index_allowed(principal, "indices:admin/auto_create", index)
+                action = action if allowed else "indices:admin/auto_create"
+        return None if allowed else self.security.unauthorized(principal, action, index)
+
+    def add_document(self, target: str, body: Any) -> Answer:
+        if not isinstance(body, dict):
+            return es_error(400, "parse_exception", "request body is required")
+        docs = self.documents.setdefault(target, [])
+        docs.append(copy.deepcopy(body))
+        return 201, {"_index": ".ds-%s-000001" % target, "_id": str(len(docs)), "_version": 1, "result": "created"}
+
+    def search(self, target: str) -> Answer:
+        hits = [
+            {"_index": name, "_id": str(i + 1), "_source": doc}
+            for name in sorted(self.documents)
+            if fnmatch.fnmatchcase(name, target)
+            for i, doc in enumerate(self.documents[name])
+        ]
+        return 200, {"took": 1, "timed_out": False, "hits": {"total": {"value": len(hits), "relation": "eq"},
+                                                            "hits": hits}}  # fmt: skip
 
     def stamp(self, stored: Dict[str, Any], created: Optional[Dict[str, Any]]) -> None:
         if not self.track_dates:
@@ -642,7 +1174,26 @@ DETECTION_DEFAULTS = {
     "output_index": "",
     "actions": [],
 }
+NOTIFY_WHEN = ("onActionGroupChange", "onActiveAlert", "onThrottleInterval")
 CONNECTOR_TYPES = (".webhook", ".index", ".server-log")
+
+
+def frequency_error(frequency: Any, notify_key: str) -> Optional[str]:
+    """Kibana's schema for an action's frequency: {summary: bool, <notify_key>: enum, throttle: duration|null}."""
+    if not isinstance(frequency, dict):
+        return "frequency: expected an object"
+    if not isinstance(frequency.get("summary"), bool):
+        return "frequency.summary: expected value of type [boolean]"
+    if frequency.get(notify_key) not in NOTIFY_WHEN:
+        return "frequency.%s: expected one of %s" % (notify_key, ", ".join(NOTIFY_WHEN))
+    throttle = frequency.get("throttle", "missing")
+    if throttle == "missing" or (throttle is not None and not re.match(r"^[1-9][0-9]*[smhd]$", str(throttle))):
+        return "frequency.throttle: expected a duration or null"
+    if frequency[notify_key] == "onThrottleInterval" and throttle is None:
+        return "frequency.throttle: required with onThrottleInterval"
+    return None
+
+
 WEBHOOK_DEFAULTS = {
     "method": "post",
     "hasAuth": True,
@@ -654,10 +1205,55 @@ WEBHOOK_DEFAULTS = {
 }
 
 
+# Kibana feature privileges an API route needs: (read, write); a write needs "all".
+KIBANA_ROUTE_FEATURES = {
+    "alerting": "stackAlerts",
+    "actions": "actions",
+    "detection_engine": "siem",
+    "fleet": "fleetv2",
+}
+
+
 class FakeKibana(ElasticFake):
-    def __init__(self, expected_auth: Optional[str] = None, rule_ids_must_be_uuid: bool = True) -> None:
+    def __init__(
+        self,
+        expected_auth: Optional[str] = None,
+        rule_ids_must_be_uuid: bool = True,
+        security: Optional[FakeElasticsearch] = None,
+    ) -> None:
         self.rule_ids_must_be_uuid = rule_ids_must_be_uuid
+        # With security: users and API keys are those of this Elasticsearch fake, as
+        # Kibana authenticates against its cluster.
+        self.security_source = security
+        self.current_user = "elastic"
         super().__init__(expected_auth)
+
+    def realm(self) -> Optional[SecurityRealm]:
+        return self.security_source.security if self.security_source is not None else None
+
+    def authorize(self, req: Request, space: str, parts: List[str], principal: Principal) -> Optional[Answer]:
+        """Kibana's feature privileges for the route (application kibana-.kibana, resource space:<id>)."""
+        realm = self.realm()
+        assert realm is not None
+        if parts[:2] == ["api", "status"]:
+            return None
+        feature = KIBANA_ROUTE_FEATURES.get(parts[1] if len(parts) > 1 else "")
+        if feature is None:
+            return kbn_error(404, "Not Found")
+        write = req.method != "GET"
+        wanted = ["feature_%s.all" % feature] + ([] if write else ["feature_%s.read" % feature])
+        if not realm.kibana_allowed(principal, space, wanted):
+            return kbn_error(403, "Unauthorized to %s %s in space %s: needs %s" % (
+                "change" if write else "read", "/".join(parts[1:3]), space, " or ".join(wanted)))  # fmt: skip
+        if write and feature == "stackAlerts" and (req.body or {}).get("actions"):
+            # Attaching actions needs at least read on Actions and Connectors.
+            if not realm.kibana_allowed(principal, space, ["feature_actions.all", "feature_actions.read"]):
+                return kbn_error(403, "Unauthorized to execute actions: needs feature_actions.read")
+        if write and feature == "siem":
+            alerts = ".alerts-security.alerts-%s" % space
+            if not realm.index_allowed(principal, "indices:data/read/search", alerts):
+                return kbn_error(403, "Missing [read] privileges for the [%s] index" % alerts)
+        return None
 
     def init_state(self) -> None:
         self.rules: Dict[Tuple[str, str], Dict[str, Any]] = {}
@@ -677,6 +1273,15 @@ class FakeKibana(ElasticFake):
             return kbn_error(400, "Request must contain a kbn-xsrf header.")
         space, path = self.split_space(req.path)
         parts = [p for p in path.split("/") if p]
+        principal: Optional[Principal] = getattr(req, "principal", None)
+        self.current_user = principal.username if principal is not None else "elastic"
+        if principal is not None:
+            denied = self.authorize(req, space, parts, principal)
+            if denied is not None:
+                return denied
+        if parts == ["api", "status"] and req.method == "GET":
+            return 200, {"name": "kibana-fake", "version": {"number": "8.17.4"},
+                         "status": {"overall": {"level": "available", "summary": "All services are available"}}}
         routes: List[Tuple[List[str], Callable[..., Answer]]] = [
             (["api", "alerting", "rule"], self.alerting),
             (["api", "detection_engine", "rules"], self.detection_rules),
@@ -698,8 +1303,8 @@ class FakeKibana(ElasticFake):
     def stamp(self, item: Dict[str, Any], created: bool) -> None:
         iso, _millis = self.now()
         if created:
-            item.update(created_at=iso, created_by="elastic")
-        item.update(updated_at=iso, updated_by="elastic")
+            item.update(created_at=iso, created_by=self.current_user)
+        item.update(updated_at=iso, updated_by=self.current_user)
 
     # -- connectors ---------------------------------------------------------------------
     def connector(self, req: Request, space: str, rest: List[str]) -> Answer:
@@ -828,7 +1433,7 @@ class FakeKibana(ElasticFake):
             return error
         self.stamp(rule, created=True)
         rule.update(
-            api_key_owner="elastic",
+            api_key_owner=self.current_user,
             api_key_created_by_user=False,
             mute_all=False,
             muted_alert_ids=[],
@@ -856,6 +1461,9 @@ class FakeKibana(ElasticFake):
             return error
         rule["revision"] += 1
         self.stamp(rule, created=False)
+        # Kibana makes a new API key for the rule, owned by whoever updated it: the rule
+        # runs with that user's privileges from now on.
+        rule["api_key_owner"] = self.current_user
         self.rules[key] = rule
         return 200, copy.deepcopy(rule)
 
@@ -882,6 +1490,8 @@ class FakeKibana(ElasticFake):
                     "Failed to validate actions due to the following error: Actions missing frequency parameters: %s"
                     % action["group"],
                 )
+            if "frequency" in action and frequency_error(action["frequency"], "notify_when"):
+                return kbn_error(400, "[request body.actions]: %s" % frequency_error(action["frequency"], "notify_when"))
             stored = {
                 k: copy.deepcopy(v)
                 for k, v in action.items()
@@ -936,6 +1546,8 @@ class FakeKibana(ElasticFake):
         for index, action in enumerate(body.get("actions") or []):
             if not action.get("action_type_id"):
                 return det_error(400, "actions.%d.action_type_id: Required" % index)
+            if "frequency" in action and frequency_error(action["frequency"], "notifyWhen"):
+                return det_error(400, "actions.%d.%s" % (index, frequency_error(action["frequency"], "notifyWhen")))
         rule = dict(copy.deepcopy(DETECTION_DEFAULTS), **copy.deepcopy(body))
         rule.setdefault("rule_id", str(uuid.uuid4()))
         if rule["type"] == "threat_match":
@@ -972,7 +1584,7 @@ class FakeKibana(ElasticFake):
         if not rest and req.method == "GET":
             return self.fleet_list(
                 req,
-                [self.policy_view(p, full=False) for (s, _), p in sorted(self.agent_policies.items()) if s == space],
+                [self.policy_view(p, full=False) for (s, _key), p in sorted(self.agent_policies.items()) if s == space],
             )
         if not rest and req.method == "POST":
             return self.create_agent_policy(req, space, req.body or {})
@@ -1015,7 +1627,7 @@ class FakeKibana(ElasticFake):
 
     def name_taken(self, space: str, name: str, other_than: Optional[str] = None) -> bool:
         return any(
-            s == space and p["name"] == name and p["id"] != other_than for (s, _), p in self.agent_policies.items()
+            s == space and p["name"] == name and p["id"] != other_than for (s, _key), p in self.agent_policies.items()
         )
 
     def create_agent_policy(self, req: Request, space: str, body: Dict[str, Any]) -> Answer:
@@ -1081,7 +1693,7 @@ class FakeKibana(ElasticFake):
             policy_id = body.get("policy_id") or (body.get("policy_ids") or [None])[0]
             if (space, policy_id) not in self.agent_policies:
                 return kbn_error(404, "Agent policy %s not found" % policy_id)
-            if any(pp["name"] == body["name"] for (s, _), pp in self.package_policies.items() if s == space):
+            if any(pp["name"] == body["name"] for (s, _key), pp in self.package_policies.items() if s == space):
                 return kbn_error(
                     409,
                     "An integration policy with the name %s already exists. "
@@ -1141,7 +1753,7 @@ class FakeKibana(ElasticFake):
                 return kbn_error(400, "Invalid kuery: %s" % kuery)
             keys = [
                 copy.deepcopy(k)
-                for (s, _), k in sorted(self.enrollment_keys.items(), key=lambda kv: kv[1]["created_at"])
+                for (s, _key), k in sorted(self.enrollment_keys.items(), key=lambda kv: kv[1]["created_at"])
                 if s == space and (match is None or k["policy_id"] == match.group(1))
             ]
             status, answer = self.fleet_list(req, keys)
@@ -1155,7 +1767,7 @@ class FakeKibana(ElasticFake):
             name = body.get("name")
             if name and any(
                 k["policy_id"] == policy_id and k["active"] and k["name"].startswith(name + " (")
-                for (s, _), k in self.enrollment_keys.items()
+                for (s, _key), k in self.enrollment_keys.items()
                 if s == space
             ):
                 return kbn_error(

@@ -53,8 +53,15 @@ SECRET_KEYS = {
     "googlechat": ("url",),
     "email": (),
     "teams": (),
+    # Grafana's "Alertmanager" integration: url is one or more comma-separated Alertmanager URLs.
+    "prometheus-alertmanager": ("basicAuthPassword",),
 }
-REQUIRED_SETTINGS = {"webhook": ("url",), "email": ("addresses",), "telegram": ("bottoken", "chatid")}
+REQUIRED_SETTINGS = {
+    "webhook": ("url",),
+    "email": ("addresses",),
+    "telegram": ("bottoken", "chatid"),
+    "prometheus-alertmanager": ("url",),
+}
 NO_DATA_STATES = ("NoData", "Alerting", "OK", "KeepLast")
 EXEC_ERR_STATES = ("Error", "Alerting", "OK", "KeepLast")
 UID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,40}$")

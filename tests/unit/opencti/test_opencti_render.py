@@ -131,7 +131,7 @@ def environment(service: Dict[str, Any]) -> Dict[str, str]:
         return {str(key): "" if value is None else str(value) for key, value in raw.items()}
     result: Dict[str, str] = {}
     for item in raw:
-        key, _, value = str(item).partition("=")
+        key, dummy, value = str(item).partition("=")
         assert key not in result, "environment sets %s twice" % key
         result[key] = value
     return result

@@ -137,6 +137,24 @@ def _elasticsearch() -> Any:
     return FakeElasticsearch()
 
 
+def _elasticsearch_secured() -> Any:
+    """An Elasticsearch fake with security on, where the matrix's credentials are a superuser's
+    (the security modules call _security/ endpoints, which exist only with security on)."""
+    from fakes.elastic import FakeElasticsearch
+
+    fake = FakeElasticsearch(elastic_password="vigil-matrix-elastic-0000")
+    realm = fake.security
+    realm.users[BASIC_USER] = {"username": BASIC_USER, "roles": ["superuser"], "full_name": None, "email": None,
+                               "metadata": {}, "enabled": True, "password": BASIC_PASSWORD}
+    realm.api_keys[API_KEY_ID] = {
+        "id": API_KEY_ID, "name": "vigil-matrix", "type": "rest", "creation": realm.now_ms, "invalidated": False,
+        "username": BASIC_USER, "realm": "default_native", "realm_type": "native", "metadata": {},
+        "role_descriptors": {}, "limited_by": realm.role_descriptors(["superuser"]), "secret": API_KEY_SECRET,
+    }
+    realm.bearer_tokens[BEARER_TOKEN] = BASIC_USER
+    return fake
+
+
 def _kibana() -> Any:
     from fakes.elastic import FakeKibana
 
@@ -189,6 +207,13 @@ CASES: Dict[str, Case] = {
         "name": "vigil-matrix", "body": {"index_patterns": ["vigil-matrix-*"], "priority": 100}}),
     "elasticsearch_ingest_pipeline": Case(_elasticsearch, {
         "name": "vigil-matrix", "body": {"processors": [{"set": {"field": "event.kind", "value": "event"}}]}}),
+    "elasticsearch_role": Case(_elasticsearch_secured, {
+        "name": "vigil_matrix", "cluster": ["monitor"]}),
+    "elasticsearch_user": Case(_elasticsearch_secured, {
+        "name": "vigil_matrix", "user_password": "vigil-matrix-user-password-0", "roles": ["vigil_matrix"]}),
+    "elasticsearch_api_key": Case(_elasticsearch_secured, {
+        # No descriptor: Elasticsearch lets a key authenticated by an API key mint only such keys.
+        "name": "vigil-matrix-key-minted", "role_descriptors": {}}),
     "kibana_connector": Case(_kibana, {"id": KIBANA_ID, "name": "matrix log", "connector_type_id": ".server-log"}),
     "kibana_fleet_agent_policy": Case(_kibana, {"name": "vigil matrix", "namespace": "lab"}),
     "kibana_fleet_enrollment_token": Case(_kibana, {"policy_id": "vigil-matrix-policy", "name": "vigil-matrix"},

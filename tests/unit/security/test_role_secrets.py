@@ -29,6 +29,14 @@ NOT_SECRETS: Dict[str, str] = {
     "opencti_connectors.api_key_env": "the NAME of the environment variable the connector reads its key from "
                                       "(e.g. MITRE_API_KEY), not the key",
     "_common_secret_options": "the NAMES of a role's secret variables, which the common role checks; no value",
+    # The per-host agent key: where and how it is minted, not the key (elastic_agent_elasticsearch_api_key is).
+    "elastic_agent_api_key_issuer_username": "the user name of the issuer that mints the agents' keys",
+    "elastic_agent_api_key_name": "the name the minted key gets (vigil-agent-<host>)",
+    "elastic_agent_api_key_indices": "index patterns the minted key may write",
+    "elastic_agent_api_key_url": "the Elasticsearch URL the key is minted through",
+    "elastic_agent_api_key_host": "the host the minting call runs from",
+    "elastic_agent_api_key_validate_certs": "TLS verification of the minting call",
+    "elastic_agent_api_key_ca_path": "path of the CA certificate for the minting call",
 }
 
 # Secrets that are not one string: they hold several, by design. no_log is still required.
@@ -36,6 +44,7 @@ SECRET_CONTAINERS: Dict[str, str] = {
     "alertmanager_basic_auth_users": "user name -> password; the role writes only bcrypt hashes",
     "blackbox_exporter_basic_auth_users": "user name -> password; the role writes only bcrypt hashes",
     "custom_exporter_basic_auth_users": "user name -> password; the role writes only bcrypt hashes",
+    "elasticsearch_exporter_basic_auth_users": "user name -> password; the role writes only bcrypt hashes",
     "node_exporter_basic_auth_users": "user name -> password; the role writes only bcrypt hashes",
     "prometheus_basic_auth_users": "user name -> password; the role writes only bcrypt hashes",
     "snmp_exporter_basic_auth_users": "user name -> password; the role writes only bcrypt hashes",

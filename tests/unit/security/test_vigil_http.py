@@ -287,7 +287,7 @@ def test_a_certificate_that_does_not_verify_is_not_retried(client, monkeypatch, 
 
     sleeps: List[float] = []
     monkeypatch.setattr(vigil_http.time, "sleep", sleeps.append)
-    context, _ = self_signed_context(str(tmp_path))
+    context = self_signed_context(str(tmp_path))[0]
     server = HostileServer(Recorder()).start(context)
     try:
         with pytest.raises(UntrustedAnswer, match="TLS certificate does not verify.*set ca_path"):

@@ -134,8 +134,53 @@ def test_new_user_alert_is_appended_with_defaults():
     assert catalog[-1]["keep_firing_for"] == "10m"
 
 
-def test_disabled_new_user_alert_needs_no_other_field():
-    assert [e["name"] for e in merged([{"name": "Draft", "enabled": False}])][-1] == "HostRebooted"
+def test_a_complete_new_alert_can_be_kept_disabled_as_a_draft():
+    assert [e["name"] for e in merged([entry("Draft", enabled=False)])][-1] == "HostRebooted"
+
+
+@pytest.mark.parametrize(
+    "user,expected",
+    [
+        # A misspelt disable would leave the real alert paging: refused, with the closest names.
+        (
+            [{"name": "HostDonw", "enabled": False}],
+            "alert_catalog entry 'HostDonw' (item 1): disables 'HostDonw', which is not an alert of the catalog "
+            "(nothing would be disabled); give the exact name of a built-in alert. Did you mean HostDown?",
+        ),
+        (
+            [{"name": "Nothing", "enabled": False}],
+            "disables 'Nothing', which is not an alert of the catalog (nothing would be disabled); "
+            "give the exact name of a built-in alert.",
+        ),
+        # A misspelt override would become an incomplete new alert.
+        (
+            [{"name": "ProbeSlw", "for": "30m"}],
+            "alert_catalog entry 'ProbeSlw' (item 1): 'ProbeSlw' matches no built-in alert, so it would be a new "
+            "alert, and it lacks expr, severity, summary, description, runbook_url; to override a built-in alert give "
+            "its exact name. Did you mean ProbeSlow or ProbeFailed? A new alert needs name, expr,",
+        ),
+        # Names differing only in case: refused, as an override and as a second alert.
+        (
+            [{"name": "Hostdown", "for": "1m"}],
+            "alert_catalog entry 'Hostdown' (item 1): name 'Hostdown' differs from the built-in alert 'HostDown' only "
+            "in case; write 'HostDown' to override or disable it",
+        ),
+        ([entry("HOSTDOWN")], "name 'HOSTDOWN' differs from the built-in alert 'HostDown' only in case"),
+        (
+            [entry("QueueStuck"), entry("Queuestuck")],
+            "alert_catalog entry 'Queuestuck' (item 2): name 'Queuestuck' differs from 'QueueStuck' (also in "
+            "alert_catalog) only in case",
+        ),
+    ],
+)
+def test_names_that_match_no_alert_or_differ_only_in_case_are_refused(user, expected):
+    message = _error(merged, user)
+    assert expected in message, message
+
+
+def test_builtin_names_differing_only_in_case_are_refused():
+    message = _error(alert_catalog_merge, [entry("HostDown"), entry("Hostdown")], [])
+    assert "alert_catalog_builtin entry 'Hostdown' (item 2): name 'Hostdown' differs from 'HostDown'" in message
 
 
 @pytest.mark.parametrize(
@@ -279,6 +324,73 @@ def test_catalog_must_be_a_list(bad):
 
 def test_invalid_default_owner_is_refused():
     assert "alert_catalog_default_owner 'Ops Team' is not a team name" in _error(merged, [], default_owner="Ops Team")
+
+
+# ----------------------------------------------------------------------------- catalog parameters
+
+SIZED = entry(
+    "AlertmanagerClusterDegraded",
+    owner="platform",
+    expr='alertmanager_cluster_members{job="alertmanager"} < ${alertmanager_cluster_size}',
+    summary="Cluster of {{ $labels.instance }} is smaller than ${alertmanager_cluster_size}",
+    description="Only {{ $value }} of ${alertmanager_cluster_size} members for ${quiet}.",
+    **{"for": "${quiet}"},
+)
+
+
+def test_parameters_replace_placeholders_in_expr_for_and_texts():
+    catalog = by_name(
+        alert_catalog_merge([copy.deepcopy(SIZED)], parameters={"alertmanager_cluster_size": 3, "quiet": "15m"})
+    )
+    alert = catalog["AlertmanagerClusterDegraded"]
+    assert alert["expr"] == 'alertmanager_cluster_members{job="alertmanager"} < 3'
+    assert alert["for"] == "15m"
+    assert alert["summary"] == "Cluster of {{ $labels.instance }} is smaller than 3"
+    assert alert["description"] == "Only {{ $value }} of 3 members for 15m."
+
+
+def test_user_entries_may_use_the_parameters_and_overrides_are_resolved_too():
+    user = [
+        {"name": "AlertmanagerClusterDegraded", "expr": "alertmanager_cluster_members < ${alertmanager_cluster_size} - 1"},
+        entry("FewPeers", expr="alertmanager_cluster_members < ${alertmanager_cluster_size}"),
+    ]
+    catalog = by_name(
+        alert_catalog_merge([copy.deepcopy(SIZED)], user, parameters={"alertmanager_cluster_size": 2, "quiet": "5m"})
+    )
+    assert catalog["AlertmanagerClusterDegraded"]["expr"] == "alertmanager_cluster_members < 2 - 1"
+    assert catalog["FewPeers"]["expr"] == "alertmanager_cluster_members < 2"
+
+
+def test_a_placeholder_without_a_value_names_the_entry_and_the_parameter():
+    message = _error(alert_catalog_merge, [copy.deepcopy(SIZED)], parameters={"quiet": "5m"})
+    assert message == (
+        "alert_catalog_builtin entry 'AlertmanagerClusterDegraded' (item 1): expr uses ${alertmanager_cluster_size}, "
+        "which is not a catalog parameter (known: quiet); correct the name, or give it a value in "
+        "alert_catalog_parameters"
+    )
+
+
+def test_a_disabled_entry_needs_no_parameter_value():
+    assert alert_catalog_merge([copy.deepcopy(SIZED)], [{"name": "AlertmanagerClusterDegraded", "enabled": False}]) == []
+
+
+def test_rendering_a_catalog_with_an_unresolved_placeholder_fails():
+    message = _error(alert_catalog_rules, [copy.deepcopy(SIZED)])
+    assert "expr uses ${alertmanager_cluster_size}, which is not a catalog parameter (known: none)" in message
+
+
+@pytest.mark.parametrize(
+    "parameters,expected",
+    [
+        ([1], "alert_catalog_parameters must be a mapping of name to value, got list"),
+        ({"Size": 3}, "alert_catalog_parameters: 'Size' is not a parameter name"),
+        ({"size": True}, "alert_catalog_parameters['size'] is True; a parameter is a number or a non-empty string"),
+        ({"size": ""}, "alert_catalog_parameters['size'] is ''"),
+        ({"size": [3]}, "alert_catalog_parameters['size'] is [3]"),
+    ],
+)
+def test_invalid_parameters_are_refused(parameters, expected):
+    assert expected in _error(alert_catalog_merge, copy.deepcopy(BUILTIN), parameters=parameters)
 
 
 # ----------------------------------------------------------------------------- Prometheus rules
@@ -661,3 +773,110 @@ def test_module_constants_match_alertmanager_integrations():
         "slack_configs",
         "webhook_configs",
     )
+
+
+# -- the dead man's switch ----------------------------------------------------------------------
+
+WATCHDOG = entry("Watchdog", severity="info", owner="platform", expr="vector(1)", **{"for": "0s"})
+HEARTBEAT = {"type": "webhook", "url": "https://hc-ping.example.org/uuid"}
+PLATFORM = dict(TEAMS, platform={"pager": [{"type": "webhook", "url": "https://oncall.example.org/platform"}]})
+
+
+def with_watchdog(**entry_overrides):
+    return merged([dict(WATCHDOG, **entry_overrides)])
+
+
+def test_the_watchdog_goes_alone_and_first_to_the_heartbeat_receiver():
+    routing = routing_for(with_watchdog(), PLATFORM, heartbeat=HEARTBEAT)
+
+    first = routing["route"]["routes"][0]
+    assert first == {
+        "receiver": "heartbeat",
+        "matchers": ['alertname="Watchdog"'],
+        "group_by": ["alertname"],
+        "group_wait": "0s",
+        "group_interval": "1m",
+        "repeat_interval": "50s",
+        "continue": False,
+    }
+    receiver = next(r for r in routing["receivers"] if r["name"] == "heartbeat")
+    assert receiver["webhook_configs"] == [{"url": HEARTBEAT["url"], "send_resolved": False}]
+    cases = alertmanager_route_tests(with_watchdog(), routing)
+    assert {"labels": {"alertname": "Watchdog", "severity": "info", "team": "platform"}, "receivers": ["heartbeat"]} in cases
+
+
+def test_heartbeat_timing_can_be_set():
+    routing = routing_for(
+        with_watchdog(), PLATFORM, heartbeat=HEARTBEAT, heartbeat_timing={"group_interval": "10s", "repeat_interval": "9s"}
+    )
+    first = routing["route"]["routes"][0]
+    assert (first["group_wait"], first["group_interval"], first["repeat_interval"]) == ("0s", "10s", "9s")
+
+
+def test_without_a_heartbeat_channel_the_watchdog_goes_to_the_null_receiver_on_its_own_route():
+    routing = routing_for(with_watchdog(), PLATFORM)
+
+    assert routing["route"]["routes"][0]["receiver"] == "blackhole"
+    assert routing["route"]["routes"][0]["matchers"] == ['alertname="Watchdog"']
+    assert "heartbeat" not in {r["name"] for r in routing["receivers"]}
+    case = next(c for c in alertmanager_route_tests(with_watchdog(), routing) if c["labels"]["alertname"] == "Watchdog")
+    assert case["receivers"] == ["blackhole"]
+
+
+def test_the_watchdog_is_neither_source_nor_target_of_any_inhibition():
+    routing = routing_for(with_watchdog(), PLATFORM, heartbeat=HEARTBEAT)
+
+    assert routing["inhibit_rules"]
+    for rule in routing["inhibit_rules"]:
+        assert 'alertname!="Watchdog"' in rule["source_matchers"]
+        assert 'alertname!="Watchdog"' in rule["target_matchers"]
+    # Without a Watchdog in the catalog the rules are as before.
+    assert all('alertname!="Watchdog"' not in r["target_matchers"] for r in routing_for()["inhibit_rules"])
+
+
+def test_grafana_never_evaluates_the_watchdog():
+    document = alert_catalog_grafana(with_watchdog(), "prom")
+    titles = [r["title"] for g in document["groups"] for r in g["rules"]]
+    assert "Watchdog" not in titles and "HostDown" in titles
+
+
+@pytest.mark.parametrize(
+    "kwargs,expected",
+    [
+        (
+            {"heartbeat": {"type": "slack", "api_url": "https://hooks.slack.com/x"}},
+            r"alertmanager_heartbeat: channel type 'slack' cannot be a heartbeat; use type webhook",
+        ),
+        (
+            {"heartbeat": dict(HEARTBEAT, send_resolved=True)},
+            r"alertmanager_heartbeat: send_resolved: true would ping the heartbeat service when the Watchdog stops",
+        ),
+        ({"heartbeat": [HEARTBEAT]}, r"alertmanager_heartbeat: must be one channel"),
+        ({"heartbeat": {"type": "webhook"}}, r"webhook channel has no url"),
+        ({"heartbeat_timing": {"repeat": "1m"}, "heartbeat": HEARTBEAT}, r"heartbeat_timing has unknown key 'repeat'"),
+    ],
+)
+def test_heartbeat_errors_name_the_setting_and_the_fix(kwargs, expected):
+    message = _error(routing_for, with_watchdog(), PLATFORM, **kwargs)
+    assert re.search(expected, message), message
+
+
+def test_a_heartbeat_channel_without_the_watchdog_alert_is_refused():
+    catalog = alert_catalog_merge(copy.deepcopy(BUILTIN) + [WATCHDOG], [{"name": "Watchdog", "enabled": False}])
+    message = _error(routing_for, catalog, PLATFORM, heartbeat=HEARTBEAT)
+    assert "the catalog has no 'Watchdog' alert (disabled?)" in message
+
+
+@pytest.mark.parametrize(
+    "user,expected",
+    [
+        ([dict(WATCHDOG, inhibits=["HostDown"])], "alert_catalog entry 'Watchdog': the heartbeat alert inhibits HostDown"),
+        (
+            [WATCHDOG, {"name": "HostDown", "inhibits": ["Watchdog"]}],
+            "alert_catalog entry 'HostDown': inhibits the heartbeat alert Watchdog",
+        ),
+    ],
+)
+def test_inhibitions_involving_the_watchdog_are_refused(user, expected):
+    message = _error(routing_for, merged(user), PLATFORM, heartbeat=HEARTBEAT)
+    assert expected in message

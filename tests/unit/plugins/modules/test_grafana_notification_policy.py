@@ -113,7 +113,7 @@ def test_absent_warns_when_grafana_resets_to_another_default(run_module, grafana
     result = run(run_module, module_args(grafana, state="absent"))
 
     assert result["changed"] is True and result["policy_tree"] == {"receiver": "grafana-default-email",
-                                                                    "provenance": ""}
+                                                                   "provenance": ""}
     assert len(warnings) == 1 and "every run" in warnings[0]
 
 

@@ -372,3 +372,60 @@ def test_detection_argument_errors_name_the_field(run_module, kibana, detection,
 
     assert fragment in failure["msg"]
     assert kibana.requests == []
+
+
+# -- the alertmanager option: the alert lifecycle ---------------------------------------------
+
+LIFECYCLE = {"connector_id": CONNECTOR, "labels": {"alertname": "FirewallDenies", "severity": "warning", "team": "netops"}}
+
+
+def test_alertmanager_option_adds_an_every_run_action_and_a_recovered_action(run_module, kibana):
+    result = run_module(module, es_query_args(kibana, actions=[], alertmanager=LIFECYCLE))
+
+    (post,) = kibana.writes()
+    groups = [(a["group"], a["frequency"]["notify_when"]) for a in post.body["actions"]]
+    assert groups == [("query matched", "onActiveAlert"), ("recovered", "onActionGroupChange")]
+    assert "[-00:03]" in post.body["actions"][0]["params"]["body"]  # endsAt = run date + 3 x 1m
+    assert '"endsAt": "{{date}}"' in post.body["actions"][1]["params"]["body"]
+    assert all(a["id"] == CONNECTOR for a in post.body["actions"])
+    assert result["changed"]
+    # Idempotent: the same option a second time writes nothing.
+    again = run_module(module, es_query_args(kibana, actions=[], alertmanager=LIFECYCLE))
+    assert again["changed"] is False
+    assert len(kibana.writes()) == 1
+
+
+def test_alertmanager_option_keeps_the_other_actions(run_module, kibana):
+    run_module(module, es_query_args(kibana, alertmanager=LIFECYCLE))
+
+    (post,) = kibana.writes()
+    assert [a["group"] for a in post.body["actions"]] == ["query matched", "query matched", "recovered"]
+    assert post.body["actions"][0]["params"] == {"body": WEBHOOK_BODY}
+
+
+def test_alertmanager_option_on_a_detection_rule_expires_after_the_window(run_module, kibana):
+    run_module(module, detection_args(kibana, actions=[], alertmanager=dict(LIFECYCLE, window="2h")))
+
+    (post,) = [w for w in kibana.writes() if w.method == "POST"]
+    (action,) = post.body["actions"]
+    assert action["action_type_id"] == ".webhook"
+    assert action["frequency"] == {"summary": True, "notifyWhen": "onActiveAlert", "throttle": None}
+    assert "[-02:00]" in action["params"]["body"]
+
+
+@pytest.mark.parametrize(
+    "args,fragment",
+    [
+        ({"rule_type_id": ".index-threshold"}, "alertmanager: group is required"),
+        ({"alertmanager": dict(LIFECYCLE, hold_intervals=1)}, "alertmanager: hold_intervals must be"),
+        ({"alertmanager": dict(LIFECYCLE, window="1h")}, "alertmanager: window applies to detection rules"),
+        ({"alertmanager": dict(LIFECYCLE, labels={"alertname": "X"})}, "missing: severity, team"),
+        ({"interval": "1 minute"}, "alertmanager: interval '1 minute' is not a Kibana interval"),
+    ],
+)
+def test_alertmanager_option_errors_fail_before_any_request(run_module, kibana, args, fragment):
+    values = dict({"actions": [], "alertmanager": LIFECYCLE}, **args)
+    failure = module_failure(run_module, module, es_query_args(kibana, **values))
+
+    assert fragment in failure["msg"]
+    assert kibana.requests == []

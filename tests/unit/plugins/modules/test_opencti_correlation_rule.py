@@ -40,7 +40,7 @@ PLAYBOOK = textwrap.dedent("""\
 
 @pytest.fixture
 def kibana():
-    fake = FakeKibana(expected_auth="Basic " + base64.b64encode(b"elastic:kibana-secret").decode()).start()
+    fake = FakeKibana(expected_auth="Basic " + base64.b64encode(b"vigil_kibana_rules:kibana-secret").decode()).start()
     yield fake
     fake.stop()
 

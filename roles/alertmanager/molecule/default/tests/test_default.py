@@ -21,7 +21,7 @@ def _http(host, method, url, body=None):
         "    print(e.code); print(e.read().decode())\n"
     )
     out = host.check_output("python3 -c %s %s %s %s", script, method, url, json.dumps(body) if body is not None else "")
-    status, _, text = out.partition("\n")
+    status, dummy, text = out.partition("\n")
     try:
         return int(status), json.loads(text)
     except ValueError:
@@ -55,7 +55,7 @@ def test_config_holds_secrets_so_is_private(host):
 
 
 def test_unit_overrides_the_package_unit_and_names_the_peer(host):
-    members, _ = _members(host)
+    members, dummy = _members(host)
     me = host.backend.get_hostname()
     unit = host.file(f"/etc/systemd/system/{SERVICE}.service").content_string
     for line in (
@@ -116,14 +116,14 @@ def test_unowned_alert_reaches_the_triage_webhook_once(host):
     # root route group_wait is 30s; a duplicate would follow a peer_timeout (15s) later
     deadline = time.monotonic() + 120
     while True:
-        _, records = _http(host, "GET", "http://127.0.0.1:9099/records")
+        dummy, records = _http(host, "GET", "http://127.0.0.1:9099/records")
         mine = [r for r in records if any(a["labels"]["alertname"] == alertname for a in r["body"]["alerts"])]
         if mine:
             break
         assert time.monotonic() < deadline, "no notification at the recorder within 120s"
         time.sleep(3)
     time.sleep(20)
-    _, records = _http(host, "GET", "http://127.0.0.1:9099/records")
+    dummy, records = _http(host, "GET", "http://127.0.0.1:9099/records")
     mine = [r for r in records if any(a["labels"]["alertname"] == alertname for a in r["body"]["alerts"])]
     assert [r["path"] for r in mine] == ["/triage"]
     assert mine[0]["body"]["receiver"] == "triage"

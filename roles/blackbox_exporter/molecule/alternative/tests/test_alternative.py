@@ -27,7 +27,7 @@ except urllib.error.HTTPError as e:
 def fetch(host, url, auth=AUTH):
     user, password = auth or ("", "")
     out = host.check_output("python3 -c %s %s %s %s", FETCH, url, user, password)
-    status, _, body = out.partition("\n")
+    status, dummy, body = out.partition("\n")
     return int(status), body
 
 
@@ -37,7 +37,7 @@ def probe(host, module, target):
     metrics = {}
     for line in body.splitlines():
         if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
+            name, dummy, value = line.rpartition(" ")
             metrics[name] = value
     return metrics
 
@@ -137,6 +137,7 @@ def test_prometheus_file_sd_holds_every_exporter_and_its_probes(host):
 def test_prometheus_scrapes_both_exporters_with_tls_and_auth(host):
     if not is_prometheus(host):
         return
+
     def up():
         return prom_query(host, 'up{job="blackbox_exporter"} == 1')
 

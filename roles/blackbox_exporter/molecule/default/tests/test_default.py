@@ -14,7 +14,7 @@ def probe(host, module, target):
     metrics = {}
     for line in host.check_output(GET, url).splitlines():
         if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
+            name, dummy, value = line.rpartition(" ")
             metrics[name] = value
     return metrics
 

@@ -48,7 +48,7 @@ print(json.dumps({"up": result.up, "errors": list(result.errors)}))
 def fetch(host, user="scraper", password="VIGIL-MARKER-password"):
     """(HTTP status, body) of the exporter's /metrics, TLS verified with the lab CA."""
     out = host.check_output("python3 -c %s %s %s %s", FETCH, URL, user or "", password or "")
-    status, _, body = out.partition("\n")
+    status, dummy, body = out.partition("\n")
     return int(status), body
 
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Stand-in for one Elasticsearch node: the REST calls of the rolling upgrade.
 
 Elasticsearch cannot be installed in the lab. The upgrade scenario packages this
@@ -205,7 +204,7 @@ def error(status, etype, reason):
 def make_handler(node):
     class Handler(BaseHTTPRequestHandler):
         def _dispatch(self):
-            path, _, raw_query = self.path.partition("?")
+            path, dummy, raw_query = self.path.partition("?")
             query = dict(p.split("=", 1) if "=" in p else (p, "") for p in raw_query.split("&") if p)
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""

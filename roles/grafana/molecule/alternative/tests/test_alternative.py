@@ -17,6 +17,7 @@ PROVISIONING = "/etc/grafana/provisioning"
 DATASOURCES = PROVISIONING + "/datasources/vigil.yml"
 PROVIDERS = PROVISIONING + "/dashboards/vigil.yml"
 ALERTING = PROVISIONING + "/alerting/vigil-alerts.yml"
+ROUTING = PROVISIONING + "/alerting/vigil-routing.yml"
 USER_DASHBOARDS = "/var/lib/grafana/dashboards/user"
 SOURCE = "/etc/apt/sources.list.d/grafana.sources"
 KEY = "/etc/apt/keyrings/grafana.asc"
@@ -135,10 +136,34 @@ def test_elasticsearch_with_credentials_and_verified_tls(host):
 
 
 def test_extra_datasource_is_written_as_given(host):
-    am = datasources(host)["vigil-alertmanager"]
+    am = datasources(host)["lab-extra-alertmanager"]
     assert am["type"] == "alertmanager"
     assert am["jsonData"]["implementation"] == "prometheus"
     assert [ds["isDefault"] for ds in datasources(host).values() if "isDefault" in ds].count(True) == 1
+
+
+def test_the_alertmanager_cluster_is_a_datasource_that_does_not_forward_grafana_alerts(host):
+    am = datasources(host)["vigil-alertmanager"]
+    assert (am["type"], am["url"]) == ("alertmanager", "https://alertmanager.lab.invalid:9093")
+    assert am["jsonData"] == {"implementation": "prometheus", "handleGrafanaManagedAlerts": False}
+    assert am["basicAuthUser"] == "grafana"
+    assert am["secureJsonData"]["basicAuthPassword"] == "VIGIL-MARKER-am-$$grafana"
+
+
+def test_every_grafana_managed_alert_goes_to_the_alertmanager_cluster(host):
+    f = host.file(ROUTING)
+    assert (f.user, f.group, f.mode) == ("root", "grafana", 0o640)
+    doc = yaml.safe_load(f.content_string)
+    (cp,) = doc["contactPoints"]
+    (receiver,) = cp["receivers"]
+    assert receiver["type"] == "prometheus-alertmanager"
+    assert receiver["settings"] == {
+        "url": "https://alertmanager.lab.invalid:9093",
+        "basicAuthUser": "grafana",
+        "basicAuthPassword": "VIGIL-MARKER-am-$$grafana",
+    }
+    (policy,) = doc["policies"]
+    assert policy["receiver"] == cp["name"] and "routes" not in policy
 
 
 # ------------------------------------------------------------------ dashboards

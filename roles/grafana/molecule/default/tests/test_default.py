@@ -104,6 +104,9 @@ def test_one_prometheus_datasource_per_server_and_elasticsearch(host):
     assert es["url"].startswith("https://") and es["url"].endswith(":9200")
     assert es["jsonData"]["timeField"] == "@timestamp"
     assert es["jsonData"]["index"] == "logs-*"
+    # It logs in as the datasource identity (read-only on logs-*), never as elastic.
+    assert es["basicAuth"] is True and es["basicAuthUser"] == "vigil_grafana"
+    assert es["secureJsonData"]["basicAuthPassword"] == "lab-only-grafana-es-password"
 
 
 def test_dashboard_provider_reads_folders_from_the_file_tree(host):
@@ -147,26 +150,12 @@ def test_dashboards_parse_have_unique_uids_and_use_only_provisioned_datasources(
         assert not bad, "%s refers to datasources %s" % (path, bad)
 
 
-def test_alert_rules_from_the_catalog_are_provisioned(host):
-    f = host.file(ALERTING)
-    assert (f.user, f.group, f.mode) == ("root", "grafana", 0o640)
-    doc = yaml.safe_load(f.content_string)
-    assert doc["apiVersion"] == 1
-    assert doc["groups"]
-    uids = datasource_uids(host) | {"__expr__"}
-    rules = [rule for group in doc["groups"] for rule in group["rules"]]
-    assert len({r["uid"] for r in rules}) == len(rules)
-    for group in doc["groups"]:
-        assert group["name"] and group["folder"] == "Vigil" and group["interval"] == "1m"
-    for rule in rules:
-        for field in ("uid", "title", "condition", "data"):
-            assert rule.get(field), "%s misses %s" % (rule.get("title"), field)
-        assert rule["condition"] in {q["refId"] for q in rule["data"]}
-        assert {q["datasourceUid"] for q in rule["data"]} <= uids
-    # Go templates reach Grafana untouched by Ansible's templating.
-    host_down = [r for r in rules if r["title"] == "HostDown"][0]
-    assert "{{ $labels.instance }}" in host_down["annotations"]["summary"]
-    assert "deleteRules" not in doc
+def test_grafana_evaluates_nothing_by_default(host):
+    """Prometheus evaluates the catalog; Grafana shows its alerts and provisions no rule of its own."""
+    assert not host.file(ALERTING).exists
+    # No Alertmanager in this scenario's inventory: no routing to one, and no datasource for it.
+    assert not host.file(PROVISIONING + "/alerting/vigil-routing.yml").exists
+    assert not [uid for uid in datasource_uids(host) if uid.startswith("vigil-am")]
 
 
 def test_no_plugin_was_installed_and_no_service_exists(host):

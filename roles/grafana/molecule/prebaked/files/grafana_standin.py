@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Stand-in for a pre-baked Grafana: the parts of Grafana the role talks to.
 
 Grafana cannot be installed in the lab, so this plays the two interfaces the role uses
@@ -114,7 +113,7 @@ class Api(BaseHTTPRequestHandler):
         if not header.startswith("Basic "):
             return False
         try:
-            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+            user, dummy, password = base64.b64decode(header[6:]).decode().partition(":")
         except ValueError:
             return False
         return (user, password) == self.creds

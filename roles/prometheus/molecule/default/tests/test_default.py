@@ -86,7 +86,7 @@ def test_ha_pair_runs_identical_config_except_replica(host):
     assert normalised(host) == normalised(peer(host))
 
 
-def test_alert_catalog_rules_are_loaded(host):
+def test_alert_catalog_rules_are_loaded_without_a_catalog_play_before(host):
     rules = [r["name"] for g in api(host, "/api/v1/rules")["groups"] for r in g["rules"]]
     for name in ("HostDown", "ProbeFailed", "TlsCertExpiringCritical", "PrometheusConfigReloadFailed"):
         assert name in rules

@@ -1,0 +1,299 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Vigil maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Manage an Elasticsearch API key by name, for one consumer that holds its secret."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: elasticsearch_api_key
+short_description: Keep one Elasticsearch API key per name, minting a new one only when its holder has none
+version_added: 0.2.0
+description:
+  - Manages the REST API keys that the authenticated user owns, identified by O(name) - C(GET
+    _security/api_key?name=<name>&owner=true), C(POST _security/api_key), C(PUT _security/api_key/<id>)
+    (Elasticsearch 8.4 and later; role descriptors are compared from 8.5, which returns them) and
+    C(DELETE _security/api_key) with C(owner=true). Keys of other users are never touched.
+  - Elasticsearch returns an API key's secret only once, when it is created. The module returns it then,
+    as RV(encoded) (the base64 of C(id:api_key), what the C(ApiKey) authorization scheme and Elastic Agent's
+    C(api_key) take), and never again. The task must use C(no_log), and the caller stores the key where its
+    consumer reads it (the elastic_agent and opencti roles write it to a 0640 file on the consuming host).
+  - Without O(current_key), an active key (neither invalidated nor expired) with the name is kept - its
+    role descriptors and metadata are updated in place when they differ - and no new key is minted.
+  - With O(current_key) (what the consumer holds now, possibly an empty string), the module first logs in
+    with that key (C(GET _security/_authenticate)). If it works and is an active key of this name, it is
+    kept (and updated in place when needed). Otherwise the consumer has lost its key (a new host, a deleted
+    file, a run interrupted after the key was minted) - a new key is minted and every other active key with
+    this name owned by the caller is invalidated, since no consumer holds it any more.
+  - O(state=absent) invalidates every active key with the name owned by the caller.
+author:
+  - Vigil maintainers (@vigil-monitoring)
+extends_documentation_fragment:
+  - vigil.monitoring.api
+options:
+  api_key:
+    description:
+      - API key the module authenticates with (not the managed one). Elasticsearch does not let an API key
+        update keys or give privileges to keys it creates, so use O(url_username) and O(url_password) of
+        the owning user.
+    type: str
+  name:
+    description: Name of the API key (no C(*); Elasticsearch reads it as a wildcard in searches).
+    type: str
+    required: true
+  state:
+    description: Whether an active key with this name must exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  role_descriptors:
+    description:
+      - The key's privileges, C({role name - descriptor}); each descriptor has the shape of a role
+        (C(cluster), C(indices), C(applications), ...). Privilege names are checked like in
+        M(vigil.monitoring.elasticsearch_role). The key can never do more than its owner.
+      - Empty means the key has all of its owner's privileges; give descriptors.
+    type: dict
+    default: {}
+  metadata:
+    description: Metadata stored with the key.
+    type: dict
+    default: {}
+  expiration:
+    description:
+      - Lifetime of a new key, for example C(90d). Applied when a key is minted; an existing key keeps its
+        expiration. Empty - the key does not expire.
+    type: str
+  current_key:
+    description:
+      - The key the consumer holds now (C(encoded) or C(id:api_key)); an empty string when it holds none.
+        Never logged. When given, only this key counts as the existing key (see the description).
+    type: str
+notes:
+  - Supports check mode (nothing is minted, updated or invalidated) and diff mode (descriptors and metadata;
+    never key material).
+  - The authenticated user needs C(manage_own_api_key) (or C(manage_api_key)/C(manage_security)) and at least
+    the privileges it gives the key.
+"""
+
+EXAMPLES = r"""
+- name: Read the key this agent already holds
+  ansible.builtin.slurp:
+    src: /etc/elastic-agent/vigil-output.key
+  register: held
+  failed_when: false
+  no_log: true
+
+- name: Keep (or mint) the agent's output key
+  vigil.monitoring.elasticsearch_api_key:
+    url: https://es.lab.example:9200
+    url_username: vigil_agent_writer
+    url_password: "{{ vault_es_agent_writer_password }}"
+    name: vigil-agent-web-1
+    current_key: "{{ held.content | default('') | b64decode | trim }}"
+    role_descriptors:
+      vigil_agent_output:
+        indices:
+          - names: ["logs-*-*", "metrics-*-*"]
+            privileges: [create_doc, auto_configure]
+  delegate_to: localhost
+  register: agent_key
+  no_log: true
+"""
+
+RETURN = r"""
+id:
+  description: Id of the active key (not a secret). Empty when absent or, in check mode, not minted yet.
+  returned: always
+  type: str
+created:
+  description: Whether a new key was (or, in check mode, would be) minted.
+  returned: always
+  type: bool
+encoded:
+  description:
+    - The new key, base64 of C(id:api_key). Returned only in the run that minted it; never again.
+  returned: when created, not in check mode
+  type: str
+updated:
+  description: Whether the kept key's role descriptors or metadata were (or would be) updated.
+  returned: always
+  type: bool
+invalidated:
+  description: Ids of the keys with this name that were (or would be) invalidated.
+  returned: always
+  type: list
+  elements: str
+diff:
+  description: C(before) and C(after) of the name, role descriptors and metadata.
+  returned: in diff mode
+  type: dict
+"""
+
+import time  # noqa: E402
+from typing import Any, Dict, List, Optional  # noqa: E402
+
+
+from ansible.module_utils.six.moves.urllib.parse import urlencode  # noqa: E402
+from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
+    ELASTIC_MUTUALLY_EXCLUSIVE,
+    ELASTIC_REQUIRED_TOGETHER,
+    ElasticsearchClient,
+    diff_result,
+    elastic_argument_spec,
+    fail_api,
+    same,
+)
+from ansible_collections.vigil.monitoring.plugins.module_utils.elastic_security import (  # noqa: E402
+    authenticate,
+    client_as,
+    descriptor_errors,
+    encoded_api_key,
+    normalize_descriptors,
+    split_api_key,
+)
+from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiError, ApiModule, quote_segment  # noqa: E402
+
+
+def argument_spec() -> Dict[str, Any]:
+    spec = elastic_argument_spec()
+    spec.update(
+        name=dict(type="str", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        role_descriptors=dict(type="dict", default={}),
+        metadata=dict(type="dict", default={}),
+        expiration=dict(type="str"),
+        current_key=dict(type="str", no_log=True),
+    )
+    return spec
+
+
+def validate(module: ApiModule) -> None:
+    name = module.params["name"]
+    if not name or "*" in name or name != name.strip():
+        module.fail_json(msg="name %r must be non-empty, without '*' and without leading or trailing spaces" % name)
+    errors: List[str] = []
+    for role, descriptor in (module.params["role_descriptors"] or {}).items():
+        errors.extend(descriptor_errors(descriptor, "role_descriptors.%s" % role))
+    if errors:
+        module.fail_json(msg="; ".join(errors), errors=errors)
+    current = module.params["current_key"]
+    if current and split_api_key(current) is None:
+        module.fail_json(msg="current_key is neither an encoded API key nor id:api_key (value not shown)")
+
+
+def active_keys(client: ElasticsearchClient, name: str) -> List[Dict[str, Any]]:
+    """The caller's active REST keys with exactly this name, oldest first."""
+    query = urlencode({"name": name, "owner": "true"})
+    path = "/_security/api_key?%s" % query
+    status, body = client.request("GET", path, expected=(200, 404))
+    if status == 200 and not (isinstance(body, dict) and isinstance(body.get("api_keys"), list)):
+        raise ApiError("GET", client.base_url + path, status, "expected an object with api_keys, got %r" % (body,))
+    keys = body["api_keys"] if status == 200 else []
+    now_ms = int(time.time() * 1000)
+    return sorted(
+        (
+            k
+            for k in keys
+            if isinstance(k, dict)
+            and k.get("name") == name
+            and not k.get("invalidated")
+            and (not k.get("expiration") or k["expiration"] > now_ms)
+            and k.get("type", "rest") == "rest"
+        ),
+        key=lambda k: k.get("creation") or 0,
+    )
+
+
+def held_key_id(module: ApiModule) -> Optional[str]:
+    """The id of the key the consumer holds, if that key still logs in."""
+    parts = split_api_key(module.params["current_key"] or "")
+    if parts is None:
+        return None
+    who = authenticate(client_as(module, api_key="%s:%s" % parts))
+    key = (who or {}).get("api_key") or {}
+    return key.get("id") if key.get("id") == parts[0] else None
+
+
+def pick_kept(module: ApiModule, keys: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    if module.params["current_key"] is None:
+        return keys[-1] if keys else None
+    held = held_key_id(module) if keys else None
+    return next((k for k in keys if k["id"] == held), None)
+
+
+def view(key: Optional[Dict[str, Any]], name: str) -> Optional[Dict[str, Any]]:
+    if key is None:
+        return None
+    return {
+        "name": name,
+        "role_descriptors": normalize_descriptors(key.get("role_descriptors")),
+        "metadata": key.get("metadata") or {},
+    }
+
+
+def present(module: ApiModule, client: ElasticsearchClient, keys: List[Dict[str, Any]]) -> Dict[str, Any]:
+    params = module.params
+    desired = {"name": params["name"], "role_descriptors": normalize_descriptors(params["role_descriptors"]),
+               "metadata": params["metadata"] or {}}  # fmt: skip
+    kept = pick_kept(module, keys)
+    result: Dict[str, Any] = {"created": kept is None, "updated": False, "invalidated": [], "id": "",
+                              "before": view(kept, params["name"]), "after": desired}  # fmt: skip
+    if kept is not None:
+        result["id"] = kept["id"]
+        # Before 8.5 GET does not return role_descriptors: nothing to compare, nothing updated.
+        comparable = "role_descriptors" in kept
+        result["updated"] = comparable and not same(result["before"], desired)
+        if result["updated"] and not module.check_mode:
+            client.request("PUT", "/_security/api_key/%s" % quote_segment(kept["id"]),
+                           body={"role_descriptors": params["role_descriptors"], "metadata": params["metadata"]})
+        return result
+    result["invalidated"] = [k["id"] for k in keys]
+    if module.check_mode:
+        return result
+    body: Dict[str, Any] = {"name": params["name"], "role_descriptors": params["role_descriptors"],
+                            "metadata": params["metadata"]}  # fmt: skip
+    if params["expiration"]:
+        body["expiration"] = params["expiration"]
+    _status, made = client.request("POST", "/_security/api_key", body=body)
+    if not isinstance(made, dict) or not made.get("id") or not made.get("api_key"):
+        module.fail_json(msg="POST _security/api_key answered without id and api_key; no key was stored")
+    result["id"] = made["id"]
+    result["encoded"] = made.get("encoded") or encoded_api_key(made["id"], made["api_key"])
+    if result["invalidated"]:
+        client.request("DELETE", "/_security/api_key", body={"ids": result["invalidated"], "owner": True})
+    return result
+
+
+def main() -> None:
+    module = ApiModule(
+        argument_spec=argument_spec(),
+        mutually_exclusive=ELASTIC_MUTUALLY_EXCLUSIVE,
+        required_together=ELASTIC_REQUIRED_TOGETHER,
+        supports_check_mode=True,
+    )
+    validate(module)
+    client = ElasticsearchClient(module)
+    name = module.params["name"]
+    try:
+        keys = active_keys(client, name)
+        if module.params["state"] == "present":
+            result = present(module, client, keys)
+        else:
+            result = {"created": False, "updated": False, "invalidated": [k["id"] for k in keys], "id": "",
+                      "before": view(keys[-1], name) if keys else None, "after": None}  # fmt: skip
+            if result["invalidated"] and not module.check_mode:
+                client.request("DELETE", "/_security/api_key", body={"ids": result["invalidated"], "owner": True})
+    except ApiError as err:
+        fail_api(module, "API key %s" % name, err)
+        return
+    before, after = result.pop("before"), result.pop("after")
+    result["changed"] = result["created"] or result["updated"] or bool(result["invalidated"])
+    result["name"] = name
+    if result["changed"] and module._diff:
+        result["diff"] = diff_result(before, after)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,213 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Vigil maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Manage an Elasticsearch security role (native realm)."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: elasticsearch_role
+short_description: Manage an Elasticsearch security role, with its privilege names checked first
+version_added: 0.2.0
+description:
+  - Creates, updates or deletes a role of the native realm through C(PUT/GET/DELETE _security/role/<name>).
+  - Every privilege name is checked before any call - cluster, index and remote cluster privileges against
+    the lists of Elasticsearch's API specification (C(elastic/elasticsearch-specification), branch 8.17,
+    derived into C(plugins/module_utils/elastic_privileges_data.py)), and Kibana privileges (application
+    C(kibana-.kibana)) against the features Vigil knows (C(plugins/module_utils/elastic_security.py)). An
+    unknown name fails the task naming the entry, the name and the closest valid ones. Privileges of other
+    applications are not checked.
+  - The stored role is compared with the desired one after normalising both the way Elasticsearch shows
+    roles (empty C(cluster), C(indices), C(applications), C(run_as) and C(metadata) when unset,
+    C(allow_restricted_indices=false), the server's C(transient_metadata) ignored, privilege, index name
+    and resource lists compared as sets); the role is written only on a difference.
+  - A missing role is recognised only by HTTP 404. Built-in (reserved) roles are refused.
+author:
+  - Vigil maintainers (@vigil-monitoring)
+extends_documentation_fragment:
+  - vigil.monitoring.api
+options:
+  api_key:
+    description:
+      - Elasticsearch API key, sent in the C(Authorization) header with the C(ApiKey) scheme; the C(encoded)
+        value or C(id:api_key). Never logged. Mutually exclusive with O(api_token) and O(url_username).
+    type: str
+  name:
+    description: Role name.
+    type: str
+    required: true
+  state:
+    description: Whether the role must exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  cluster:
+    description: Cluster privileges, for example C(manage_ingest_pipelines).
+    type: list
+    elements: str
+    default: []
+  indices:
+    description:
+      - Index privilege entries, each with C(names) (index names or patterns), C(privileges), and
+        optionally C(field_security), C(query) and C(allow_restricted_indices).
+    type: list
+    elements: dict
+    default: []
+  applications:
+    description:
+      - Application privilege entries, each with C(application), C(privileges) and C(resources). Kibana's
+        are C(application=kibana-.kibana), privileges such as C(feature_stackAlerts.all) and resources
+        such as C(space:default).
+    type: list
+    elements: dict
+    default: []
+  run_as:
+    description: Users the role may impersonate. Leave empty unless a component needs it.
+    type: list
+    elements: str
+    default: []
+  metadata:
+    description: Metadata stored with the role (keys starting with C(_) are reserved by Elasticsearch).
+    type: dict
+    default: {}
+  description:
+    description: Description of the role (Elasticsearch 8.15 and later).
+    type: str
+notes:
+  - Supports check mode and diff mode.
+  - Needs the C(manage_security) cluster privilege (the C(elastic) user during bootstrap).
+"""
+
+EXAMPLES = r"""
+- name: The role of the pipeline, template and ILM uploads
+  vigil.monitoring.elasticsearch_role:
+    url: https://es.lab.example:9200
+    url_username: elastic
+    url_password: "{{ vault_elasticsearch_elastic_password }}"
+    name: vigil_ingest
+    cluster: [manage_ingest_pipelines, manage_index_templates, manage_ilm]
+    metadata: {managed_by: vigil}
+
+- name: Grafana reads the logs data streams
+  vigil.monitoring.elasticsearch_role:
+    url: https://es.lab.example:9200
+    url_username: elastic
+    url_password: "{{ vault_elasticsearch_elastic_password }}"
+    name: vigil_grafana
+    indices:
+      - names: ["logs-*"]
+        privileges: [read, view_index_metadata]
+"""
+
+RETURN = r"""
+role:
+  description: The normalised role as it is (or, in check mode, would be) stored; empty when absent.
+  returned: always
+  type: dict
+changed_fields:
+  description: Dotted paths of the normalised role that differ from what was stored.
+  returned: always
+  type: list
+  elements: str
+diff:
+  description: C(before) and C(after) normalised roles.
+  returned: in diff mode
+  type: dict
+"""
+
+from typing import Any, Dict, Optional  # noqa: E402
+
+from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
+    ELASTIC_MUTUALLY_EXCLUSIVE,
+    ELASTIC_REQUIRED_TOGETHER,
+    ElasticsearchClient,
+    changed_paths,
+    diff_result,
+    elastic_argument_spec,
+    fail_api,
+    same,
+)
+from ansible_collections.vigil.monitoring.plugins.module_utils.elastic_security import (  # noqa: E402
+    descriptor_errors,
+    is_reserved,
+    normalize_descriptor,
+    object_or_none,
+)
+from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiError, ApiModule, quote_segment  # noqa: E402
+
+DESCRIPTOR_OPTIONS = ("cluster", "indices", "applications", "run_as", "metadata", "description")
+
+
+def argument_spec() -> Dict[str, Any]:
+    spec = elastic_argument_spec()
+    spec.update(
+        name=dict(type="str", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        cluster=dict(type="list", elements="str", default=[]),
+        indices=dict(type="list", elements="dict", default=[]),
+        applications=dict(type="list", elements="dict", default=[]),
+        run_as=dict(type="list", elements="str", default=[]),
+        metadata=dict(type="dict", default={}),
+        description=dict(type="str"),
+    )
+    return spec
+
+
+def desired_body(params: Dict[str, Any]) -> Dict[str, Any]:
+    """The PUT body: what the user set (empty lists are sent, so a removed privilege is removed)."""
+    body: Dict[str, Any] = {key: params[key] for key in DESCRIPTOR_OPTIONS if params.get(key) is not None}
+    return body
+
+
+def fetch(client: ElasticsearchClient, name: str) -> Optional[Dict[str, Any]]:
+    found = object_or_none(client, "/_security/role/%s" % quote_segment(name))
+    if found is not None and isinstance(found.get(name), dict):
+        return found[name]
+    return None
+
+
+def main() -> None:
+    module = ApiModule(
+        argument_spec=argument_spec(),
+        mutually_exclusive=ELASTIC_MUTUALLY_EXCLUSIVE,
+        required_together=ELASTIC_REQUIRED_TOGETHER,
+        supports_check_mode=True,
+    )
+    name = module.params["name"]
+    body = desired_body(module.params)
+    if module.params["state"] == "present":
+        errors = descriptor_errors(body, "role %s" % name)
+        if errors:
+            module.fail_json(msg="; ".join(errors), errors=errors)
+    client = ElasticsearchClient(module)
+    path = "/_security/role/%s" % quote_segment(name)
+    desired: Optional[Dict[str, Any]] = None
+    try:
+        stored = fetch(client, name)
+        if is_reserved(stored):
+            module.fail_json(msg="role %s is a built-in (reserved) role of Elasticsearch and cannot be managed" % name)
+        current = normalize_descriptor(stored) if stored is not None else None
+        result: Dict[str, Any] = {"name": name}
+        if module.params["state"] == "present":
+            desired = normalize_descriptor(body)
+            up_to_date = current is not None and same(current, desired)
+            result.update(role=desired, changed=not up_to_date)
+            result["changed_fields"] = [] if up_to_date else changed_paths(current or {}, desired)
+            if result["changed"] and not module.check_mode:
+                client.request("PUT", path, body=body)
+        else:
+            result.update(role={}, changed=current is not None)
+            result["changed_fields"] = sorted(current) if current else []
+            if result["changed"] and not module.check_mode:
+                client.request("DELETE", path)
+    except ApiError as err:
+        fail_api(module, "Role %s" % name, err)
+        return
+    if result["changed"] and module._diff:
+        result["diff"] = diff_result(current, desired)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
