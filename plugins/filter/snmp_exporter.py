@@ -473,8 +473,8 @@ def _credentials(source: _Source, version: int) -> Dict[str, Any]:
     priv_password = _secret(source, "priv_password")
     if level == "noAuthNoPriv" and (auth_password or priv_password):
         raise source.fail("security_level", "is noAuthNoPriv but passwords are given",
-                          "use authNoPriv or authPriv, or remove %s/%s" % (source.var("auth_password"),
-                                                                          source.var("priv_password")))
+                          "use authNoPriv or authPriv, or remove %s/%s"
+                          % (source.var("auth_password"), source.var("priv_password")))
     if level == "authNoPriv" and priv_password:
         raise source.fail("security_level", "is authNoPriv but %s is given" % source.var("priv_password"),
                           "use authPriv to encrypt, or remove the privacy password")

@@ -9,7 +9,6 @@ import subprocess
 import textwrap
 from pathlib import Path
 
-import pytest
 import yaml
 
 from local_playbook import find_ansible_playbook, run_local_playbook

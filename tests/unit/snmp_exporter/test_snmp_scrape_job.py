@@ -17,7 +17,6 @@ import time
 import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Dict, List
 
 import pytest
@@ -151,6 +150,7 @@ def test_the_rendered_config_passes_promtool(prometheus):
 
 def test_each_device_is_scraped_through_the_exporter_as_its_own_instance(prometheus):
     base, _work = prometheus
+
     def all_up():
         up = [t for t in snmp_targets(base) if t["health"] == "up"]
         return up if len(up) == 3 else None

@@ -66,7 +66,7 @@ def auth_for(url):
 def fetch(host, url, auth=None):
     user, password = auth or ("", "")
     out = host.check_output("python3 -c %s %s %s %s", FETCH, url, user, password)
-    status, _, body = out.partition("\n")
+    status, _newline, body = out.partition("\n")
     return int(status), body
 
 
