@@ -127,26 +127,33 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[5, 15, 30])
     parser.add_argument("--keep", action="store_true", help="leave the last lab running")
+    parser.add_argument("--strategies", nargs="+", choices=["plain", "mitogen"], default=["plain"],
+                        help="plain Ansible and/or Mitogen's strategy (VIGIL_MITOGEN=1, docs/performance.md); "
+                             "each on a new lab")
     args = parser.parse_args()
     workdir = ROOT / ".cache" / "bench"
     workdir.mkdir(parents=True, exist_ok=True)
     mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     print("vigil lab benchmark %s on %s, %d cores, %.0f GiB, python %s"
           % (time.strftime("%Y-%m-%d"), platform.machine(), os.cpu_count() or 0, mem_gib, platform.python_version()))
-    print("%6s %12s %12s %10s %10s %14s" % ("hosts", "cold s", "rerun s", "changed", "s/host", "peak RSS MiB"))
-    for size in args.sizes:
+    print("%6s %9s %12s %12s %10s %10s %14s"
+          % ("hosts", "strategy", "cold s", "rerun s", "changed", "s/host", "peak RSS MiB"))
+    runs = [(size, strategy) for size in args.sizes for strategy in args.strategies]
+    for size, strategy in runs:
+        os.environ["VIGIL_MITOGEN"] = "1" if strategy == "mitogen" else "0"
         inv = build_inventory(size, workdir)
         lab("down", inv)
         try:
             prepare(inv, workdir, size)
-            cold, dummy, hosts, cold_peak = timed_converge(inv, workdir / ("cold-%d.log" % size))
-            rerun, changed, dummy, rerun_peak = timed_converge(inv, workdir / ("rerun-%d.log" % size))
+            cold, dummy, hosts, cold_peak = timed_converge(inv, workdir / ("cold-%d-%s.log" % (size, strategy)))
+            rerun, changed, dummy, rerun_peak = timed_converge(inv, workdir / ("rerun-%d-%s.log" % (size, strategy)))
             peak = max(cold_peak, rerun_peak)
-            print("%6d %12.1f %12.1f %10s %10.2f %14.0f"
-                  % (hosts, cold, rerun, "0" if changed == 0 else str(changed), cold / max(hosts, 1), peak / 1024))
+            print("%6d %9s %12.1f %12.1f %10s %10.2f %14.0f"
+                  % (hosts, strategy, cold, rerun, "0" if changed == 0 else str(changed), cold / max(hosts, 1),
+                     peak / 1024))
             sys.stdout.flush()
         finally:
-            if not (args.keep and size == args.sizes[-1]):
+            if not (args.keep and (size, strategy) == runs[-1]):
                 lab("down", inv)
     return 0
 

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # -*- coding: utf-8 -*-
 # Copyright: Vigil maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -133,7 +133,7 @@ def read_from_repo(repo: Path, ref: str) -> Tuple[str, str]:
 
 
 def main(argv: Optional[Iterable[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--source", type=Path, help="a copy of %s" % SPEC_PATH)
     group.add_argument("--repo", type=Path, help="a clone of elastic/elasticsearch-specification")

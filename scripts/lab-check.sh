@@ -82,9 +82,9 @@ fi
 log "check mode: no changes on $nhosts hosts"
 
 log "4/5 testinfra and API checks"
-python -m pytest -p no:cacheprovider -q tests/lab --hosts="ansible://lab" --ansible-inventory=inventories/lab \
+python -m pytest -p no:cacheprovider -q --durations=8 tests/lab --hosts="ansible://lab" --ansible-inventory=inventories/lab \
   --connection=ansible -m "not late_host"
 
 log "5/5 a new host registers itself without touching the Prometheus play"
-python -m pytest -p no:cacheprovider -q tests/lab -m late_host
+python -m pytest -p no:cacheprovider -q --durations=3 tests/lab -m late_host
 log "lab check passed in $((SECONDS - t0))s"

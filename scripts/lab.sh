@@ -6,7 +6,8 @@
 #   scripts/lab.sh down    remove the containers and the network
 # Environment: VIGIL_LAB_INVENTORY (default inventories/lab), VIGIL_LAB_NETWORK (vigil-lab),
 #              VIGIL_LAB_FIXTURES (1: deploy the lab stand-ins before site.yml),
-#              ANSIBLE_ARGS (extra ansible-playbook arguments, e.g. "--check --diff").
+#              ANSIBLE_ARGS (extra ansible-playbook arguments, e.g. "--check --diff"),
+#              VIGIL_MITOGEN (1: Mitogen's strategy, scripts/mitogen-env.sh).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -15,6 +16,9 @@ network=${VIGIL_LAB_NETWORK:-vigil-lab}
 export ANSIBLE_CONFIG=$root/ansible.cfg PATH=$root/.venv/bin:$PATH
 # The lab PKI (molecule/resources/playbooks/lab_tls.yml) lives here on the controller.
 export VIGIL_LAB_TLS_DIR=${VIGIL_LAB_TLS_DIR:-$root/.cache/lab-tls}
+# VIGIL_MITOGEN=1: Mitogen's strategy for the plays on the lab hosts (docs/performance.md).
+# shellcheck source=scripts/mitogen-env.sh
+source "$root/scripts/mitogen-env.sh"
 
 log() { printf 'lab: %s\n' "$*" >&2; }
 

@@ -34,7 +34,7 @@ import uuid
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from fakes.base import FakeApi, Request
-from fakes.elastic_security import Principal, SecurityRealm, security_exception
+from fakes.elastic_security import Principal, SecurityRealm
 
 Answer = Tuple[int, Any]
 
@@ -902,8 +902,8 @@ class FakeElasticsearch(ClusterMonitoring, ElasticFake):
             if fnmatch.fnmatchcase(name, target)
             for i, doc in enumerate(self.documents[name])
         ]
-        return 200, {"took": 1, "timed_out": False, "hits": {"total": {"value": len(hits), "relation": "eq"},
-                                                            "hits": hits}}  # fmt: skip
+        total = {"value": len(hits), "relation": "eq"}
+        return 200, {"took": 1, "timed_out": False, "hits": {"total": total, "hits": hits}}
 
     def stamp(self, stored: Dict[str, Any], created: Optional[Dict[str, Any]]) -> None:
         if not self.track_dates:
