@@ -515,3 +515,124 @@ def test_a_new_host_appears_in_prometheus_after_only_its_exporter_role_ran(lab_h
             return [t for t in _targets(prom) if t["labels"].get("instance") == name and t["health"] == "up"]
 
         wait_for(new_target_up, 45, interval=2, what="%s up in Prometheus on %s" % (name, server))
+
+
+# ------------------------------------------------------------------ identities on the Elasticsearch stand-in
+# The stand-in (molecule/resources/playbooks/fake_elasticsearch.yml, security on) keeps its
+# users and roles in a file and logs who each request authenticated as. The test reads
+# both files on the host and makes no API call itself (a call as elastic would be a
+# request after the bootstrap).
+ES_STAND_IN_STATE = "/var/lib/fake-elasticsearch/security.json"
+ES_STAND_IN_LOG = "/var/lib/fake-elasticsearch/requests.jsonl"
+IDENTITY_VARS = """\
+    - name: Write the identities and the retention names as the role computes them
+      ansible.builtin.copy:
+        content: >-
+          {{ {'identities': _elasticsearch_identity_roles, 'ingest': elasticsearch_ingest_username,
+              'monitoring': elasticsearch_monitoring_username,
+              'policies': _elasticsearch_retention | map(attribute='policy_name') | list,
+              'templates': _elasticsearch_retention | map(attribute='template_name') | list} | to_json }}
+        dest: "{{ out }}"
+        mode: "0600"
+"""
+
+
+@pytest.fixture(scope="module")
+def es_identities(tmp_path_factory):
+    """The elasticsearch role's identities (names, components, role descriptors; no password)
+    for the lab inventory, computed by Ansible from the role's defaults and vars."""
+    from local_playbook import find_ansible_playbook, role_render_playbook, run_local_playbook
+
+    work = tmp_path_factory.mktemp("es-identities")
+    lab_vars = {}
+    for path in sorted((ROOT / "inventories" / "lab" / "group_vars" / "all").glob("*.yml")):
+        lab_vars.update(load_yaml(path) or {})
+    # The lab's connection settings are for its containers; this play runs on the controller.
+    lab_vars = {k: v for k, v in lab_vars.items() if not k.startswith("ansible_")}
+    lab_vars["out"] = str(work / "identities.json")
+    play = role_render_playbook("Elasticsearch identities of the lab", ROOT / "roles" / "elasticsearch", IDENTITY_VARS)
+    result = run_local_playbook(work, find_ansible_playbook(), play, lab_vars)
+    assert result.returncode == 0, result.stdout[-3000:]
+    return json.loads((work / "identities.json").read_text(encoding="utf-8"))
+
+
+def _stand_in_security(node):
+    """Users (without their passwords) and roles the stand-in holds."""
+    state = json.loads(node.file(ES_STAND_IN_STATE).content_string)
+    users = {name: {k: v for k, v in user.items() if k != "password"} for name, user in state["users"].items()}
+    return users, state["roles"]
+
+
+def _stand_in_requests(node):
+    rows = []
+    for path in (ES_STAND_IN_LOG + ".1", ES_STAND_IN_LOG):
+        if node.file(path).exists:
+            rows += [json.loads(line) for line in node.file(path).content_string.splitlines() if line.strip()]
+    return rows
+
+
+def _docs_identity_rows():
+    """docs/logs.md, "Identities": the table rows by identity name, in order."""
+    text = (ROOT / "docs" / "logs.md").read_text(encoding="utf-8")
+    section = text[text.index("## Identities"):]
+    section = section[:section.index("\n## ", 3)] if "\n## " in section[3:] else section
+    return [(m.group(1), m.group(0)) for m in re.finditer(r"^\| `([^`]+)` \|.*$", section, re.M)]
+
+
+def _privileges(role):
+    names = set(role.get("cluster") or [])
+    for entry in (role.get("indices") or []) + (role.get("applications") or []):
+        names.update(entry.get("privileges") or [])
+    return names
+
+
+def test_each_component_identity_exists_on_the_stand_in_with_its_documented_privileges(lab_host, es_identities):
+    users, roles = _stand_in_security(lab_host(ELASTICSEARCH[0]))
+    rows = _docs_identity_rows()
+    assert es_identities["identities"], "the lab inventory enables no identity"
+    for identity in es_identities["identities"]:
+        name, wanted = identity["name"], identity["role"]
+        assert name in users and users[name]["roles"] == [name], "user %s (role %s)" % (name, name)
+        assert users[name]["metadata"].get("managed_by") == "vigil", name
+        stored = roles.get(name)
+        assert stored is not None, "role %s" % name
+        assert stored["metadata"] == {"managed_by": "vigil", "component": identity["component"]}, name
+        assert sorted(stored["cluster"]) == sorted(wanted.get("cluster") or []), name
+        assert [(sorted(e["names"]), sorted(e["privileges"])) for e in stored["indices"]] == \
+            [(sorted(e["names"]), sorted(e["privileges"])) for e in wanted.get("indices") or []], name  # fmt: skip
+        assert [(e["application"], sorted(e["privileges"]), e["resources"]) for e in stored["applications"]] == \
+            [(e["application"], sorted(e["privileges"]), e["resources"]) for e in wanted.get("applications") or []], name  # fmt: skip
+        # docs/logs.md lists the identity and each of its privileges (in its row, or in a
+        # row above that it refers to with "as above").
+        names = [row_name for row_name, _row in rows]
+        assert name in names, "docs/logs.md, Identities, has no row for %s" % name
+        upto = " ".join(row for _row_name, row in rows[: names.index(name) + 1])
+        missing = sorted(p for p in _privileges(wanted) if "`%s`" % p not in upto)
+        assert not missing, "docs/logs.md does not list %s for %s" % (missing, name)
+
+
+def test_after_the_bootstrap_the_stand_in_is_called_only_as_component_identities(lab_host, es_identities):
+    """elastic only for the bootstrap (logging in, writing the identities' roles and users);
+    every other call as a component identity, the uploads as the ingest identity, none refused."""
+    requests = _stand_in_requests(lab_host(ELASTICSEARCH[0]))
+    assert requests, "the stand-in logged no request: %s" % ES_STAND_IN_LOG
+    names = [i["name"] for i in es_identities["identities"]]
+    bootstrap = re.compile(r"^/_security/(_authenticate|role/(%s)|user/(%s)(/_password)?)$"
+                           % ("|".join(map(re.escape, names)), "|".join(map(re.escape, names))))  # fmt: skip
+    not_bootstrap = [(r["method"], r["path"]) for r in requests if r["auth"] == "elastic" and not bootstrap.match(r["path"])]
+    assert not not_bootstrap, "called as elastic after the bootstrap: %s" % sorted(set(not_bootstrap))
+    strangers = sorted({(r["auth"], r["path"]) for r in requests if r["auth"] not in names + ["elastic", None]})
+    assert not strangers, "called as something else than a component identity: %s" % strangers
+    anonymous = sorted({(r["method"], r["path"], r["status"]) for r in requests if r["auth"] is None and r["status"] != 401})
+    assert not anonymous, "answered without authentication: %s" % anonymous
+    refused = sorted({(r["auth"], r["method"], r["path"], r["status"]) for r in requests
+                      if r["auth"] in names and r["status"] in (401, 403)})  # fmt: skip
+    assert not refused, "a component identity was refused: %s" % refused
+    uploads = [r for r in requests if re.match(r"^/(_ilm/policy|_index_template|_ingest/pipeline)/", r["path"])]
+    assert {r["auth"] for r in uploads} == {es_identities["ingest"]}, sorted({(r["auth"], r["path"]) for r in uploads})
+    called = {r["path"] for r in uploads}
+    assert {"/_ilm/policy/" + p for p in es_identities["policies"]} <= called
+    assert {"/_index_template/" + t for t in es_identities["templates"]} <= called
+    assert any(p.startswith("/_ingest/pipeline/") for p in called), "no ECS pipeline upload reached the stand-in"
+    reads = {r["auth"] for r in requests if r["status"] != 401 and re.match(r"^/(_cluster/health|_nodes/|_all/_stats|_data_stream/)", r["path"])}
+    assert reads == {es_identities["monitoring"]}, reads

@@ -209,7 +209,17 @@ PROCESSOR_FIELDS = {
     "append": ({"field", "value"}, {"allow_duplicates"}),
     "fail": ({"message"}, set()),
     "drop": (set(), set()),
+    # Accepted on PUT with the options Elasticsearch's processor reference documents; not
+    # simulated (SIMULATED below): _simulate fails a sample that reaches one.
+    "csv": ({"field", "target_fields"}, {"separator", "quote", "ignore_missing", "trim", "empty_value"}),
+    "date": ({"field", "formats"}, {"target_field", "timezone", "locale", "output_format"}),
+    "grok": ({"field", "patterns"}, {"pattern_definitions", "ecs_compatibility", "trace_match", "ignore_missing"}),
+    "json": ({"field"}, {"target_field", "add_to_root", "add_to_root_conflict_strategy", "allow_duplicate_keys",
+                         "strict_json_parsing"}),  # fmt: skip
+    "kv": ({"field", "field_split", "value_split"}, {"target_field", "include_keys", "exclude_keys", "ignore_missing",
+                                                     "prefix", "trim_key", "trim_value", "strip_brackets"}),  # fmt: skip
 }
+SIMULATED = {"set", "rename", "remove", "lowercase", "uppercase", "convert", "append", "fail", "drop"}
 # Every processor accepts these, as in Elasticsearch. ``if`` (a Painless condition) is
 # accepted on PUT, but _simulate cannot evaluate it: such a processor fails the sample.
 COMMON_PROCESSOR_FIELDS = {"tag", "description", "ignore_failure", "on_failure", "if"}
@@ -245,6 +255,8 @@ def parse_processors(processors: Any, where: str = "processors") -> None:
 def run_processor(ptype: str, config: Dict[str, Any], doc: Dict[str, Any], meta: Dict[str, Any]) -> None:
     if "if" in config:
         raise ProcessorError("fake_limitation", "the fake cannot evaluate the condition of processor [%s]" % ptype)
+    if ptype not in SIMULATED:
+        raise ProcessorError("fake_limitation", "the fake cannot run processor [%s]" % ptype)
     field = config.get("field")
     if ptype == "set":
         value = get_path(doc, config["copy_from"]) if "copy_from" in config else render(config["value"], doc, meta)
@@ -808,7 +820,7 @@ class FakeElasticsearch(ClusterMonitoring, ElasticFake):
                 return denied
         monitoring = self.monitoring_route(req)
         if monitoring is not None:
-            return monitoring
+            return self.only_authorized(monitoring, parts, principal)
         if parts[-1:] == ["_doc"] and len(parts) == 2 and req.method == "POST":
             return self.add_document(parts[0], req.body)
         if parts[-1:] == ["_search"] and len(parts) == 2 and req.method in ("GET", "POST"):
@@ -874,9 +886,19 @@ class FakeElasticsearch(ClusterMonitoring, ElasticFake):
             return "indices:admin/aliases/get", "*"
         return None
 
+    def only_authorized(self, answer: Answer, parts: List[str], principal: Optional[Principal]) -> Answer:
+        """``GET _alias`` (every index): Elasticsearch expands the wildcard to the indices the
+        caller may see and answers for those only (``{}`` for none), never 403."""
+        if principal is None or self.security is None or parts != ["_alias"] or answer[0] != 200:
+            return answer
+        action = "indices:admin/aliases/get"
+        return 200, {name: entry for name, entry in answer[1].items() if self.security.index_allowed(principal, action, name)}
+
     def authorize(self, req: Request, parts: List[str], principal: Principal) -> Optional[Answer]:
         assert self.security is not None
         action, index = self.action_of(req.method, parts)
+        if parts == ["_alias"]:
+            return None  # filtered in only_authorized
         if index is None:
             allowed = self.security.cluster_allowed(principal, action)
         else:

@@ -62,7 +62,7 @@ CLUSTER_PATTERNS: Dict[str, Tuple[str, ...]] = {
 INDEX_PATTERNS: Dict[str, Tuple[str, ...]] = {
     "all": ("indices:*",),
     "read": ("indices:data/read/*",),
-    "view_index_metadata": ("indices:admin/get", "indices:admin/mappings/get", "indices:admin/resolve/*",
+    "view_index_metadata": ("indices:admin/get", "indices:admin/mappings/get", "indices:admin/resolve/*", "indices:admin/aliases/get",
                             "indices:monitor/settings/get", "indices:data/read/field_caps*"),  # fmt: skip
     "create_doc": ("indices:data/write/index:op_type/create", "indices:data/write/bulk*"),
     "create": ("indices:data/write/index:op_type/create", "indices:data/write/bulk*"),
