@@ -21,6 +21,11 @@ blackbox_probe_targets(probes, module='icmp', limit=256, labels=None)
     Probe definitions -> file_sd groups for the blackbox exporter, each target labelled
     with ``module`` (the blackbox module that should probe it).
 
+multi_target_relabel(address_label, params=None, instance_from_target=True, keep=None)
+    The relabel_configs of a multi-target job (blackbox probes, SNMP devices): the target
+    becomes the exporter's ``target`` URL parameter, labels become the other parameters,
+    the exporter named in ``address_label`` is scraped instead of the target.
+
 All of them raise AnsibleFilterError with a message naming the offending host, range or
 entry. Label names follow the rules of the prometheus_target module (no leading ``__``)
 and label values are converted to strings the same way (booleans become 'true'/'false').
@@ -475,6 +480,50 @@ def blackbox_probe_targets(
     return collected.entries()
 
 
+# -- multi-target jobs ------------------------------------------------------------
+
+DOCUMENTATION_MULTI_TARGET_RELABEL = """
+multi_target_relabel(address_label, params=None, instance_from_target=True, keep=None)
+  address_label: label holding the exporter's host:port (e.g. blackbox_address, snmp_address);
+                 becomes __address__, the address Prometheus scrapes
+  params:        URL parameter -> label holding its value, e.g. {module: module}; a label that
+                 is missing or empty sets no parameter
+  instance_from_target: true: instance = the target (blackbox); false: the target keeps the
+                 instance label it was registered with (SNMP devices, named by the inventory)
+  keep:          parameter labels kept on the series (the others are dropped)
+  returns        relabel_configs: __param_target from __address__, one __param_<name> per
+                 parameter, instance, __address__ from address_label, __scheme__ from the
+                 label 'scheme', then address_label, scheme and the parameter labels not kept
+                 dropped.
+"""
+
+
+def multi_target_relabel(
+    address_label: str,
+    params: Optional[Mapping[str, str]] = None,
+    instance_from_target: bool = True,
+    keep: Optional[Sequence[str]] = None,
+) -> List[Dict[str, Any]]:
+    """relabel_configs of a multi-target job (see DOCUMENTATION_MULTI_TARGET_RELABEL)."""
+    names = [address_label] + list((params or {}).values()) + list(keep or [])
+    for name in names:
+        if not isinstance(name, str) or not re.match(r"^[a-zA-Z_][a-zA-Z0-9_]*$", name) or name.startswith("__"):
+            raise AnsibleFilterError("multi_target_relabel: %r is not a label a target can carry" % (name,))
+    for param in params or {}:
+        if not isinstance(param, str) or not re.match(r"^[a-zA-Z_][a-zA-Z0-9_]*$", param):
+            raise AnsibleFilterError("multi_target_relabel: %r is not a URL parameter name" % (param,))
+    configs: List[Dict[str, Any]] = [{"source_labels": ["__address__"], "target_label": "__param_target"}]
+    for param, label in (params or {}).items():
+        configs.append({"source_labels": [label], "regex": "(.+)", "target_label": "__param_" + param})
+    if instance_from_target:
+        configs.append({"source_labels": ["__param_target"], "target_label": "instance"})
+    configs.append({"source_labels": [address_label], "regex": "(.+)", "target_label": "__address__"})
+    configs.append({"source_labels": ["scheme"], "regex": "(https?)", "target_label": "__scheme__"})
+    dropped = [address_label, "scheme"] + [label for label in (params or {}).values() if label not in (keep or [])]
+    configs.append({"action": "labeldrop", "regex": "|".join(dict.fromkeys(dropped))})
+    return configs
+
+
 class FilterModule:
     """Prometheus file_sd target filters."""
 
@@ -484,4 +533,5 @@ class FilterModule:
             "file_sd_entry": file_sd_entry,
             "expand_cidr_targets": expand_cidr_targets,
             "blackbox_probe_targets": blackbox_probe_targets,
+            "multi_target_relabel": multi_target_relabel,
         }

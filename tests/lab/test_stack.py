@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,10 @@ ELASTICSEARCH = sorted(INVENTORY["elasticsearch"]["hosts"])
 ES_EXPORTERS = sorted(INVENTORY["elasticsearch_exporter"]["hosts"])
 OPENCTI = sorted(INVENTORY["opencti"]["hosts"])
 RESPONDERS = sorted(INVENTORY["responder"]["hosts"])
+SNMP_EXPORTERS = sorted(INVENTORY["snmp_exporter"]["hosts"])
+NETWORK_DEVICES = INVENTORY["network_devices"]["hosts"]
+SNMP_AGENT = sorted(INVENTORY["lab_snmpd"]["hosts"])[0]
+ALERTING_VARS = load_yaml(ROOT / "inventories" / "lab" / "group_vars" / "all" / "alerting.yml")
 SCRAPE_WAIT = 90  # seconds: a few 15 s scrape intervals, bounded
 
 
@@ -63,6 +68,9 @@ def test_every_target_is_up_on_both_prometheus_servers(lab_host, server):
     assert len(jobs["alertmanager"]) == len(ALERTMANAGERS)
     assert len(jobs["custom"]) == 1
     assert len(jobs["blackbox_exporter"]) == 1
+    assert jobs["snmp_exporter"] == set(SNMP_EXPORTERS)
+    # Each network device is its own instance, scraped through the SNMP exporter.
+    assert jobs["snmp"] == set(NETWORK_DEVICES)
     assert jobs["elasticsearch"] == set(ES_EXPORTERS)
     assert jobs["responder"] == set(RESPONDERS)
     modules = {t["labels"].get("module") for t in targets if t["labels"]["job"] == "blackbox"}
@@ -169,6 +177,73 @@ def test_custom_exporter_gauge_holds_the_firewall_value(lab_host):
 
     result = wait_for(value, SCRAPE_WAIT, what="custom exporter gauge in Prometheus")
     assert float(result[0]["value"][1]) == 42
+
+
+def _query(prom, promql):
+    result = http(prom, "http://127.0.0.1:9090/api/v1/query?" + urllib.parse.urlencode({"query": promql}))["json"]
+    return result["data"]["result"]
+
+
+@pytest.mark.parametrize("server", PROMETHEUS)
+def test_the_network_device_interfaces_are_in_prometheus(lab_host, server):
+    """The SNMP agent on the lab host reports its interfaces; Prometheus has them as the device's."""
+    prom = lab_host(server)
+    device = sorted(NETWORK_DEVICES)[0]
+    links = set(re.findall(r"^\d+: ([^:@]+)", lab_host(SNMP_AGENT).check_output("ip -o link"), re.M))
+    assert {"lo", "eth0", "uplink0", "uplink0-peer"} <= links
+
+    def interfaces():
+        found = _query(prom, 'ifOperStatus{job="snmp",instance="%s"}' % device)
+        return found if {r["metric"]["ifName"] for r in found} == links else None
+
+    found = {r["metric"]["ifName"]: r for r in wait_for(interfaces, SCRAPE_WAIT, what="%s's interfaces" % device)}
+    assert found["uplink0"]["value"][1] == "1"
+    assert found["uplink0"]["metric"]["exporter"] == SNMP_EXPORTERS[0]
+    assert found["uplink0"]["metric"]["device_role"] == "access-switch"
+    assert not {"snmp_module", "snmp_auth", "snmp_address"} & set(found["uplink0"]["metric"])
+    uplinks = _query(prom, 'vigil_snmp_uplink_info{job="snmp",instance="%s"}' % device)
+    assert [r["metric"]["ifName"] for r in uplinks] == ["uplink0"]
+    assert float(_query(prom, 'sysUpTime{job="snmp",instance="%s"}' % device)[0]["value"][1]) > 0
+
+
+def test_an_uplink_going_down_in_the_lab_host_pages_the_network_team(lab_host):
+    """uplink0 loses its carrier inside the lab host (its veth peer goes down): SnmpUplinkDown
+    fires in Prometheus (for: 1m) and reaches the network team's pager; then it is restored."""
+    prom = lab_host(PROMETHEUS[0])
+    recorder = lab_host(ALERTING_VARS["webhook_receiver_host"])
+    agent = lab_host(SNMP_AGENT)
+    device = sorted(NETWORK_DEVICES)[0]
+    started = time.time()
+
+    def firing():
+        alerts = http(prom, "http://127.0.0.1:9090/api/v1/alerts")["json"]["data"]["alerts"]
+        return [a for a in alerts if a["labels"]["alertname"] == "SnmpUplinkDown" and a["state"] == "firing"
+                and a["labels"]["instance"] == device and a["labels"]["ifName"] == "uplink0"]
+
+    def paged():
+        url = "http://127.0.0.1:%d/records?path=/network-pager" % ALERTING_VARS["webhook_receiver_port"]
+        records = http(recorder, url)["json"] or []
+        return [alert for record in records if isinstance(record.get("body"), dict)
+                for alert in record["body"].get("alerts", [])
+                if alert["labels"].get("alertname") == "SnmpUplinkDown" and alert["status"] == "firing"
+                and alert["labels"].get("instance") == device and alert.get("startsAt", "") >= time.strftime(
+                    "%Y-%m-%dT%H:%M:%S", time.gmtime(started - 5))]
+
+    assert not firing(), "SnmpUplinkDown fires before the test took the uplink down"
+    agent.check_output("ip link set uplink0-peer down")
+    try:
+        # One scrape (15 s), one evaluation (15 s), for: 1m, then Alertmanager's group wait.
+        alert = wait_for(firing, 180, interval=5, what="SnmpUplinkDown firing for %s uplink0" % device)[0]
+        assert alert["labels"]["severity"] == "critical" and alert["labels"]["team"] == "network"
+        wait_for(paged, 120, interval=5, what="SnmpUplinkDown at the network team's pager")
+    finally:
+        agent.check_output("ip link set uplink0-peer up")
+
+    def back_up():
+        found = _query(prom, 'ifOperStatus{job="snmp",instance="%s",ifName="uplink0"}' % device)
+        return found and found[0]["value"][1] == "1"
+
+    wait_for(back_up, SCRAPE_WAIT, what="uplink0 up again")
 
 
 @pytest.mark.parametrize("node", ALERTMANAGERS)
@@ -467,7 +542,6 @@ def test_metrics_playbook_alone_keeps_every_catalog_rule_loaded(lab_host):
 # HEARTBEAT_INTERVAL (inventories/lab/group_vars/all/alerting.yml). With Prometheus
 # stopped everywhere, nothing re-sends the Watchdog: it ends 4 x resend-delay (15s in the
 # lab) after the last send and the pings stop. Prometheus is started again afterwards.
-ALERTING_VARS = load_yaml(ROOT / "inventories" / "lab" / "group_vars" / "all" / "alerting.yml")
 RECORDER_HOST = ALERTING_VARS["webhook_receiver_host"]
 HEARTBEAT_INTERVAL = int(ALERTING_VARS["alertmanager_heartbeat_timing"]["group_interval"].rstrip("s"))
 RESEND_HOLD = 60  # 4 x --rules.alert.resend-delay=15s (inventories/lab/group_vars/all/metrics.yml)

@@ -7,8 +7,9 @@ Prometheus rejects, panels drawn on top of each other.
 
 Metric names are checked against a per-dashboard allowlist, and every allowlisted name
 must come from an exporter Vigil deploys (node_exporter, windows_exporter,
-blackbox_exporter, Vigil's custom exporter, Prometheus/Alertmanager themselves, or the
-ALERTS series). The custom exporter's names are cross-checked against its source. PromQL
+blackbox_exporter, snmp_exporter, Vigil's custom exporter, Prometheus/Alertmanager themselves, or the
+ALERTS series). The custom exporter's names are cross-checked against its source, the SNMP
+exporter's against the modules the snmp_exporter role ships. PromQL
 syntax is checked with promtool when it is installed (CI installs it).
 """
 
@@ -28,6 +29,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[3]
 DASHBOARD_DIR = ROOT / "roles" / "grafana" / "files" / "dashboards"
 CUSTOM_EXPORTER = ROOT / "roles" / "custom_exporter" / "files" / "vigil_custom_exporter.py"
+SNMP_MODULES = ROOT / "roles" / "snmp_exporter" / "defaults" / "main.yml"
 FILES = sorted(DASHBOARD_DIR.glob("**/*.json"))
 VARIABLE = "${datasource}"
 
@@ -73,6 +75,23 @@ EXPORTER_METRICS: Dict[str, Set[str]] = {
         "probe_ssl_earliest_cert_expiry",
         "probe_success",
     },
+    # Names from the modules the snmp_exporter role ships (checked below) and its uplink marker.
+    "snmp_exporter": {
+        "hrProcessorLoad",
+        "hrStorageSize",
+        "hrStorageUsed",
+        "ifAdminStatus",
+        "ifHCInOctets",
+        "ifHCOutOctets",
+        "ifHighSpeed",
+        "ifInDiscards",
+        "ifInErrors",
+        "ifOperStatus",
+        "ifOutDiscards",
+        "ifOutErrors",
+        "sysUpTime",
+        "vigil_snmp_uplink_info",
+    },
     "custom_exporter": {
         "vigil_custom_exporter_config_last_reload_successful",
         "vigil_custom_source_duration_seconds",
@@ -102,9 +121,10 @@ ALLOWLIST: Dict[str, Set[str]] = {
     "vigil-alert-overview": EXPORTER_METRICS["alertmanager"]
     | {"ALERTS", "prometheus_notifications_dropped_total", "prometheus_notifications_errors_total"},
     "vigil-ecs-logs": set(),
+    "vigil-network-devices": EXPORTER_METRICS["snmp_exporter"] | {"up"},
 }
 # Scrape jobs the queries may select (Vigil's Prometheus job names).
-JOBS = {"node", "windows", "blackbox", "custom", "prometheus", "alertmanager"}
+JOBS = {"node", "windows", "blackbox", "custom", "prometheus", "alertmanager", "snmp"}
 # ECS fields the logs dashboard may use.
 ECS_FIELDS = {"@timestamp", "data_stream.dataset", "log.level", "source.ip", "host.name", "event.action",
               "event.category", "event.outcome", "message"}
@@ -307,6 +327,15 @@ def test_custom_exporter_serves_the_custom_metrics():
     for name in sorted(EXPORTER_METRICS["custom_exporter"]):
         family = name[: -len("_total")] if name.endswith("_total") else name  # counters are declared without _total
         assert '"%s"' % family in source, "%s is not declared by %s" % (family, CUSTOM_EXPORTER.name)
+
+
+def test_snmp_exporter_serves_the_snmp_metrics():
+    from ansible_collections.vigil.monitoring.plugins.filter.snmp_exporter import UPLINK_METRIC
+
+    modules = yaml.safe_load(SNMP_MODULES.read_text(encoding="utf-8"))["snmp_exporter_default_modules"]
+    shipped = {metric["name"] for module in modules.values() for metric in module["metrics"]} | {UPLINK_METRIC}
+    missing = sorted(EXPORTER_METRICS["snmp_exporter"] - shipped)
+    assert not missing, "no module of the snmp_exporter role serves %s" % missing
 
 
 def test_promql_is_valid_for_promtool(tmp_path):

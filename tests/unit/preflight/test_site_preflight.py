@@ -4,8 +4,8 @@ The lab inventory (its group_vars, its groups) is copied to a temporary director
 every host made unreachable on purpose (ssh to 127.0.0.1 port 1: any connection attempt
 is refused at once and shows as "unreachable"), and site.yml runs with one mistake each:
 (a) a team that owns alerts has no receivers, (b) broken PromQL in a new alert, (c) a
-misspelt disable. Each run must fail in the preflight play, naming the entry, with no
-later play started, and the PLAY RECAP must show every managed host with changed=0 and
+misspelt disable, (d) a network device with contradictory SNMP settings. Each run must
+fail in the preflight play, naming the entry, with no later play started, and the PLAY RECAP must show every managed host with changed=0 and
 unreachable=0: no task ever ran on a host. A control run with the lab's own, correct
 settings passes the whole preflight and stops only when the first real play tries to
 reach a host, which proves the unreachable hosts would be noticed.
@@ -107,6 +107,20 @@ def test_a_misspelt_disable_stops_site_in_preflight(tmp_path):
         "alert_catalog entry 'LoadHihg' (item 1): disables 'LoadHihg', which is not an alert of the catalog",
         "Did you mean LoadHigh?",
     )
+
+
+def test_a_broken_network_device_stops_site_in_preflight(tmp_path):
+    """A network device is checked on the controller before the Prometheus servers change
+    (it runs no Ansible; its exporter's play comes after theirs), without its credentials."""
+    result = run_site(tmp_path, {"snmp_device_security_level": "noAuthNoPriv"})
+    assert_stopped_in_preflight(
+        result,
+        "network device 'vigil-sw1' (inventory host): snmp_device_security_level is noAuthNoPriv but passwords are given",
+    )
+    network = load_yaml(LAB / "group_vars" / "all" / "network.yml")
+    output = result.stdout + result.stderr
+    for name in ("lab_snmpd_v3_auth_password", "lab_snmpd_v3_priv_password"):
+        assert network[name] not in output
 
 
 def test_control_run_passes_preflight_and_stops_at_the_first_unreachable_host(tmp_path):

@@ -54,6 +54,7 @@ SECRET_CONTAINERS: Dict[str, str] = {
     "node_exporter_basic_auth_users": "user name -> password; the role writes only bcrypt hashes",
     "prometheus_basic_auth_users": "user name -> password; the role writes only bcrypt hashes",
     "responder_basic_auth_users": "user name -> password; the role writes only bcrypt hashes (common web_config)",
+    "snmp_exporter_basic_auth_users": "user name -> password; the role writes only bcrypt hashes",
     "windows_exporter_basic_auth_users": "user name -> password; the role writes only bcrypt hashes",
     "_common_basic_auth_users": "user name -> password, passed on by the exporter roles; hashed with bcrypt",
     "elasticsearch_service_tokens": "a list of service-account tokens (one per service), each written as a hash",

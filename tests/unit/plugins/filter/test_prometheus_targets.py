@@ -11,6 +11,7 @@ from ansible_collections.vigil.monitoring.plugins.filter.prometheus_targets impo
     expand_cidr_targets,
     file_sd_entries,
     file_sd_entry,
+    multi_target_relabel,
 )
 
 HOSTVARS = {
@@ -35,6 +36,7 @@ def test_filters_are_registered():
         "file_sd_entry",
         "expand_cidr_targets",
         "blackbox_probe_targets",
+        "multi_target_relabel",
     }
 
 
@@ -309,3 +311,45 @@ def test_the_cidr_limit_cannot_be_raised_past_the_documented_maximum():
 def test_a_huge_range_fails_fast_without_expanding_it():
     with pytest.raises(AnsibleFilterError, match="limit of 4096"):
         expand_cidr_targets(["2001:db8::/32"], limit=4096)
+
+
+# -- multi_target_relabel ----------------------------------------------------------------------
+
+# What roles/prometheus/vars/main.yml held for the blackbox probes before the filter (the
+# parameter now needs a non-empty label, which the blackbox role always writes).
+BLACKBOX_RELABEL_BEFORE = [
+    {"source_labels": ["__address__"], "target_label": "__param_target"},
+    {"source_labels": ["module"], "target_label": "__param_module"},
+    {"source_labels": ["__param_target"], "target_label": "instance"},
+    {"source_labels": ["blackbox_address"], "regex": "(.+)", "target_label": "__address__"},
+    {"source_labels": ["scheme"], "regex": "(https?)", "target_label": "__scheme__"},
+    {"action": "labeldrop", "regex": "blackbox_address|scheme"},
+]
+
+
+def test_blackbox_probes_relabel_as_before():
+    relabel = multi_target_relabel("blackbox_address", {"module": "module"}, keep=["module"])
+    expected = [dict(step) for step in BLACKBOX_RELABEL_BEFORE]
+    expected[1]["regex"] = "(.+)"
+    assert relabel == expected
+
+
+def test_snmp_devices_keep_their_instance_and_drop_the_routing_labels():
+    relabel = multi_target_relabel("snmp_address", {"module": "snmp_module", "auth": "snmp_auth"},
+                                   instance_from_target=False)
+    assert relabel == [
+        {"source_labels": ["__address__"], "target_label": "__param_target"},
+        {"source_labels": ["snmp_module"], "regex": "(.+)", "target_label": "__param_module"},
+        {"source_labels": ["snmp_auth"], "regex": "(.+)", "target_label": "__param_auth"},
+        {"source_labels": ["snmp_address"], "regex": "(.+)", "target_label": "__address__"},
+        {"source_labels": ["scheme"], "regex": "(https?)", "target_label": "__scheme__"},
+        {"action": "labeldrop", "regex": "snmp_address|scheme|snmp_module|snmp_auth"},
+    ]
+    assert not any(step.get("target_label") == "instance" for step in relabel)
+
+
+@pytest.mark.parametrize("args", [("__address__",), ("exporter-address",), ("a", {"module": "__meta"}),
+                                  ("a", {"bad name": "module"})])
+def test_multi_target_relabel_refuses_labels_a_target_cannot_carry(args):
+    with pytest.raises(AnsibleFilterError, match="multi_target_relabel"):
+        multi_target_relabel(*args)

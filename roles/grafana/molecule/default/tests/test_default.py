@@ -16,7 +16,7 @@ DATASOURCES = PROVISIONING + "/datasources/vigil.yml"
 PROVIDERS = PROVISIONING + "/dashboards/vigil.yml"
 ALERTING = PROVISIONING + "/alerting/vigil-alerts.yml"
 DASHBOARDS = "/var/lib/grafana/dashboards/vigil"
-FOLDERS = {"Vigil Hosts", "Vigil Probes", "Vigil Business", "Vigil Alerting", "Vigil Logs"}
+FOLDERS = {"Vigil Hosts", "Vigil Probes", "Vigil Business", "Vigil Alerting", "Vigil Logs", "Vigil Network"}
 
 
 def ini(host):
