@@ -7,7 +7,9 @@
 # Environment: VIGIL_LAB_INVENTORY (default inventories/lab), VIGIL_LAB_NETWORK (vigil-lab),
 #              VIGIL_LAB_FIXTURES (1: deploy the lab stand-ins before site.yml),
 #              ANSIBLE_ARGS (extra ansible-playbook arguments, e.g. "--check --diff"),
-#              VIGIL_MITOGEN (1: Mitogen's strategy, scripts/mitogen-env.sh).
+#              VIGIL_MITOGEN (1: Mitogen's strategy, scripts/mitogen-env.sh),
+#              VIGIL_LAB_CPU_SHARES (docker --cpu-shares of the lab containers, default
+#              1024; the stack check raises it so the lab goes first among containers).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -75,7 +77,7 @@ create() {
       --tmpfs /run --tmpfs /run/lock --tmpfs /tmp \
       --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
       --cap-add SYS_ADMIN --cap-add NET_ADMIN --cap-add NET_RAW \
-      --label vigil.lab=1 \
+      --label vigil.lab=1 --cpu-shares "${VIGIL_LAB_CPU_SHARES:-1024}" \
       "$image" /lib/systemd/systemd >/dev/null
   done < <(lab_hosts)
   # Bounded wait for systemd in every container (30 containers booting at once on 2

@@ -7,7 +7,8 @@
 # on the lab inventory, label "stack") runs as one more job; the longest jobs start
 # first. Each scenario's output goes to
 # .cache/molecule/<label>.log; the tail of a failed one is printed. Exits 1 if any failed.
-# Timeouts: 1500 s per scenario, 3600 s for the stack check (three runs of site.yml on
+# Timeouts: 2400 s per scenario (they yield the CPU to the stack check), 3600 s for the
+# stack check (three runs of site.yml on
 # five hosts beside the scenarios; docs/performance.md has the measured times).
 # VIGIL_MITOGEN=1 runs the scenarios (not the stack check) with Mitogen's strategy
 # (scripts/mitogen-env.sh); the summary says which strategy ran.
@@ -35,7 +36,10 @@ run_one() {
     label=stack log="$logdir/stack.log"
     # The stack check proves site.yml as operators run it: plain Ansible, whatever
     # VIGIL_MITOGEN says for the scenarios (VIGIL_STACK_MITOGEN=1 to try it there too).
-    VIGIL_MITOGEN=${VIGIL_STACK_MITOGEN:-0} timeout 3600 "$root/scripts/lab-check.sh" >"$log" 2>&1
+    # It is also the critical path: its containers get 4 times the CPU weight of the
+    # scenarios' containers (docker --cpu-shares), its controller runs un-niced.
+    VIGIL_MITOGEN=${VIGIL_STACK_MITOGEN:-0} VIGIL_LAB_CPU_SHARES=${VIGIL_STACK_CPU_SHARES:-4096} \
+      timeout 3600 "$root/scripts/lab-check.sh" >"$log" 2>&1
     rc=$?
     if ((rc == 0)); then echo "PASS $label $((SECONDS - t0))s"; else echo "FAIL $label $((SECONDS - t0))s (rc=$rc, log $log)"; fi
     return 0
@@ -47,7 +51,7 @@ run_one() {
   # shellcheck source=scripts/mitogen-env.sh
   source "$root/scripts/mitogen-env.sh"
   # The stack check is the longest job: the scenarios yield the CPU to it (nice).
-  (cd "$root/$base" && VIGIL_MOLECULE_PREFIX=$prefix timeout 1500 nice -n "${VIGIL_MOLECULE_NICE:-5}" \
+  (cd "$root/$base" && VIGIL_MOLECULE_PREFIX=$prefix timeout 2400 nice -n "${VIGIL_MOLECULE_NICE:-10}" \
     molecule test -s "$scenario") >"$log" 2>&1
   rc=$?
   if ((rc == 0)); then

@@ -17,10 +17,9 @@ import pytest
 import yaml
 
 from lab_api import http, wait_for
+from local_playbook import load_yaml  # tests/unit, on pythonpath (pyproject.toml): reads !unsafe as Ansible does
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "unit"))
-from local_playbook import load_yaml  # noqa: E402 - the inventory has !unsafe values, read as Ansible reads them
 
 INVENTORY = load_yaml(ROOT / "inventories" / "lab" / "hosts.yml")["all"]["children"]
 LAB_HOSTS = sorted(INVENTORY["lab"]["hosts"])

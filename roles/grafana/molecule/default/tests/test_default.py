@@ -106,7 +106,7 @@ def test_one_prometheus_datasource_per_server_and_elasticsearch(host):
     assert es["jsonData"]["index"] == "logs-*"
     # It logs in as the datasource identity (read-only on logs-*), never as elastic.
     assert es["basicAuth"] is True and es["basicAuthUser"] == "vigil_grafana"
-    assert es["secureJsonData"]["basicAuthPassword"] == "lab-only-grafana-es-password"
+    assert es["secureJsonData"]["basicAuthPassword"] == "VIGIL-MARKER-grafana-es-password"
 
 
 def test_dashboard_provider_reads_folders_from_the_file_tree(host):
