@@ -96,6 +96,35 @@ def test_a_firewall_with_native_expiry_is_only_checked(rig):
     assert [c for c in kernel.calls if c[0] == "unblock"] == []
 
 
+def test_under_a_second_left_on_the_firewall_is_left_to_its_timer(rig):
+    # The kernel's timer started a moment after the engine's (the block took time to
+    # apply): at the engine's end it lists 0 s left; deleting then would race the timer.
+    kernel = FakeFirewall("local", native_expiry=True)
+    r = rig([kernel])
+    r.post(alert("203.0.113.7"))
+    network = next(iter(kernel.entries))
+    kernel.entries[network] += 0.6
+    r.clock.advance(20)
+    assert r.tick() == [] and kernel.has("203.0.113.7")
+    r.clock.advance(1)
+    assert events(r.tick()) == ["expired"]
+    assert [c for c in kernel.calls if c[0] == "unblock"] == []
+
+
+def test_a_block_the_firewall_still_lists_long_after_its_end_is_deleted(rig):
+    kernel = FakeFirewall("local", native_expiry=True)
+    r = rig([kernel])
+    r.post(alert("203.0.113.7"))
+    network = next(iter(kernel.entries))
+    kernel.entries[network] = None  # a firewall that never lets it go: 'no timeout' listed as 0 s below
+    kernel.blocked = lambda: {network: 0}  # type: ignore[method-assign]
+    r.clock.advance(20)
+    assert r.tick() == []
+    r.clock.advance(6)
+    assert events(r.tick()) == ["expired"]
+    assert ("unblock", "203.0.113.7/32") in kernel.calls
+
+
 def test_repeated_notifications_do_not_block_again_nor_extend(rig):
     r = rig()
     first = decision(r.post(alert("203.0.113.7")))

@@ -33,6 +33,12 @@ LISTING = json.dumps({"nftables": [
                  {"elem": {"val": {"prefix": {"addr": "198.51.100.0", "len": 24}}, "timeout": 60, "expires": 59}},
                  {"elem": {"val": {"range": ["203.0.113.8", "203.0.113.11"]}, "timeout": 60, "expires": 5}}]}}]})
 
+# The same sets, empty.
+EMPTY = json.dumps({"nftables": [
+    {"metainfo": {"version": "1.0.6", "release_name": "Lester Gooch #5", "json_schema_version": 1}},
+    {"set": {"family": "inet", "name": "blocked4", "table": "vigil_responder", "type": "ipv4_addr", "handle": 3,
+             "flags": ["interval", "timeout"]}}]})
+
 
 def fake_nft(directory: Path, listing: str = LISTING, exit_code: int = 0) -> Path:
     """An nft stand-in that records its arguments and standard input, and prints a listing for 'list'."""
@@ -103,6 +109,29 @@ def test_unblock_deletes_only_what_is_there(tmp_path):
     assert not any("-f" in c["argv"] for c in calls(tmp_path))
     nft.unblock(ipaddress.ip_network("192.0.2.7/32"))
     assert json.loads(calls(tmp_path)[-1]["stdin"])["nftables"][0]["delete"]["element"]["name"] == "blocked4"
+
+
+def test_an_element_that_times_out_before_its_delete_counts_as_unblocked(tmp_path):
+    # nft lists the element, its timer ends, nft then refuses the delete (ENOENT), and the
+    # next listing no longer has it: unblocked, no error. Still listed: the error stands.
+    script = tmp_path / "nft"
+    script.write_text(
+        "#!/usr/bin/env python3\n"
+        "import os, sys\n"
+        "count = os.path.join(%r, 'lists')\n"
+        "if 'list' in sys.argv:\n"
+        "    n = int(open(count).read()) if os.path.exists(count) else 0\n"
+        "    open(count, 'w').write(str(n + 1))\n"
+        "    print(%r if n < 2 or %r else %r)\n"
+        "    sys.exit(0)\n"
+        "sys.stderr.write('Error: Could not process rule: No such file or directory\\n')\n"
+        "sys.exit(1)\n" % (str(tmp_path), LISTING, False, EMPTY))
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    driver(script).unblock(ipaddress.ip_network("192.0.2.7/32"))
+    script.write_text(script.read_text().replace("n < 2 or False", "n < 2 or True"))
+    (tmp_path / "lists").unlink()
+    with pytest.raises(DriverError, match="No such file or directory"):
+        driver(script).unblock(ipaddress.ip_network("192.0.2.7/32"))
 
 
 def test_nft_failures_are_driver_errors_with_nft_s_message(tmp_path):

@@ -192,7 +192,7 @@ def test_block_repeat_resolved_allowlist_limit_and_expiry(host, attacker, attack
     assert wait_for(lambda: attacker_address not in blocked(host), TTL + 10), blocked(host)
     expired = wait_for(lambda: [line for line in decisions_for(host, attacker_address, start)
                                 if line["event"] == "expired"], 10)
-    assert expired and expired[0]["dry_run"] is False
+    assert expired and expired[0]["dry_run"] is False, decisions_for(host, attacker_address, start)
     assert connect(attacker, firewall_address) == "open"
     assert wait_for(lambda: "203.0.113.10" not in blocked(host), 15)
 

@@ -38,6 +38,8 @@ LOG = logging.getLogger("vigil_responder")
 RESPONSE_LABEL = "vigil_response"
 RETRY_SECONDS = 30
 MIN_WAIT = 0.2
+# A native-expiry firewall still listing a block this long after its end gets a delete.
+OVERDUE_SECONDS = 5
 
 
 class Engine:
@@ -287,8 +289,11 @@ class Engine:
                 try:
                     if driver.native_expiry:
                         left = driver.blocked().get(network, -1)
-                        if left != -1 and left is not None and left > 0:
-                            # The firewall's clock runs a moment behind (the block took time to apply).
+                        # The firewall's clock runs a moment behind (the block took time to
+                        # apply); it lists whole seconds, so 0 is "under a second left": let
+                        # the kernel remove it (a delete would race its timer) unless the
+                        # block is long overdue.
+                        if left is not None and (left > 0 or (left == 0 and now - block.expires_at < OVERDUE_SECONDS)):
                             self._retry_at[block.network] = now + min(left + 0.5, RETRY_SECONDS)
                             return False
                         if left != -1:
