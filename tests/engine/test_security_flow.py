@@ -53,7 +53,7 @@ import pytest
 from ansible_collections.vigil.monitoring.plugins.filter import ecs_pipeline as ep
 
 from alerting.alertmanager_process import Recorder, running_alertmanager
-from engine_control import SESSION_NOTES, EngineError, engine_required
+from engine_control import SESSION_NOTES, EngineClient, EngineError, engine_required
 from kibana_actions import iso
 from pipeline_harness import engine_body, load_field_map
 from security_flow import (
@@ -78,6 +78,7 @@ INTERNAL_IPV6 = "2001:db8:1::10"
 # Alertmanager's pager group_wait in Vigil's routing is 10 s; the rest is margin for a loaded
 # 2-core CI machine. The wait is bounded by this.
 PAGE_WITHIN_S = 60.0
+ENGINE_TIMEOUT_S = 120.0
 
 
 # --------------------------------------------------------------------------- lines, as the firewalls send them
@@ -132,8 +133,8 @@ def firewall_template() -> tuple:
             # one pattern each: OpenSearch 2.19 takes no list in path_match (Elasticsearch 8.9+ does)
             {"ecs_ip": {"path_match": "*.ip", "match_mapping_type": "string", "mapping": {"type": "ip"}}},
             {"ecs_message": {"path_match": "message", "mapping": {"type": "text"}}},
-            {"ecs_event_original": {"path_match": "event.original", "mapping": {"type": "keyword", "index": False,
-                                                                              "doc_values": False}}},
+            {"ecs_event_original": {"path_match": "event.original",
+                                    "mapping": {"type": "keyword", "index": False, "doc_values": False}}},
             {"strings_as_keyword": {"match_mapping_type": "string",
                                     "mapping": {"type": "keyword", "ignore_above": 1024}}},
         ],
@@ -196,8 +197,16 @@ INDICATORS = ((C2_IPV4, "ipv4-addr"), (C2_IPV6_AS_LISTED, "ipv6-addr"), ("update
 
 
 @pytest.fixture(scope="module")
-def engine_setup(engine):
+def flow_engine(engine):
+    """The session's engine, with a longer timeout: each test changes the cluster state (templates,
+    pipelines, data streams), which a 2-core machine under a full CI run can take many seconds to write."""
+    return EngineClient(engine.url, timeout=ENGINE_TIMEOUT_S)
+
+
+@pytest.fixture(scope="module")
+def engine_setup(flow_engine):
     """Vigil's firewall template and pipelines, and the connector's template, on the engine."""
+    engine = flow_engine
     started = time.monotonic()
     name, body = firewall_template()
     engine.request("PUT", "/_index_template/%s" % name, body)
@@ -222,11 +231,11 @@ def _drop_streams(engine) -> None:
 
 
 @pytest.fixture
-def flow(engine, engine_setup):
-    """Empty data streams for each test; returns a small API over the engine for the test."""
-    _drop_streams(engine)
-    yield Flow(engine, engine_setup)
-    _drop_streams(engine)
+def flow(flow_engine, engine_setup):
+    """New data streams for each test (the engine has no _delete_by_query: no reindex module);
+    returns a small API over the engine for the test."""
+    _drop_streams(flow_engine)
+    yield Flow(flow_engine, engine_setup)
 
 
 class Flow:
@@ -311,9 +320,10 @@ def test_kuery_translation_refuses_what_it_does_not_translate(query):
         translate_kuery(query)
 
 
-def test_indicator_match_translation_on_its_own(engine, engine_setup):  # noqa: ARG001 (templates)
+def test_indicator_match_translation_on_its_own(flow_engine):
     """Items OR-ed, entries AND-ed, the rule's query and window applied, indicators filtered by
     the threat query; each match names the indicator document that matched."""
+    engine = flow_engine
     now = dt.datetime.now(dt.timezone.utc)
     events, indicators = "vigil-translation-events", "vigil-translation-indicators"
     try:
