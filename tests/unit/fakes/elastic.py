@@ -1209,6 +1209,14 @@ def kibana_operation(method: str, parts: List[str]) -> Optional[str]:
         return "%s /api/alerting/rule/{id}" % method
     if parts == ["api", "fleet", "agent_policies"] and method == "POST":
         return "POST /api/fleet/agent_policies"
+    if parts == ["api", "fleet", "agent_policies", "delete"] and method == "POST":
+        return "POST /api/fleet/agent_policies/delete"
+    if parts[:3] == ["api", "fleet", "agent_policies"] and len(parts) == 4 and method == "PUT":
+        return "PUT /api/fleet/agent_policies/{agentPolicyId}"
+    if parts == ["api", "fleet", "package_policies"] and method == "POST":
+        return "POST /api/fleet/package_policies"
+    if parts[:3] == ["api", "fleet", "package_policies"] and len(parts) == 4 and method == "PUT":
+        return "PUT /api/fleet/package_policies/{packagePolicyId}"
     if parts == ["api", "fleet", "enrollment_api_keys"] and method == "POST":
         return "POST /api/fleet/enrollment_api_keys"
     return None

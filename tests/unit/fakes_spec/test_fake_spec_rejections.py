@@ -96,6 +96,11 @@ RULE = {
     "params": {}, "actions": [{"id": "c", "group": "query matched", "params": {},
                                "frequency": {"summary": False, "notify_when": "onActiveAlert", "throttle": None}}],
 }
+PACKAGE_POLICY = {
+    "name": "firewall-syslog", "namespace": "lab", "policy_id": "p1",
+    "package": {"name": "udp", "version": "2.3.0"},
+    "inputs": {"syslog-udp": {"enabled": True, "streams": {"udp.generic": {"enabled": True, "vars": {"listen_port": 5514}}}}},
+}
 RULE_UPDATE = {k: v for k, v in RULE.items() if k not in ("rule_type_id", "consumer")}
 KIBANA_CASES = [
     ("POST /api/actions/connector/{id}", "POST", "/api/actions/connector/c",
@@ -116,6 +121,18 @@ KIBANA_CASES = [
      {"name": "p", "namespace": "lab", "monitoring_enabled": ["logs", "metrics"]},
      {"name": "p", "namespace": "lab", "monitoring_enabled": ["logs", "profiles"]},
      "[request body.monitoring_enabled[1]]: [profiles] is not one of"),
+    ("PUT /api/fleet/agent_policies/{agentPolicyId}", "PUT", "/api/fleet/agent_policies/p1",
+     {"name": "p", "namespace": "lab", "description": "d"}, {"name": "p", "namespace": "lab", "monitoring": True},
+     "[request body.monitoring]: definition for this key is missing"),
+    ("POST /api/fleet/agent_policies/delete", "POST", "/api/fleet/agent_policies/delete",
+     {"agentPolicyId": "p1"}, {"id": "p1"},
+     "[request body.agentPolicyId]: expected value to be defined but got [undefined]"),
+    ("POST /api/fleet/package_policies", "POST", "/api/fleet/package_policies", PACKAGE_POLICY,
+     with_(PACKAGE_POLICY, "inputs.syslog-udp.enable", True),
+     "[request body.inputs.syslog-udp.enable]: definition for this key is missing"),
+    ("PUT /api/fleet/package_policies/{packagePolicyId}", "PUT", "/api/fleet/package_policies/pp1", PACKAGE_POLICY,
+     dict(PACKAGE_POLICY, agents=3),
+     "[request body.agents]: definition for this key is missing"),
     ("POST /api/fleet/enrollment_api_keys", "POST", "/api/fleet/enrollment_api_keys",
      {"policy_id": "p", "name": "lab"}, {"policy_id": "p", "name": "lab", "expiration_days": 30},
      "[request body.expiration_days]: definition for this key is missing"),
