@@ -255,3 +255,22 @@ def test_a_module_reports_the_400_with_the_reason(run_module):
     assert "unknown type [ip_address]" in failure["msg"]
     assert "Traceback" not in failure["msg"]
 
+
+
+# -- the bodies Vigil ships ---------------------------------------------------------------
+
+GOLDEN_PIPELINES = sorted((ROOT / "tests" / "golden" / "ecs").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", GOLDEN_PIPELINES, ids=[p.stem for p in GOLDEN_PIPELINES])
+def test_every_shipped_ecs_pipeline_is_a_body_the_specification_accepts(path):
+    body = json.loads(path.read_text(encoding="utf-8"))
+
+    assert ES_SPEC.check("PUT /_ingest/pipeline/{id}", body) is None
+    # The check looks into every processor: one parameter the processor does not have is refused.
+    broken = json.loads(json.dumps(body))
+    first = broken["processors"][0]
+    (kind,) = first
+    first[kind]["vigil_unknown_option"] = True
+    violation = ES_SPEC.check("PUT /_ingest/pipeline/{id}", broken)
+    assert violation is not None and violation.where == "processors[0].%s" % kind
