@@ -3,14 +3,17 @@
 ``FakeElasticsearch``: ingest pipelines (PUT/GET/DELETE and ``_simulate`` with a small
 processor engine: set, rename, remove, lowercase, uppercase, convert, append, fail,
 plus per-processor and pipeline ``on_failure``), ILM policies and composable index
-templates. Missing objects answer 404; PUT bodies with unknown keys answer 400, as
-Elasticsearch does; pipelines and templates carry the server-managed
+templates. Missing objects answer 404; request bodies that Elasticsearch's published
+specification rejects answer 400 as Elasticsearch does (``spec_check.py``, checked
+before anything else, as Elasticsearch's REST layer parses a body before the action is
+authorised); pipelines and templates carry the server-managed
 ``created_date``/``modified_date`` fields Elasticsearch 9.2+ adds.
 
 ``FakeKibana``: alerting rules (``/api/alerting/rule``), detection engine rules
 (``/api/detection_engine/rules``), connectors (``/api/actions/connector``), Fleet
 agent policies, package policies and enrollment API keys. Every non-GET request
-without ``kbn-xsrf`` answers 400 as Kibana does; ``/s/<space>/`` prefixes select a
+without ``kbn-xsrf`` answers 400 as Kibana does, and so does a body that the facts
+recorded from Kibana's OpenAPI document reject (``spec/kibana_requests.json``); ``/s/<space>/`` prefixes select a
 space; objects are stored per space.
 
 Both fakes can require one ``Authorization`` header value (``expected_auth``) and can
