@@ -55,8 +55,20 @@ OPERATIONS: List[Tuple[str, str]] = [
 ]
 
 KEPT_KEYS = {
-    "type", "properties", "required", "additionalProperties", "items", "enum", "oneOf", "anyOf", "allOf",
-    "$ref", "nullable", "minProperties", "maxProperties", "discriminator",
+    "type",
+    "properties",
+    "required",
+    "additionalProperties",
+    "items",
+    "enum",
+    "oneOf",
+    "anyOf",
+    "allOf",
+    "$ref",
+    "nullable",
+    "minProperties",
+    "maxProperties",
+    "discriminator",
 }
 REF_PREFIX = "#/components/schemas/"
 
@@ -67,9 +79,12 @@ def ts_facts(spec_dir: Path) -> Tuple[Set[str], Dict[str, Tuple[str, str]], Set[
     containers: Set[str] = set()
     container_re = re.compile(r"@variants container\b[^/]*?\*/\s*export class (\w+)", re.S)
     tagged: Dict[str, Tuple[str, str]] = {}
-    class_re = re.compile(r"export class (\w+)(?:<[^>{]*>)?\s*(?:extends [^{]*?)?implements\s+AdditionalPropert(?:y|ies)\b")
+    class_re = re.compile(
+        r"export class (\w+)(?:<[^>{]*>)?\s*(?:extends [^{]*?)?implements\s+AdditionalPropert(?:y|ies)\b"
+    )
     union_re = re.compile(
-        r"@variants internal tag='(\w+)'(?: default='(\w+)')?[^/]*?\*/\s*export type (\w+)", re.S
+        r"@variants internal tag='(\w+)'(?: default='(\w+)')?[^/]*?\*/\s*export type (\w+)",
+        re.S,
     )
     for path in sorted(spec_dir.rglob("*.ts")):
         namespace = ".".join(path.parent.relative_to(spec_dir).parts)
@@ -77,7 +92,10 @@ def ts_facts(spec_dir: Path) -> Tuple[Set[str], Dict[str, Tuple[str, str]], Set[
         for match in class_re.finditer(text):
             open_classes.add("%s:%s" % (namespace, match.group(1)))
         for match in union_re.finditer(text):
-            tagged["%s:%s" % (namespace, match.group(3))] = (match.group(1), match.group(2) or "")
+            tagged["%s:%s" % (namespace, match.group(3))] = (
+                match.group(1),
+                match.group(2) or "",
+            )
         for match in container_re.finditer(text):
             containers.add("%s:%s" % (namespace, match.group(1)))
     return open_classes, tagged, containers
@@ -102,7 +120,7 @@ def refs(node: Any) -> Set[str]:
     if isinstance(node, dict):
         ref = node.get("$ref")
         if isinstance(ref, str) and ref.startswith(REF_PREFIX):
-            found.add(ref[len(REF_PREFIX):])
+            found.add(ref[len(REF_PREFIX) :])
         for key, value in node.items():
             if key == "properties":
                 for sub in value.values():
@@ -133,7 +151,10 @@ def extract(checkout: Path) -> Dict[str, Any]:
     todo: List[str] = []
     for method, path in OPERATIONS:
         schema, required = body_schema(doc, method, path)
-        operations["%s %s" % (method, path)] = {"body": clean(schema), "required": required}
+        operations["%s %s" % (method, path)] = {
+            "body": clean(schema),
+            "required": required,
+        }
         todo.extend(refs(schema))
     schemas: Dict[str, Any] = {}
     while todo:
@@ -161,16 +182,22 @@ def main(argv: List[str]) -> int:
     parser.add_argument("-o", "--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     data = extract(args.checkout)
-    data = dict({
-        "source": {
-            "repository": "https://github.com/elastic/elasticsearch-specification",
-            "branch": args.branch,
-            "commit": args.commit,
-            "files": ["output/openapi/elasticsearch-openapi.json", "specification/**/*.ts"],
-            "license": "Apache-2.0",
-            "generated_by": "scripts/extract_es_spec.py",
-        }
-    }, **data)
+    data = dict(
+        {
+            "source": {
+                "repository": "https://github.com/elastic/elasticsearch-specification",
+                "branch": args.branch,
+                "commit": args.commit,
+                "files": [
+                    "output/openapi/elasticsearch-openapi.json",
+                    "specification/**/*.ts",
+                ],
+                "license": "Apache-2.0",
+                "generated_by": "scripts/extract_es_spec.py",
+            }
+        },
+        **data,
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n", encoding="utf-8")
     print("%s: %d operations, %d schemas" % (args.out, len(data["operations"]), len(data["schemas"])))

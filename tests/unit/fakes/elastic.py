@@ -13,8 +13,8 @@ authorised); pipelines and templates carry the server-managed
 (``/api/detection_engine/rules``), connectors (``/api/actions/connector``), Fleet
 agent policies, package policies and enrollment API keys. Every non-GET request
 without ``kbn-xsrf`` answers 400 as Kibana does, and so does a body that the facts
-recorded from Kibana's OpenAPI document reject (``spec/kibana_requests.json``); ``/s/<space>/`` prefixes select a
-space; objects are stored per space.
+recorded from Kibana's OpenAPI document reject (``spec/kibana_requests.json``);
+``/s/<space>/`` prefixes select a space; objects are stored per space.
 
 Both fakes can require one ``Authorization`` header value (``expected_auth``) and can
 answer the next N requests with an HTTP error (``fail_next``) to exercise retries.
@@ -1233,7 +1233,8 @@ def kibana_spec_error(violation: Violation) -> Answer:
         return kbn_error(400, "[%s.%s]: definition for this key is missing" % (where, key))
     if violation.kind == "required":
         key = violation.detail.split("[", 1)[1].split("]", 1)[0] if "[" in violation.detail else ""
-        return kbn_error(400, "[%s%s]: expected value to be defined but got [undefined]" % (where, "." + key if key else ""))
+        field = where + ("." + key if key else "")
+        return kbn_error(400, "[%s]: expected value to be defined but got [undefined]" % field)
     return kbn_error(400, "[%s]: %s" % (where, violation.detail))
 
 

@@ -41,7 +41,11 @@ class Violation:
         self.keys = keys or []  # for "count": the keys that are none of the variants
 
     def __repr__(self) -> str:
-        return "Violation(%s at %s: %s)" % (self.kind, self.where or "<body>", self.detail)
+        return "Violation(%s at %s: %s)" % (
+            self.kind,
+            self.where or "<body>",
+            self.detail,
+        )
 
 
 class Spec:
@@ -58,7 +62,7 @@ class Spec:
         seen = 0
         while isinstance(schema, dict) and "$ref" in schema:
             ref = schema["$ref"]
-            schema = self.schemas[ref[len(REF_PREFIX):]] if ref.startswith(REF_PREFIX) else {}
+            schema = self.schemas[ref[len(REF_PREFIX) :]] if ref.startswith(REF_PREFIX) else {}
             seen += 1
             if seen > 50:
                 raise ValueError("reference loop at %s" % ref)
@@ -86,7 +90,12 @@ class Spec:
                 extra = {}
             elif "additionalProperties" in part and part["additionalProperties"] is not False:
                 extra = {} if part["additionalProperties"] is True else part["additionalProperties"]
-        if "properties" not in schema and "allOf" not in schema and extra is None and schema.get("additionalProperties") is not False:
+        if (
+            "properties" not in schema
+            and "allOf" not in schema
+            and extra is None
+            and schema.get("additionalProperties") is not False
+        ):
             extra = {}  # ``{"type": "object"}`` with nothing declared: any keys
         return props, required, extra, counted
 
@@ -130,9 +139,13 @@ class Spec:
         for part in counted:
             present = [k for k in value if k in part.get("properties", {})] if part.get("properties") else list(value)
             if len(present) < part.get("minProperties", 0) or len(present) > part.get("maxProperties", len(present)):
-                return Violation("count", where, "expected exactly one of %s, got %s" % (
-                    sorted(part.get("properties", {})) or "a key", sorted(present)),
-                    keys=sorted(k for k in value if k not in part.get("properties", {})))
+                return Violation(
+                    "count",
+                    where,
+                    "expected exactly one of %s, got %s"
+                    % (sorted(part.get("properties", {})) or "a key", sorted(present)),
+                    keys=sorted(k for k in value if k not in part.get("properties", {})),
+                )
         for key in required:
             if key not in value:
                 return Violation("required", where, "required property [%s] is missing" % key)
