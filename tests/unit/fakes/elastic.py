@@ -3,15 +3,18 @@
 ``FakeElasticsearch``: ingest pipelines (PUT/GET/DELETE and ``_simulate`` with a small
 processor engine: set, rename, remove, lowercase, uppercase, convert, append, fail,
 plus per-processor and pipeline ``on_failure``), ILM policies and composable index
-templates. Missing objects answer 404; PUT bodies with unknown keys answer 400, as
-Elasticsearch does; pipelines and templates carry the server-managed
+templates. Missing objects answer 404; request bodies that Elasticsearch's published
+specification rejects answer 400 as Elasticsearch does (``spec_check.py``, checked
+before anything else, as Elasticsearch's REST layer parses a body before the action is
+authorised); pipelines and templates carry the server-managed
 ``created_date``/``modified_date`` fields Elasticsearch 9.2+ adds.
 
 ``FakeKibana``: alerting rules (``/api/alerting/rule``), detection engine rules
 (``/api/detection_engine/rules``), connectors (``/api/actions/connector``), Fleet
 agent policies, package policies and enrollment API keys. Every non-GET request
-without ``kbn-xsrf`` answers 400 as Kibana does; ``/s/<space>/`` prefixes select a
-space; objects are stored per space.
+without ``kbn-xsrf`` answers 400 as Kibana does, and so does a body that the facts
+recorded from Kibana's OpenAPI document reject (``spec/kibana_requests.json``);
+``/s/<space>/`` prefixes select a space; objects are stored per space.
 
 Both fakes can require one ``Authorization`` header value (``expected_auth``) and can
 answer the next N requests with an HTTP error (``fail_next``) to exercise retries.
@@ -35,6 +38,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from fakes.base import FakeApi, Request
 from fakes.elastic_security import Principal, SecurityRealm
+from fakes.spec_check import Spec, Violation
 
 Answer = Tuple[int, Any]
 
@@ -124,6 +128,55 @@ class ElasticFake(FakeApi):
 # ======================================================================================
 # Elasticsearch
 # ======================================================================================
+
+ES_SPEC = Spec.load("elasticsearch_requests.json")
+
+
+def es_operation(method: str, parts: List[str]) -> Optional[str]:
+    """The specification's name (``METHOD /path/{param}``) of a call whose body the fake checks."""
+    if method == "POST" and parts == ["_ingest", "pipeline", "_simulate"]:
+        return "POST /_ingest/pipeline/_simulate"
+    shapes = {
+        ("PUT", "_ingest", "pipeline", None): "PUT /_ingest/pipeline/{id}",
+        ("PUT", "_ilm", "policy", None): "PUT /_ilm/policy/{policy}",
+        ("PUT", "_security", "role", None): "PUT /_security/role/{name}",
+        ("PUT", "_security", "user", None): "PUT /_security/user/{username}",
+        ("POST", "_security", "user", None): "PUT /_security/user/{username}",
+        ("PUT", "_security", "api_key", None): "PUT /_security/api_key/{id}",
+    }
+    if len(parts) == 3 and (method,) + tuple(parts[:2]) + (None,) in shapes:
+        return shapes[(method,) + tuple(parts[:2]) + (None,)]
+    if method == "PUT" and len(parts) == 2 and parts[0] == "_index_template":
+        return "PUT /_index_template/{name}"
+    if method in ("POST", "PUT") and len(parts) == 4 and parts[:2] == ["_security", "user"] and parts[3] == "_password":
+        return "POST /_security/user/{username}/_password"
+    if method in ("POST", "PUT") and parts == ["_security", "api_key"]:
+        return "POST /_security/api_key"
+    if method == "DELETE" and parts == ["_security", "api_key"]:
+        return "DELETE /_security/api_key"
+    if method == "PUT" and parts == ["_cluster", "settings"]:
+        return "PUT /_cluster/settings"
+    return None
+
+
+# What Elasticsearch answers for a body its parser rejects: ingest pipeline definitions
+# are read by ConfigurationUtils (``parse_exception``); the other request bodies by
+# x-content object parsers (``x_content_parse_exception``; an unknown enum constant is an
+# ``illegal_argument_exception``).
+def es_spec_error(operation: str, violation: Violation) -> Answer:
+    where = violation.where or operation.split(" ", 1)[1]
+    reason = "[%s] %s" % (where, violation.detail)
+    if "/_ingest/pipeline" in operation:
+        processor = re.search(r"(?:processors|on_failure)\[\d+\]\.(\w+)$", violation.where)
+        if violation.kind == "count" and violation.keys:
+            reason = "No processor type exists with name [%s]" % violation.keys[0]
+        elif violation.kind == "unknown" and processor:
+            reason = "processor [%s] doesn't support one or more provided configuration parameters [%s]" % (
+                processor.group(1), violation.detail[len("unknown field ["):-1])
+        return es_error(400, "parse_exception", reason)
+    if violation.kind == "enum":
+        return es_error(400, "illegal_argument_exception", reason)
+    return es_error(400, "x_content_parse_exception", reason)
 
 
 def es_error(status: int, etype: str, reason: str) -> Answer:
@@ -796,6 +849,7 @@ class FakeElasticsearch(ClusterMonitoring, ElasticFake):
         self.templates: Dict[str, Dict[str, Any]] = {}
         self.init_monitoring()
         self.documents: Dict[str, List[Dict[str, Any]]] = {}
+        self.rejected: List[Tuple[str, Violation]] = []
         self.security = SecurityRealm(self.elastic_password) if self.elastic_password else None
 
     def realm(self) -> Optional[SecurityRealm]:
@@ -812,6 +866,13 @@ class FakeElasticsearch(ClusterMonitoring, ElasticFake):
     def route(self, req: Request) -> Answer:
         parts = [p for p in req.path.split("/") if p]
         principal: Optional[Principal] = getattr(req, "principal", None)
+        # The REST layer parses the body before the transport action is authorised.
+        operation = es_operation(req.method, parts)
+        if operation is not None:
+            violation = ES_SPEC.check(operation, req.body)
+            if violation is not None:
+                self.rejected.append((operation, violation))
+                return es_spec_error(operation, violation)
         if principal is not None and self.security is not None:
             if parts[:1] == ["_security"]:
                 return self.security.route(req.method, parts[1:], req.query, req.body, principal)
@@ -1140,6 +1201,43 @@ class FakeElasticsearch(ClusterMonitoring, ElasticFake):
 # ======================================================================================
 
 
+KIBANA_SPEC = Spec.load("kibana_requests.json")
+
+
+def kibana_operation(method: str, parts: List[str]) -> Optional[str]:
+    """The OpenAPI name of a Kibana call whose body the fake checks (see spec/kibana_requests.json)."""
+    if parts[:3] == ["api", "actions", "connector"] and len(parts) == 4 and method in ("POST", "PUT"):
+        return "%s /api/actions/connector/{id}" % method
+    if parts[:3] == ["api", "alerting", "rule"] and len(parts) == 4 and method in ("POST", "PUT"):
+        return "%s /api/alerting/rule/{id}" % method
+    if parts == ["api", "fleet", "agent_policies"] and method == "POST":
+        return "POST /api/fleet/agent_policies"
+    if parts == ["api", "fleet", "agent_policies", "delete"] and method == "POST":
+        return "POST /api/fleet/agent_policies/delete"
+    if parts[:3] == ["api", "fleet", "agent_policies"] and len(parts) == 4 and method == "PUT":
+        return "PUT /api/fleet/agent_policies/{agentPolicyId}"
+    if parts == ["api", "fleet", "package_policies"] and method == "POST":
+        return "POST /api/fleet/package_policies"
+    if parts[:3] == ["api", "fleet", "package_policies"] and len(parts) == 4 and method == "PUT":
+        return "PUT /api/fleet/package_policies/{packagePolicyId}"
+    if parts == ["api", "fleet", "enrollment_api_keys"] and method == "POST":
+        return "POST /api/fleet/enrollment_api_keys"
+    return None
+
+
+def kibana_spec_error(violation: Violation) -> Answer:
+    """Kibana's route validation answer (@kbn/config-schema wording)."""
+    where = "request body" + ("." + violation.where if violation.where else "")
+    if violation.kind == "unknown":
+        key = violation.detail[len("unknown field ["):-1]
+        return kbn_error(400, "[%s.%s]: definition for this key is missing" % (where, key))
+    if violation.kind == "required":
+        key = violation.detail.split("[", 1)[1].split("]", 1)[0] if "[" in violation.detail else ""
+        field = where + ("." + key if key else "")
+        return kbn_error(400, "[%s]: expected value to be defined but got [undefined]" % field)
+    return kbn_error(400, "[%s]: %s" % (where, violation.detail))
+
+
 def kbn_error(status: int, message: str) -> Answer:
     names = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 409: "Conflict"}
     return status, {"statusCode": status, "error": names.get(status, "Error"), "message": message}
@@ -1285,6 +1383,7 @@ class FakeKibana(ElasticFake):
         self.agent_policies: Dict[Tuple[str, str], Dict[str, Any]] = {}
         self.package_policies: Dict[Tuple[str, str], Dict[str, Any]] = {}
         self.enrollment_keys: Dict[Tuple[str, str], Dict[str, Any]] = {}
+        self.rejected: List[Tuple[str, Violation]] = []
 
     def unauthorized(self) -> Answer:
         return kbn_error(401, "[security_exception]: missing authentication credentials for REST request")
@@ -1301,6 +1400,12 @@ class FakeKibana(ElasticFake):
             denied = self.authorize(req, space, parts, principal)
             if denied is not None:
                 return denied
+        operation = kibana_operation(req.method, parts)
+        if operation is not None:
+            violation = KIBANA_SPEC.check(operation, req.body)
+            if violation is not None:
+                self.rejected.append((operation, violation))
+                return kibana_spec_error(violation)
         if parts == ["api", "status"] and req.method == "GET":
             return 200, {"name": "kibana-fake", "version": {"number": "8.17.4"},
                          "status": {"overall": {"level": "available", "summary": "All services are available"}}}

@@ -214,7 +214,7 @@ def test_the_fake_accepts_every_shipped_ecs_pipeline_and_refuses_unknown_options
         assert answer == (200, {"acknowledged": True}), (name, answer)
     bad = {"processors": [{"grok": {"field": "message", "patterns": ["%{WORD:w}"], "pattern": "x"}}]}
     status, body = es.handle(Request("PUT", "/_ingest/pipeline/bad", {}, {}, bad))
-    assert status == 400 and "['pattern']" in body["error"]["reason"]
+    assert status == 400 and "doesn't support one or more provided configuration parameters [pattern]" in body["error"]["reason"]
     # Not simulated: a sample that reaches grok fails, as the fake cannot run it.
     simulate = {"pipeline": {"processors": [{"grok": {"field": "message", "patterns": ["%{WORD:w}"]}}]},
                 "docs": [{"_source": {"message": "hello"}}]}
