@@ -13,7 +13,11 @@ once each line is normalised:
   that only renamed its variables is still a copy), and so does the role's name as a word
   (``notify: [kibana restart]``);
 - leading and trailing blanks, blank lines, comment lines and the ``---`` document start
-  are left out (indentation inside a block does not hide a copy, prose does not make one).
+  are left out (indentation inside a block does not hide a copy, prose does not make one);
+- a call of an internal role (``include_role``/``import_role`` of ``vigil.monitoring._*``)
+  counts by its task name and its arguments only: the lines ``ansible.builtin.include_role:``,
+  ``name: vigil.monitoring._...``, ``tasks_from: ...`` and the ``vars:`` key are how every
+  caller reaches the shared step, not a copy of it (arguments that repeat still count).
 
 A block shared by two roles is a finding, unless the allowlist (default
 ``tests/role-copies-allow.yml``) has an entry for that pair of files with the reason the
@@ -21,6 +25,9 @@ copy must stay::
 
     - files: [roles/a/tasks/x.yml, roles/b/tasks/y.yml]
       reason: why these two cannot share one file
+
+The two names may be shell patterns (``roles/*/tasks/main.yml``) for a kind of file that
+repeats by design; a pattern entry matches a pair when each pattern matches one file.
 
 An allowlist entry that matches nothing is a finding too (the list only shrinks).
 Prints one line per finding; exit status 1 if there is any. Needs PyYAML (the
@@ -30,6 +37,7 @@ allowlist) and the standard library.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import re
 import sys
 from dataclasses import dataclass
@@ -99,13 +107,53 @@ def normaliser(role: str):
     return normalise
 
 
+CALL = re.compile(r"^(- )?(ansible\.builtin\.)?(include|import)_role:\s*$")
+CALL_KEYS = re.compile(r"^(name: vigil\.monitoring\._\w+|tasks_from: \S+|vars:)\s*$")
+
+
+def _indent(raw: str) -> int:
+    return len(raw) - len(raw.lstrip(" "))
+
+
+def internal_call_lines(lines: Sequence[str]) -> Set[int]:
+    """0-based numbers of the lines that only say "call the internal role X" (see the module doc)."""
+    skipped: Set[int] = set()
+    for number, raw in enumerate(lines):
+        if not CALL.match(raw.strip()):
+            continue
+        indent = _indent(raw) + (2 if raw.strip().startswith("- ") else 0)
+        children = []
+        end = number + 1
+        while end < len(lines) and (not lines[end].strip() or _indent(lines[end]) > indent):
+            children.append(end)
+            end += 1
+        if not any(lines[i].strip().startswith("name: vigil.monitoring._") for i in children):
+            continue
+        skipped.add(number)
+        skipped.update(i for i in children if CALL_KEYS.match(lines[i].strip()))
+        # the task's own vars: key, a sibling of the call (before or after it)
+        for i in range(number - 1, -1, -1):
+            if _indent(lines[i]) < indent or lines[i].lstrip().startswith("- "):
+                break
+            if _indent(lines[i]) == indent and lines[i].strip() == "vars:":
+                skipped.add(i)
+        for i in range(end, len(lines)):
+            if lines[i].strip() and (_indent(lines[i]) < indent or lines[i].lstrip().startswith("- ")):
+                break
+            if _indent(lines[i]) == indent and lines[i].strip() == "vars:":
+                skipped.add(i)
+    return skipped
+
+
 def significant_lines(text: str, role: str) -> Tuple[Line, ...]:
     """The lines that count, normalised, with their 1-based numbers."""
     normalise = normaliser(role)
+    raw_lines = text.splitlines()
+    calls = internal_call_lines(raw_lines)
     kept: List[Line] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(raw_lines, start=1):
         stripped = raw.strip()
-        if not stripped or stripped.startswith("#") or stripped == "---":
+        if not stripped or stripped.startswith("#") or stripped == "---" or number - 1 in calls:
             continue
         kept.append(Line(normalise(stripped), number))
     return tuple(kept)
@@ -176,18 +224,26 @@ def load_allowlist(path: Optional[Path]) -> List[Dict[str, object]]:
     return entries
 
 
+def _allows(patterns: Sequence[str], pair: Tuple[str, str]) -> bool:
+    first, second = patterns
+    return ((fnmatch.fnmatchcase(pair[0], first) and fnmatch.fnmatchcase(pair[1], second))
+            or (fnmatch.fnmatchcase(pair[0], second) and fnmatch.fnmatchcase(pair[1], first)))
+
+
 def check(files: Sequence[RoleFile], allowlist: Iterable[Dict[str, object]], min_lines: int = 6) -> List[str]:
     """Findings as printable lines: copies not allowed, and allowlist entries that match nothing."""
-    allowed = {tuple(sorted(entry["files"])): entry for entry in allowlist}  # type: ignore[arg-type]
-    used: Set[Tuple[str, ...]] = set()
+    entries = [tuple(entry["files"]) for entry in allowlist]  # type: ignore[arg-type]
+    used: Set[int] = set()
     findings: List[str] = []
     for copy in find_copies(files, min_lines):
-        if copy.pair in allowed:
-            used.add(copy.pair)
+        matching = [number for number, patterns in enumerate(entries) if _allows(patterns, copy.pair)]
+        if matching:
+            used.update(matching)
             continue
         findings.append(copy.describe())
-    for pair in sorted(set(allowed) - used):
-        findings.append("allowlist entry %s ~ %s matches no copy any more: remove it" % pair)
+    for number, patterns in enumerate(entries):
+        if number not in used:
+            findings.append("allowlist entry %s ~ %s matches no copy any more: remove it" % patterns)
     return findings
 
 
