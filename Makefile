@@ -34,9 +34,10 @@ $(BIN)/ansible-playbook: requirements.txt requirements-test.txt
 
 venv: $(BIN)/ansible-playbook ## create .venv with the pinned runtime and test tooling
 
-lint: venv ## yamllint, ansible-lint (production profile), syntax check, the collection gates
+lint: venv ## yamllint, ansible-lint (production profile), copies between roles, syntax check, the collection gates
 	yamllint --strict .
 	ansible-lint --profile production
+	python scripts/role_copies.py
 	$(MAKE) --no-print-directory syntax
 	scripts/gates.sh
 

@@ -28,7 +28,7 @@ SECRET_NAME = re.compile(
 NOT_SECRETS: Dict[str, str] = {
     "opencti_connectors.api_key_env": "the NAME of the environment variable the connector reads its key from "
                                       "(e.g. MITRE_API_KEY), not the key",
-    "_common_secret_options": "the NAMES of a role's secret variables, which the common role checks; no value",
+    "_vigil_common_secret_options": "the NAMES of a role's secret variables, which the _vigil_common secrets check reads; no value",
     # The per-host agent key: where and how it is minted, not the key (elastic_agent_elasticsearch_api_key is).
     "elastic_agent_api_key_issuer_username": "the user name of the issuer that mints the agents' keys",
     "elastic_agent_api_key_name": "the name the minted key gets (vigil-agent-<host>)",
@@ -56,7 +56,7 @@ SECRET_CONTAINERS: Dict[str, str] = {
     "responder_basic_auth_users": "user name -> password; the role writes only bcrypt hashes (common web_config)",
     "snmp_exporter_basic_auth_users": "user name -> password; the role writes only bcrypt hashes",
     "windows_exporter_basic_auth_users": "user name -> password; the role writes only bcrypt hashes",
-    "_common_basic_auth_users": "user name -> password, passed on by the exporter roles; hashed with bcrypt",
+    "_prometheus_common_basic_auth_users": "user name -> password, passed on by the exporter roles; hashed with bcrypt",
     "elasticsearch_service_tokens": "a list of service-account tokens (one per service), each written as a hash",
     "opencti_connectors.secret_environment": "environment variable -> secret of one connector, written to .env",
 }
@@ -113,16 +113,16 @@ def test_the_exceptions_still_exist():
 
 
 def checked_names(tasks_file: Path) -> Set[str]:
-    """Secret names a tasks file passes to vigil.monitoring.common's secrets check."""
+    """Secret names a tasks file passes to vigil.monitoring._vigil_common's secrets check."""
     names: Set[str] = set()
     for task in yaml.safe_load(tasks_file.read_text()) or []:
         include = task.get("ansible.builtin.include_role") or {}
-        if include.get("name") == "vigil.monitoring.common" and include.get("tasks_from") == "secrets":
-            names.update(task.get("vars", {}).get("_common_secret_options") or [])
+        if include.get("name") == "vigil.monitoring._vigil_common" and include.get("tasks_from") == "secrets":
+            names.update(task.get("vars", {}).get("_vigil_common_secret_options") or [])
     return names
 
 
-ENTRY_POINTS = [(role, entry) for role in ROLES for entry in spec_of(role) if not role.name == "common"]
+ENTRY_POINTS = [(role, entry) for role in ROLES for entry in spec_of(role) if not role.name.startswith("_")]
 
 
 @pytest.mark.parametrize("role,entry", ENTRY_POINTS, ids=["%s:%s" % (r.name, e) for r, e in ENTRY_POINTS])
@@ -137,7 +137,7 @@ def test_the_role_refuses_secrets_that_are_not_strings(role, entry):
         files = [role / "tasks" / ("%s.yml" % entry)]
     checked = set().union(*(checked_names(f) for f in files if f.is_file()))
     assert wanted <= checked, (
-        "roles/%s (%s): %s are secret strings but not in the role's vigil.monitoring.common secrets check"
+        "roles/%s (%s): %s are secret strings but not in the role's vigil.monitoring._vigil_common secrets check"
         % (role.name, entry, sorted(wanted - checked)))
     assert checked <= wanted or entry == "main", sorted(checked - wanted)
 
@@ -174,8 +174,8 @@ def test_strings_and_vault_strings_pass_the_check(tmp_path):
     (workdir / "vault.yml").write_text(vaulted)
     playbook = (
         "- hosts: localhost\n  gather_facts: false\n  vars_files: [vault.yml]\n  tasks:\n"
-        "    - ansible.builtin.include_role:\n        name: vigil.monitoring.common\n        tasks_from: secrets\n"
-        "      vars:\n        _common_secret_options: [grafana_admin_password, grafana_secret_key, "
+        "    - ansible.builtin.include_role:\n        name: vigil.monitoring._vigil_common\n        tasks_from: secrets\n"
+        "      vars:\n        _vigil_common_secret_options: [grafana_admin_password, grafana_secret_key, "
         "grafana_elasticsearch_password, grafana_prometheus_basic_auth_password]\n"
     )
     result = run_local_playbook(workdir, find_ansible_playbook(), playbook,
