@@ -236,24 +236,27 @@ diff:
 
 from typing import Any, Dict, Optional
 
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import (
+    reconcile,
+    require_present_options,
+    state_option,
+)
 from ansible_collections.vigil.monitoring.plugins.module_utils.grafana import (
     GrafanaClient,
-    Resource,
+    GrafanaResource,
     desired_rule,
     grafana_argument_spec,
     grafana_module,
     managed_optional_fields,
     normalise_rule,
     provisioning_path,
-    reconcile,
-    require_present_options,
     rule_options_spec,
     rule_payload,
     validate_rule_options,
 )
 
 
-class AlertRule(Resource):
+class AlertRule(GrafanaResource):
     kind = "alert rule"
     result_key = "rule"
     api_to_none_allowed = True  # Grafana lets a rule PUT move provenance 'api' to ''.
@@ -302,7 +305,7 @@ class AlertRule(Resource):
 def main() -> None:
     spec = rule_options_spec()
     spec.update(
-        state=dict(type="str", default="present", choices=["present", "absent"]),
+        state=state_option(),
         folder_uid=dict(type="str"),
         rule_group=dict(type="str"),
     )

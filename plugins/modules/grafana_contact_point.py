@@ -188,17 +188,20 @@ diff:
 import copy
 from typing import Any, Dict, List, Optional, Tuple
 
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import (
+    first_problem,
+    reconcile,
+    require_present_options,
+    state_option,
+)
 from ansible_collections.vigil.monitoring.plugins.module_utils.grafana import (
     REDACTED,
     GrafanaClient,
-    Resource,
+    GrafanaResource,
     check_uid,
-    first_problem,
     grafana_argument_spec,
     grafana_module,
     provisioning_path,
-    reconcile,
-    require_present_options,
 )
 from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import LIST_OF_OBJECTS
 
@@ -243,7 +246,7 @@ def pop_path(settings: Dict[str, Any], path: str) -> bool:
     return True
 
 
-class ContactPoint(Resource):
+class ContactPoint(GrafanaResource):
     kind = "contact point"
     result_key = "contact_point"
 
@@ -353,7 +356,7 @@ class ContactPoint(Resource):
 def argument_spec() -> Dict[str, Dict[str, Any]]:
     return grafana_argument_spec(
         uid=dict(type="str", required=True),
-        state=dict(type="str", default="present", choices=["present", "absent"]),
+        state=state_option(),
         name=dict(type="str"),
         type=dict(type="str"),
         settings=dict(type="dict", default={}),

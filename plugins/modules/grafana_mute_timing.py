@@ -156,13 +156,13 @@ diff:
 import re
 from typing import Any, Dict, List, Optional, Tuple
 
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import reconcile, state_option
 from ansible_collections.vigil.monitoring.plugins.module_utils.grafana import (
     GrafanaClient,
-    Resource,
+    GrafanaResource,
     grafana_argument_spec,
     grafana_module,
     provisioning_path,
-    reconcile,
     strip_empty,
 )
 from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiError
@@ -249,7 +249,7 @@ def canonical_intervals(
     return [canonical_interval(item or {}, "%s[%d]" % (where, index)) for index, item in enumerate(intervals or [])]
 
 
-class MuteTiming(Resource):
+class MuteTiming(GrafanaResource):
     kind = "mute timing"
     result_key = "mute_timing"
 
@@ -317,7 +317,7 @@ def main() -> None:
     )
     module = grafana_module(grafana_argument_spec(
         name=dict(type="str", required=True),
-        state=dict(type="str", default="present", choices=["present", "absent"]),
+        state=state_option(),
         time_intervals=dict(type="list", elements="dict", default=[], options=interval),
     ))
     reconcile(MuteTiming(module, GrafanaClient(module)))

@@ -197,21 +197,23 @@ diff:
 
 from typing import Any, Dict, List, Optional
 
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import reconcile, state_option
+from ansible_collections.vigil.monitoring.plugins.module_utils.durations import (
+    canonical_duration,
+    check_duration,
+    duration_ms,
+)
 from ansible_collections.vigil.monitoring.plugins.module_utils.grafana import (
     PROVENANCE_API,
     PROVENANCE_NONE,
     GrafanaClient,
-    Resource,
-    canonical_duration,
-    check_duration,
+    GrafanaResource,
     desired_rule,
-    duration_ms,
     grafana_argument_spec,
     grafana_module,
     managed_optional_fields,
     normalise_rule,
     provisioning_path,
-    reconcile,
     rule_options_spec,
     rule_payload,
     validate_rule_options,
@@ -220,7 +222,7 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.grafana import (
 BASE_INTERVAL_MS = 10000
 
 
-class RuleGroup(Resource):
+class RuleGroup(GrafanaResource):
     kind = "rule group"
     result_key = "group"
     api_to_none_allowed = True  # Grafana lets a group PUT move its rules from 'api' to ''.
@@ -331,7 +333,7 @@ def main() -> None:
     module = grafana_module(grafana_argument_spec(
         folder_uid=dict(type="str", required=True),
         name=dict(type="str", required=True),
-        state=dict(type="str", default="present", choices=["present", "absent"]),
+        state=state_option(),
         interval=dict(type="str"),
         rules=dict(type="list", elements="dict", options=rule_suboptions()),
     ))
