@@ -193,6 +193,9 @@ class ApiResource:
         self.module = module
         self.client = client
         self.params = module.params
+        # What the task did (or, in check mode, would do), set before the result is built:
+        # created, updated, deleted, unchanged or absent (nothing to delete).
+        self.outcome = ""
 
     @property
     def state(self) -> str:
@@ -234,6 +237,10 @@ class ApiResource:
 
     def refusal(self, raw: Any) -> Optional[str]:
         """Why this module must never manage the fetched resource (a built-in one); None if it may."""
+        return None
+
+    def create_problem(self, desired: Dict[str, Any]) -> Optional[str]:
+        """Why the resource cannot be created (an option only a create needs is missing); None if it can."""
         return None
 
     def update_problem(self, raw: Any, current: Dict[str, Any], desired: Dict[str, Any]) -> Optional[str]:
@@ -313,6 +320,12 @@ def reconcile(resource: ApiResource) -> None:
 def _finish(resource: ApiResource, changed: bool, before: Optional[Dict[str, Any]], after: Optional[Dict[str, Any]],
             fields: List[str], raw: Any = None, answer: Any = None) -> None:
     module = resource.module
+    if before is None:
+        resource.outcome = "created" if after is not None else "absent"
+    elif after is None:
+        resource.outcome = "deleted"
+    else:
+        resource.outcome = "updated" if changed else "unchanged"
     result: Dict[str, Any] = dict(changed=changed)
     result[resource.result_key] = resource.returned(after, raw, answer, changed)
     result["changed_fields"] = fields
@@ -353,6 +366,9 @@ def _present(resource: ApiResource) -> None:
     raw = _fetch_checked(resource)
     desired = resource.wanted_state()
     if raw is None:
+        problem = resource.create_problem(desired)
+        if problem:
+            module.fail_json(msg=problem)
         fields = resource.changed_fields(None, desired)
         if module.check_mode:
             _finish(resource, True, None, desired, fields)

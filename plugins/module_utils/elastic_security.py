@@ -246,6 +246,11 @@ def is_reserved(entity: Optional[Dict[str, Any]]) -> bool:
     return bool(((entity or {}).get("metadata") or {}).get("_reserved"))
 
 
+def reserved_refusal(entity: Optional[Dict[str, Any]], message: str) -> Optional[str]:
+    """``message`` when the entity is built in (reserved); None when a module may manage it."""
+    return message if is_reserved(entity) else None
+
+
 # --------------------------------------------------------------------------------------
 # API keys and authentication as someone else
 # --------------------------------------------------------------------------------------
@@ -289,18 +294,6 @@ def client_as(module, username: Optional[str] = None, password: Optional[str] = 
               api_key: Optional[str] = None) -> ElasticsearchClient:  # fmt: skip
     """A client for the module's URL and TLS options that authenticates as given."""
     return ElasticsearchClient(_ModuleAs(module, url_username=username, url_password=password, api_key=api_key))
-
-
-def object_or_none(client: ElasticsearchClient, path: str) -> Optional[Dict[str, Any]]:
-    """GET ``path``: None on the documented 404, the JSON object otherwise.
-
-    Any other 2xx body (a proxy's HTML page, a list, ``null``) is an error, never taken
-    for "absent": a module would otherwise create what already exists.
-    """
-    found = client.get_or_none(path)
-    if found is not None and not isinstance(found, dict):
-        raise ApiError("GET", client.base_url + path, 200, "expected a JSON object, got %s" % type(found).__name__)
-    return found
 
 
 def authenticate(client: ElasticsearchClient) -> Optional[Dict[str, Any]]:

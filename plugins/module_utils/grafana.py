@@ -91,14 +91,6 @@ class GrafanaClient(ApiClient):
     def wanted_provenance(self) -> str:
         return PROVENANCE_NONE if self.disable_provenance else PROVENANCE_API
 
-    def get_optional(self, path: str, expect: Any = dict) -> Optional[Any]:
-        """GET a resource; None only on the documented 404, ApiError on anything else.
-
-        A 200 answer must be JSON of the ``expect`` type (an object by default).
-        """
-        status, body = self.request("GET", path, expected=(200, 404), expect=expect)
-        return None if status == 404 else body
-
     def get(self, path: str, expect: Any = dict) -> Any:
         """GET a resource that always exists; the answer must be JSON of the ``expect`` type."""
         return self.request("GET", path, expected=(200,), expect=expect)[1]

@@ -125,36 +125,31 @@ diff:
 
 from typing import Any, Dict, List, Optional  # noqa: E402
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
-    ELASTIC_MUTUALLY_EXCLUSIVE,
-    ELASTIC_REQUIRED_TOGETHER,
-    ES_SERVER_DATE_FIELDS,
-    ElasticsearchClient,
-    changed_paths,
-    describe_simulation_failures,
-    diff_result,
-    elastic_argument_spec,
-    evaluate_simulation,
-    fail_api,
-    same,
-    simulate_request,
-    validate_samples,
-    with_content_hash,
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import (  # noqa: E402
+    ApiResource,
+    reconcile,
+    state_option,
     without_keys,
 )
-from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import (  # noqa: E402
-    ApiError,
-    ApiModule,
-    quote_segment,
+from ansible_collections.vigil.monitoring.plugins.module_utils.canonical import with_content_hash  # noqa: E402
+from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
+    ES_SERVER_DATE_FIELDS,
+    ElasticsearchClient,
+    describe_simulation_failures,
+    elastic_argument_spec,
+    elastic_module,
+    evaluate_simulation,
+    simulate_request,
+    validate_samples,
 )
+from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import quote_segment  # noqa: E402
 
 
 def argument_spec() -> Dict[str, Any]:
     spec = elastic_argument_spec()
     spec.update(
         name=dict(type="str", required=True),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+        state=state_option(),
         body=dict(type="dict"),
         simulate_samples=dict(type="list", elements="dict"),
         content_hash=dict(type="bool", default=True),
@@ -162,8 +157,8 @@ def argument_spec() -> Dict[str, Any]:
     return spec
 
 
-def validate(module: AnsibleModule) -> None:
-    body = module.params["body"]
+def argument_errors(params: Dict[str, Any]) -> List[str]:
+    body = params["body"]
     errors: List[str] = []
     if body is not None:
         if "processors" in body and not isinstance(body["processors"], list):
@@ -175,101 +170,76 @@ def validate(module: AnsibleModule) -> None:
         managed = [k for k in ES_SERVER_DATE_FIELDS if k in body]
         if managed:
             errors.append("body must not set %s: Elasticsearch manages these fields" % ", ".join(managed))
-    errors.extend(validate_samples(module.params["simulate_samples"]))
-    if errors:
-        module.fail_json(msg="; ".join(errors))
+    errors.extend(validate_samples(params["simulate_samples"]))
+    return errors
 
 
-def desired_body(module: AnsibleModule) -> Dict[str, Any]:
-    body = dict(module.params["body"])
-    return with_content_hash(body) if module.params["content_hash"] else body
+class IngestPipeline(ApiResource):
+    kind = "ingest pipeline"
+    result_key = "pipeline"
+    simulate_results: Optional[List[Dict[str, Any]]] = None
 
+    @property
+    def path(self) -> str:
+        return "/_ingest/pipeline/%s" % quote_segment(self.name)
 
-def normalize(stored: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
-    return None if stored is None else without_keys(stored, ES_SERVER_DATE_FIELDS)
+    def fetch(self) -> Optional[Dict[str, Any]]:
+        found = self.client.get_optional(self.path)
+        stored = (found or {}).get(self.name)
+        return stored if isinstance(stored, dict) else None
 
+    def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
+        return without_keys(raw, ES_SERVER_DATE_FIELDS)
 
-def fetch(client: ElasticsearchClient, name: str) -> Optional[Dict[str, Any]]:
-    found = client.get_or_none("/_ingest/pipeline/%s" % quote_segment(name), expect=dict)
-    if found is None:
-        return None
-    return normalize(found.get(name) if isinstance(found, dict) else None)
+    def desired(self) -> Dict[str, Any]:
+        body = dict(self.params["body"])
+        return with_content_hash(body) if self.params["content_hash"] else body
 
+    def wanted_state(self) -> Dict[str, Any]:
+        """The new body, refused before any write when it does not turn the samples into the expected documents."""
+        desired = self.desired()
+        if self.params["simulate_samples"]:
+            self.simulate_results = self.run_samples(desired)
+        return desired
 
-def run_samples(module: AnsibleModule, client: ElasticsearchClient, body: Dict[str, Any]) -> List[Dict[str, Any]]:
-    samples = module.params["simulate_samples"]
-    _status, answer = client.request(
-        "POST", "/_ingest/pipeline/_simulate", body=simulate_request(body, samples), expect=dict
-    )
-    results = evaluate_simulation(answer, samples)
-    if not all(r["ok"] for r in results):
-        module.fail_json(
-            msg="Pipeline %s was not uploaded: the new body does not turn the samples into the expected documents: %s"
-            % (module.params["name"], describe_simulation_failures(results)),
-            simulate_results=results,
-            changed=False,
-        )
-    return results
+    def run_samples(self, body: Dict[str, Any]) -> List[Dict[str, Any]]:
+        samples = self.params["simulate_samples"]
+        answer = self.client.request("POST", "/_ingest/pipeline/_simulate", body=simulate_request(body, samples),
+                                     expect=dict)[1]
+        results = evaluate_simulation(answer, samples)
+        if not all(r["ok"] for r in results):
+            self.module.fail_json(
+                msg="Pipeline %s was not uploaded: the new body does not turn the samples into the expected "
+                "documents: %s" % (self.name, describe_simulation_failures(results)),
+                simulate_results=results,
+                changed=False,
+            )
+        return results
 
+    def create(self) -> Any:
+        return self.client.request("PUT", self.path, body=self.desired(), expect=dict)[1]
 
-def ensure_present(
-    module: AnsibleModule, client: ElasticsearchClient, current: Optional[Dict[str, Any]]
-) -> Dict[str, Any]:
-    name = module.params["name"]
-    desired = desired_body(module)
-    result: Dict[str, Any] = {"changed": False, "pipeline": desired}
-    if module.params["content_hash"]:
-        result["vigil_hash"] = desired["_meta"]["vigil_hash"]
-    if module.params["simulate_samples"]:
-        result["simulate_results"] = run_samples(module, client, desired)
-    result["changed_fields"] = changed_paths(current or {}, desired)
-    if current is not None and same(current, desired):
-        result["changed_fields"] = []
-        return result
-    result["changed"] = True
-    if module._diff:
-        result["diff"] = diff_result(current, desired)
-    if not module.check_mode:
-        client.request("PUT", "/_ingest/pipeline/%s" % quote_segment(name), body=desired, expect=dict)
-    return result
+    def update(self, raw: Dict[str, Any]) -> Any:
+        return self.create()
 
+    def delete(self, raw: Dict[str, Any]) -> None:
+        self.client.request("DELETE", self.path, expected=(200, 404), expect=None)
 
-def ensure_absent(
-    module: AnsibleModule, client: ElasticsearchClient, current: Optional[Dict[str, Any]]
-) -> Dict[str, Any]:
-    if current is None:
-        return {"changed": False, "pipeline": {}, "changed_fields": []}
-    result: Dict[str, Any] = {"changed": True, "pipeline": {}, "changed_fields": sorted(current)}
-    if module._diff:
-        result["diff"] = diff_result(current, None)
-    if not module.check_mode:
-        client.request(
-            "DELETE", "/_ingest/pipeline/%s" % quote_segment(module.params["name"]), expected=(200, 404), expect=None
-        )
-    return result
+    def extra_result(self) -> Dict[str, Any]:
+        extra: Dict[str, Any] = {"name": self.name}
+        if self.state == "present" and self.params["content_hash"]:
+            extra["vigil_hash"] = self.desired()["_meta"]["vigil_hash"]
+        if self.simulate_results is not None:
+            extra["simulate_results"] = self.simulate_results
+        return extra
 
 
 def main() -> None:
-    module = ApiModule(
-        argument_spec=argument_spec(),
-        mutually_exclusive=ELASTIC_MUTUALLY_EXCLUSIVE,
-        required_together=ELASTIC_REQUIRED_TOGETHER,
-        required_if=[("state", "present", ("body",))],
-        supports_check_mode=True,
-    )
-    validate(module)
-    client = ElasticsearchClient(module)
-    name = module.params["name"]
-    try:
-        current = fetch(client, name)
-        if module.params["state"] == "present":
-            result = ensure_present(module, client, current)
-        else:
-            result = ensure_absent(module, client, current)
-    except ApiError as err:
-        fail_api(module, "Ingest pipeline %s" % name, err)
-        return
-    module.exit_json(name=name, **result)
+    module = elastic_module(argument_spec(), required_if=[("state", "present", ("body",))])
+    errors = argument_errors(module.params)
+    if errors:
+        module.fail_json(msg="; ".join(errors))
+    reconcile(IngestPipeline(module, ElasticsearchClient(module)))
 
 
 if __name__ == "__main__":
