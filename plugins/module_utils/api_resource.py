@@ -45,14 +45,14 @@ def state_option() -> Dict[str, Any]:
     return dict(type="str", choices=list(STATES), default="present")
 
 
-def api_module(argument_spec: Dict[str, Any], mutually_exclusive: Sequence[Any] = API_MUTUALLY_EXCLUSIVE,
-               required_together: Sequence[Any] = API_REQUIRED_TOGETHER, **kwargs: Any) -> ApiModule:
-    """An ApiModule with check mode and the family's constraints plus the module's own."""
+def api_module(argument_spec: Dict[str, Any], family_exclusive: Sequence[Any] = API_MUTUALLY_EXCLUSIVE,
+               family_together: Sequence[Any] = API_REQUIRED_TOGETHER, **kwargs: Any) -> ApiModule:
+    """An ApiModule with check mode and the family's constraints plus the module's own (``mutually_exclusive``...)."""
     return ApiModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
-        mutually_exclusive=list(mutually_exclusive) + list(kwargs.pop("mutually_exclusive", [])),
-        required_together=list(required_together) + list(kwargs.pop("required_together", [])),
+        mutually_exclusive=list(family_exclusive) + list(kwargs.pop("mutually_exclusive", [])),
+        required_together=list(family_together) + list(kwargs.pop("required_together", [])),
         **kwargs,
     )
 

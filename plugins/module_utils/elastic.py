@@ -108,6 +108,18 @@ class KibanaClient(ElasticsearchClient):
         )
 
 
+def kibana_returned(after: Optional[Dict[str, Any]], raw: Any, answer: Any, changed: bool, **ids: Any) -> Any:
+    """What a Kibana module returns as its resource: the object Kibana answered to the write, the fetched
+    one when nothing changed, in check mode the request that would be sent (with ``ids``), {} when absent."""
+    if after is None:
+        return {}
+    if answer is not None:
+        return answer
+    if not changed:
+        return raw
+    return dict(after, **ids)
+
+
 def space_prefix(space_id: Optional[str]) -> str:
     """``/s/<space>`` for a named space; empty for the default space."""
     if not space_id or space_id == "default":
