@@ -31,6 +31,8 @@ author:
   - Vigil maintainers (@vigil-monitoring)
 extends_documentation_fragment:
   - vigil.monitoring.api
+  - vigil.monitoring.elasticsearch
+  - vigil.monitoring.resource
 options:
   api_key:
     description:
@@ -124,10 +126,6 @@ invalidated:
   returned: always
   type: list
   elements: str
-diff:
-  description: C(before) and C(after) of the name, role descriptors and metadata.
-  returned: in diff mode
-  type: dict
 """
 
 import time  # noqa: E402

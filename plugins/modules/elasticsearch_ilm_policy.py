@@ -23,12 +23,9 @@ author:
   - Vigil maintainers (@vigil-monitoring)
 extends_documentation_fragment:
   - vigil.monitoring.api
+  - vigil.monitoring.elasticsearch
+  - vigil.monitoring.resource
 options:
-  api_key:
-    description:
-      - Elasticsearch API key, sent in the C(Authorization) header with the C(ApiKey) scheme; the C(encoded)
-        value or C(id:api_key). Never logged. Mutually exclusive with O(api_token) and O(url_username).
-    type: str
   name:
     description: Policy name.
     type: str
@@ -44,7 +41,6 @@ options:
         C(warm), C(cold), C(frozen), C(delete)); may set C(_meta). Required when O(state=present).
     type: dict
 notes:
-  - Supports check mode and diff mode.
   - A policy in use cannot be deleted; Elasticsearch answers with an error that the task reports.
 """
 
@@ -87,15 +83,6 @@ version:
   description: The policy version Elasticsearch reported before this run (it increments on every write).
   returned: when the policy existed
   type: int
-changed_fields:
-  description: Dotted paths of the policy that differ from what was stored.
-  returned: always
-  type: list
-  elements: str
-diff:
-  description: C(before) and C(after) policies.
-  returned: in diff mode
-  type: dict
 """
 
 import copy  # noqa: E402

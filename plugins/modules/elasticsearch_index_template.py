@@ -25,12 +25,9 @@ author:
   - Vigil maintainers (@vigil-monitoring)
 extends_documentation_fragment:
   - vigil.monitoring.api
+  - vigil.monitoring.elasticsearch
+  - vigil.monitoring.resource
 options:
-  api_key:
-    description:
-      - Elasticsearch API key, sent in the C(Authorization) header with the C(ApiKey) scheme; the C(encoded)
-        value or C(id:api_key). Never logged. Mutually exclusive with O(api_token) and O(url_username).
-    type: str
   name:
     description: Template name.
     type: str
@@ -48,7 +45,6 @@ options:
       - Required when O(state=present); C(index_patterns) is required by Elasticsearch.
     type: dict
 notes:
-  - Supports check mode and diff mode.
   - A template used by a data stream cannot be deleted; Elasticsearch's error is reported.
 """
 
@@ -86,15 +82,6 @@ RETURN = r"""
 template:
   description: The normalised template as it is (or, in check mode, would be) stored; empty when absent.
   returned: always
-  type: dict
-changed_fields:
-  description: Dotted paths of the normalised template that differ from what was stored.
-  returned: always
-  type: list
-  elements: str
-diff:
-  description: C(before) and C(after) normalised templates.
-  returned: in diff mode
   type: dict
 """
 

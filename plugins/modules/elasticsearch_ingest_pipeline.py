@@ -24,13 +24,9 @@ author:
   - Vigil maintainers (@vigil-monitoring)
 extends_documentation_fragment:
   - vigil.monitoring.api
+  - vigil.monitoring.elasticsearch
+  - vigil.monitoring.resource
 options:
-  api_key:
-    description:
-      - Elasticsearch API key, sent in the C(Authorization) header with the C(ApiKey) scheme. Either the
-        C(encoded) value returned by the create API key API, or C(id:api_key) (encoded by the module). Never logged.
-      - Use O(api_token) for a service-account token (sent as C(Bearer)), or O(url_username)/O(url_password).
-    type: str
   name:
     description: Pipeline ID.
     type: str
@@ -62,7 +58,6 @@ options:
     type: bool
     default: true
 notes:
-  - Supports check mode and diff mode.
   - Needs the C(manage_pipeline) (or C(manage_ingest_pipelines)) cluster privilege.
 """
 
@@ -105,11 +100,6 @@ vigil_hash:
   description: The content hash written to C(_meta.vigil_hash) (when O(content_hash=true)).
   returned: when state is present and content_hash is true
   type: str
-changed_fields:
-  description: Dotted paths of the body that differ from what was stored.
-  returned: always
-  type: list
-  elements: str
 simulate_results:
   description:
     - One item per sample, with C(sample) (1-based), C(ok), C(error) (a processor failure),
@@ -117,10 +107,6 @@ simulate_results:
   returned: when simulate_samples is set
   type: list
   elements: dict
-diff:
-  description: C(before) and C(after) bodies.
-  returned: in diff mode
-  type: dict
 """
 
 from typing import Any, Dict, List, Optional  # noqa: E402

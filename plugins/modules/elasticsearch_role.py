@@ -27,12 +27,9 @@ author:
   - Vigil maintainers (@vigil-monitoring)
 extends_documentation_fragment:
   - vigil.monitoring.api
+  - vigil.monitoring.elasticsearch
+  - vigil.monitoring.resource
 options:
-  api_key:
-    description:
-      - Elasticsearch API key, sent in the C(Authorization) header with the C(ApiKey) scheme; the C(encoded)
-        value or C(id:api_key). Never logged. Mutually exclusive with O(api_token) and O(url_username).
-    type: str
   name:
     description: Role name.
     type: str
@@ -75,7 +72,6 @@ options:
     description: Description of the role (Elasticsearch 8.15 and later).
     type: str
 notes:
-  - Supports check mode and diff mode.
   - Needs the C(manage_security) cluster privilege (the C(elastic) user during bootstrap).
 """
 
@@ -104,15 +100,6 @@ RETURN = r"""
 role:
   description: The normalised role as it is (or, in check mode, would be) stored; empty when absent.
   returned: always
-  type: dict
-changed_fields:
-  description: Dotted paths of the normalised role that differ from what was stored.
-  returned: always
-  type: list
-  elements: str
-diff:
-  description: C(before) and C(after) normalised roles.
-  returned: in diff mode
   type: dict
 """
 

@@ -28,12 +28,9 @@ author:
   - Vigil maintainers (@vigil-monitoring)
 extends_documentation_fragment:
   - vigil.monitoring.api
+  - vigil.monitoring.elasticsearch
+  - vigil.monitoring.resource
 options:
-  api_key:
-    description:
-      - Elasticsearch API key, sent in the C(Authorization) header with the C(ApiKey) scheme; the C(encoded)
-        value or C(id:api_key). Never logged. Mutually exclusive with O(api_token) and O(url_username).
-    type: str
   name:
     description: User name (1 to 507 printable ASCII characters, no leading or trailing space).
     type: str
@@ -101,15 +98,6 @@ password_changed:
   description: Whether the password was (or, in check mode, would be) set in this run.
   returned: always
   type: bool
-changed_fields:
-  description: User fields that differ from what was stored (C(password) when only the password changes).
-  returned: always
-  type: list
-  elements: str
-diff:
-  description: C(before) and C(after) user; the password is shown only as C(password changed).
-  returned: in diff mode
-  type: dict
 """
 
 from typing import Any, Dict, List, Optional  # noqa: E402
@@ -135,7 +123,8 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import
 FIELDS = ("roles", "full_name", "email", "metadata", "enabled")
 MIN_PASSWORD = 6
 # How the state shows the password: never its value, only whether this run sets it.
-PASSWORD_SET, PASSWORD_KEPT = "changed", "unchanged"
+PASSWORD_SET = "changed"
+PASSWORD_KEPT = "unchanged"
 
 
 def argument_spec() -> Dict[str, Any]:

@@ -31,19 +31,9 @@ author:
   - Vigil maintainers
 extends_documentation_fragment:
   - vigil.monitoring.api
+  - vigil.monitoring.grafana
+  - vigil.monitoring.resource
 options:
-  org_id:
-    description:
-      - Grafana organisation to work in, sent as the C(X-Grafana-Org-Id) header. Without it
-        Grafana uses the token's organisation (or the user's current one).
-    type: int
-  disable_provenance:
-    description:
-      - Send C(X-Disable-Provenance) on create and update so that the mute timing stays
-        editable in the Grafana UI (provenance empty). When false it gets provenance C(api).
-      - Never sent on delete.
-    type: bool
-    default: false
   name:
     description: Name of the mute timing, as referenced by notification policies (C(mute_time_intervals)).
     type: str
@@ -101,15 +91,6 @@ options:
       location:
         description: IANA time zone of the times, for example C(Europe/Paris). Grafana uses UTC when omitted.
         type: str
-attributes:
-  check_mode:
-    description: Check mode predicts the change (and the result) without sending any write request.
-    support: full
-  diff_mode:
-    description: Diff mode returns the normalised resource before and after the task.
-    support: full
-notes:
-  - Check mode and diff mode are supported; check mode sends no write request.
 seealso:
   - module: vigil.monitoring.grafana_notification_policy
 """
@@ -139,7 +120,7 @@ EXAMPLES = r"""
 RETURN = r"""
 mute_timing:
   description:
-    - The mute timing after the task in canonical form, with C(provenance). Null when O(state=absent).
+    - The mute timing after the task in canonical form, with C(provenance). C({}) when absent (after O(state=absent)).
   returned: always
   type: dict
   sample:
@@ -147,10 +128,6 @@ mute_timing:
     time_intervals:
       - weekdays: [saturday, sunday]
     provenance: api
-diff:
-  description: The mute timing before and after the task.
-  returned: when diff mode is on
-  type: dict
 """
 
 import re

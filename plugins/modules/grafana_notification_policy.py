@@ -38,19 +38,9 @@ author:
   - Vigil maintainers
 extends_documentation_fragment:
   - vigil.monitoring.api
+  - vigil.monitoring.grafana
+  - vigil.monitoring.resource
 options:
-  org_id:
-    description:
-      - Grafana organisation whose tree is managed, sent as the C(X-Grafana-Org-Id) header.
-        Without it Grafana uses the token's organisation (or the user's current one).
-    type: int
-  disable_provenance:
-    description:
-      - Send C(X-Disable-Provenance) when writing the tree so that it stays editable in the
-        Grafana UI (provenance empty). When false it gets provenance C(api).
-      - Never sent on reset.
-    type: bool
-    default: false
   state:
     description:
       - V(present) makes the tree equal to O(tree).
@@ -70,15 +60,6 @@ options:
       - The string form C(matchers) is not accepted, because Grafana rewrites it and the
         tree would never compare equal; use C(object_matchers).
     type: dict
-attributes:
-  check_mode:
-    description: Check mode predicts the change (and the result) without sending any write request.
-    support: full
-  diff_mode:
-    description: Diff mode returns the normalised resource before and after the task.
-    support: full
-notes:
-  - Check mode and diff mode are supported; check mode sends no write request.
 seealso:
   - module: vigil.monitoring.grafana_contact_point
   - module: vigil.monitoring.grafana_mute_timing
@@ -122,10 +103,6 @@ policy_tree:
       - receiver: oncall
         object_matchers: [[severity, "=", critical]]
     provenance: api
-diff:
-  description: The tree before and after the task.
-  returned: when diff mode is on
-  type: dict
 """
 
 import copy

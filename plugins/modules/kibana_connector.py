@@ -23,21 +23,13 @@ description:
     update API replaces the secrets. When Kibana reports C(is_missing_secrets) (for example after its
     encryption key changed) and O(secrets) is given, the connector is rewritten.
   - C(connector_type_id) cannot be changed by the update API; a different type fails the task.
-  - Every request carries the C(kbn-xsrf) header Kibana requires on writes.
 author:
   - Vigil maintainers (@vigil-monitoring)
 extends_documentation_fragment:
   - vigil.monitoring.api
+  - vigil.monitoring.kibana
+  - vigil.monitoring.resource
 options:
-  api_key:
-    description:
-      - Elasticsearch API key accepted by Kibana, sent in the C(Authorization) header with the C(ApiKey)
-        scheme; the C(encoded) value or C(id:api_key). Never logged.
-      - Mutually exclusive with O(api_token) and O(url_username).
-    type: str
-  space_id:
-    description: Kibana space; unset or C(default) means the default space (no C(/s/<space>) prefix).
-    type: str
   id:
     description:
       - Connector ID, chosen by you so that runs are idempotent. Kibana 8.x documents it as a UUID v1 or
@@ -123,15 +115,6 @@ secrets_sent:
   description: Whether this run sent O(secrets) to Kibana (in check mode, whether it would have).
   returned: always
   type: bool
-changed_fields:
-  description: Which of C(name) and the C(config) keys differ (C(secrets) when only a forced secret update).
-  returned: always
-  type: list
-  elements: str
-diff:
-  description: C(before) and C(after) of C(name), C(connector_type_id) and C(config). Never secrets.
-  returned: in diff mode
-  type: dict
 """
 
 from typing import Any, Dict, List, Optional  # noqa: E402

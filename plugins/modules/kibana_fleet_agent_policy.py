@@ -21,21 +21,13 @@ description:
   - With O(package_policies), the named integrations are created in the policy or updated (Fleet's
     C(simplified) format, C(/api/fleet/package_policies)); each is found by name among the policy's
     package policies and compared on the keys you set. O(purge_package_policies) removes the others.
-  - Every request carries C(kbn-xsrf).
 author:
   - Vigil maintainers (@vigil-monitoring)
 extends_documentation_fragment:
   - vigil.monitoring.api
+  - vigil.monitoring.kibana
+  - vigil.monitoring.resource
 options:
-  api_key:
-    description:
-      - Elasticsearch API key accepted by Kibana, sent in the C(Authorization) header with the C(ApiKey)
-        scheme; the C(encoded) value or C(id:api_key). Never logged.
-      - Mutually exclusive with O(api_token) and O(url_username).
-    type: str
-  space_id:
-    description: Kibana space; unset or C(default) means the default space.
-    type: str
   id:
     description:
       - Agent policy ID. When set, the policy is looked up (and created) with this ID; otherwise it is
@@ -89,7 +81,6 @@ options:
     type: bool
     default: false
 notes:
-  - Supports check mode and diff mode.
   - Deleting a policy with enrolled agents fails; Fleet's error is reported.
 """
 
@@ -131,11 +122,6 @@ id:
   description: The agent policy ID (unknown in check mode when the policy would be created without O(id)).
   returned: always
   type: str
-changed_fields:
-  description: Dotted paths of the policy fields that differed.
-  returned: always
-  type: list
-  elements: str
 package_policies:
   description:
     - What happened to each package policy, items with C(name), C(id) and C(action) (C(created),
@@ -143,10 +129,6 @@ package_policies:
   returned: when package_policies or purge_package_policies is set
   type: list
   elements: dict
-diff:
-  description: C(before) and C(after) of the managed fields and package policy names.
-  returned: in diff mode
-  type: dict
 """
 
 import copy  # noqa: E402

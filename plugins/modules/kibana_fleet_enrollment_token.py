@@ -27,16 +27,8 @@ author:
   - Vigil maintainers (@vigil-monitoring)
 extends_documentation_fragment:
   - vigil.monitoring.api
+  - vigil.monitoring.kibana
 options:
-  api_key:
-    description:
-      - Elasticsearch API key accepted by Kibana, sent in the C(Authorization) header with the C(ApiKey)
-        scheme; the C(encoded) value or C(id:api_key). Never logged.
-      - Mutually exclusive with O(api_token) and O(url_username).
-    type: str
-  space_id:
-    description: Kibana space; unset or C(default) means the default space.
-    type: str
   policy_id:
     description: ID of the agent policy. One of O(policy_id) and O(policy_name) is required.
     type: str

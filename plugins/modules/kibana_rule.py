@@ -32,17 +32,9 @@ author:
   - Vigil maintainers (@vigil-monitoring)
 extends_documentation_fragment:
   - vigil.monitoring.api
+  - vigil.monitoring.kibana
+  - vigil.monitoring.resource
 options:
-  api_key:
-    description:
-      - Elasticsearch API key accepted by Kibana, sent in the C(Authorization) header with the C(ApiKey)
-        scheme; the C(encoded) value or C(id:api_key). Never logged.
-      - Mutually exclusive with O(api_token) and O(url_username).
-      - Kibana runs rules with the privileges of the API key or user that last wrote them.
-    type: str
-  space_id:
-    description: Kibana space; unset or C(default) means the default space.
-    type: str
   id:
     description:
       - Stable rule identifier. For alerting rules the rule ID (Kibana before 8.17 accepts only a UUID
@@ -172,7 +164,6 @@ options:
             example C(1h). Default O(alertmanager.hold_intervals) x O(interval).
         type: str
 notes:
-  - Supports check mode and diff mode.
   - Keys you remove from O(params) or O(detection) are not noticed by themselves, because Kibana fills
     defaults in; detection rules are replaced as a whole (C(PUT)) whenever anything you set differs.
 """
@@ -247,15 +238,6 @@ api:
   description: Which API manages the rule, C(alerting) or C(detection_engine).
   returned: always
   type: str
-changed_fields:
-  description: Dotted paths of what differed from Kibana (C(enabled) when only the state toggled).
-  returned: always
-  type: list
-  elements: str
-diff:
-  description: C(before) (Kibana's values of the managed fields) and C(after) (the desired fields).
-  returned: in diff mode
-  type: dict
 """
 
 import copy  # noqa: E402
