@@ -31,6 +31,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Sequence, Tuple
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.vigil.monitoring.plugins.module_utils.hosts import HOSTNAME_RE, METRICS_ADDRESS_VARIABLES
+from ansible_collections.vigil.monitoring.plugins.module_utils.hosts import is_set as _is_set
 
 # Every collector windows_exporter 0.30.x registers (pkg/collector/map.go of the v0.30
 # releases; the same 48 names from 0.30.0 to 0.30.9). Keep in step with the choices of
@@ -299,14 +300,6 @@ def _host_vars(hostvars: Any, host: Any) -> Mapping[str, Any]:
             % host
         )
     return hostvars[host]
-
-
-def _is_set(value: Any) -> bool:
-    if value is None:
-        return False
-    if isinstance(value, (list, tuple)):
-        return len(value) > 0
-    return str(value).strip() != ""
 
 
 def _host_addresses(host: str, hv: Mapping[str, Any]) -> Tuple[List[Any], str]:

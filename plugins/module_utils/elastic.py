@@ -25,7 +25,7 @@ import uuid
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ansible_collections.vigil.monitoring.plugins.module_utils.alert_labels import ALERT_LABELS
-from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import api_module, error_reason
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import ApiResource, api_module, error_reason
 from ansible_collections.vigil.monitoring.plugins.module_utils.canonical import same
 from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import (
     API_MUTUALLY_EXCLUSIVE,
@@ -64,6 +64,42 @@ def kibana_argument_spec() -> Dict[str, Dict[str, Any]]:
 def elastic_module(argument_spec: Dict[str, Any], **kwargs: Any) -> ApiModule:
     """The AnsibleModule of an Elasticsearch or Kibana module: check mode, the family's constraints, the module's."""
     return api_module(argument_spec, ELASTIC_MUTUALLY_EXCLUSIVE, ELASTIC_REQUIRED_TOGETHER, **kwargs)
+
+
+class ElasticResource(ApiResource):
+    """An Elasticsearch resource at ``<prefix>/<name>``: GET answers ``{name: resource}``, one PUT creates or
+    replaces it, one DELETE removes it."""
+
+    prefix = ""
+    delete_expected: Tuple[int, ...] = (200, 404)
+    delete_expect: Any = None
+
+    @property
+    def path(self) -> str:
+        return "%s/%s" % (self.prefix, quote_segment(self.name))
+
+    def body(self) -> Dict[str, Any]:
+        """The PUT body."""
+        raise NotImplementedError
+
+    def fetch_named(self, suffix: str = "") -> Optional[Dict[str, Any]]:
+        entry = (self.client.get_optional(self.path + suffix) or {}).get(self.name)
+        return entry if isinstance(entry, dict) else None
+
+    def fetch(self) -> Optional[Dict[str, Any]]:
+        return self.fetch_named()
+
+    def create(self) -> Any:
+        return self.client.request("PUT", self.path, body=self.body(), expect=dict)[1]
+
+    def update(self, raw: Dict[str, Any]) -> Any:
+        return self.create()
+
+    def delete(self, raw: Dict[str, Any]) -> None:
+        self.client.request("DELETE", self.path, expected=self.delete_expected, expect=self.delete_expect)
+
+    def extra_result(self) -> Dict[str, Any]:
+        return {"name": self.name}
 
 
 def encode_api_key(value: str) -> str:

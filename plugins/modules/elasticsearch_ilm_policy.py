@@ -88,17 +88,13 @@ version:
 import copy  # noqa: E402
 from typing import Any, Dict, Optional  # noqa: E402
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import (  # noqa: E402
-    ApiResource,
-    reconcile,
-    state_option,
-)
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import reconcile, state_option  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
+    ElasticResource,
     ElasticsearchClient,
     elastic_argument_spec,
     elastic_module,
 )
-from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import quote_segment  # noqa: E402
 
 PHASES = ("hot", "warm", "cold", "frozen", "delete")
 # Documented defaults Elasticsearch stores when an action leaves them out.
@@ -146,23 +142,18 @@ def with_defaults(policy: Dict[str, Any]) -> Dict[str, Any]:
     return out
 
 
-class IlmPolicy(ApiResource):
+class IlmPolicy(ElasticResource):
     kind = "ILM policy"
     result_key = "policy"
+    prefix = "/_ilm/policy"
     version: Optional[int] = None  # reported by Elasticsearch before this run
-
-    @property
-    def path(self) -> str:
-        return "/_ilm/policy/%s" % quote_segment(self.name)
 
     def validate(self) -> Optional[str]:
         return policy_problem(self.params["policy"])
 
     def fetch(self) -> Optional[Dict[str, Any]]:
-        entry = (self.client.get_optional(self.path) or {}).get(self.name)
-        if not isinstance(entry, dict):
-            return None
-        self.version = entry.get("version")
+        entry = self.fetch_named()
+        self.version = (entry or {}).get("version")
         return entry
 
     def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
@@ -171,17 +162,11 @@ class IlmPolicy(ApiResource):
     def desired(self) -> Dict[str, Any]:
         return with_defaults(self.params["policy"])
 
-    def create(self) -> Any:
-        return self.client.request("PUT", self.path, body={"policy": self.params["policy"]}, expect=dict)[1]
-
-    def update(self, raw: Dict[str, Any]) -> Any:
-        return self.create()
-
-    def delete(self, raw: Dict[str, Any]) -> None:
-        self.client.request("DELETE", self.path, expected=(200, 404), expect=None)
+    def body(self) -> Dict[str, Any]:
+        return {"policy": self.params["policy"]}
 
     def extra_result(self) -> Dict[str, Any]:
-        extra: Dict[str, Any] = {"name": self.name}
+        extra = super().extra_result()
         if self.version is not None:
             extra["version"] = self.version
         return extra

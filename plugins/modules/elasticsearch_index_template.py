@@ -89,19 +89,18 @@ import copy  # noqa: E402
 from typing import Any, Dict, Optional  # noqa: E402
 
 from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import (  # noqa: E402
-    ApiResource,
     reconcile,
     state_option,
     without_keys,
 )
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
     ES_SERVER_DATE_FIELDS,
+    ElasticResource,
     ElasticsearchClient,
     elastic_argument_spec,
     elastic_module,
     normalize_index_settings,
 )
-from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import quote_segment  # noqa: E402
 
 DATA_STREAM_DEFAULTS = {"hidden": False, "allow_custom_routing": False}
 TEMPLATE_SECTIONS = ("settings", "mappings", "aliases")
@@ -160,13 +159,10 @@ def normalize(body: Dict[str, Any]) -> Dict[str, Any]:
     return out
 
 
-class IndexTemplate(ApiResource):
+class IndexTemplate(ElasticResource):
     kind = "index template"
     result_key = "template"
-
-    @property
-    def path(self) -> str:
-        return "/_index_template/%s" % quote_segment(self.name)
+    prefix = "/_index_template"
 
     def validate(self) -> Optional[str]:
         return body_problem(self.params["body"])
@@ -181,17 +177,8 @@ class IndexTemplate(ApiResource):
     def desired(self) -> Dict[str, Any]:
         return normalize(self.params["body"])
 
-    def create(self) -> Any:
-        return self.client.request("PUT", self.path, body=self.params["body"], expect=dict)[1]
-
-    def update(self, raw: Dict[str, Any]) -> Any:
-        return self.create()
-
-    def delete(self, raw: Dict[str, Any]) -> None:
-        self.client.request("DELETE", self.path, expected=(200, 404), expect=None)
-
-    def extra_result(self) -> Dict[str, Any]:
-        return {"name": self.name}
+    def body(self) -> Dict[str, Any]:
+        return self.params["body"]
 
 
 def main() -> None:

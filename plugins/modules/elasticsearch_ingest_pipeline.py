@@ -112,7 +112,6 @@ simulate_results:
 from typing import Any, Dict, List, Optional  # noqa: E402
 
 from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import (  # noqa: E402
-    ApiResource,
     reconcile,
     state_option,
     without_keys,
@@ -120,6 +119,7 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource impo
 from ansible_collections.vigil.monitoring.plugins.module_utils.canonical import with_content_hash  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
     ES_SERVER_DATE_FIELDS,
+    ElasticResource,
     ElasticsearchClient,
     describe_simulation_failures,
     elastic_argument_spec,
@@ -128,7 +128,6 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import ( 
     simulate_request,
     validate_samples,
 )
-from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import quote_segment  # noqa: E402
 
 
 def argument_spec() -> Dict[str, Any]:
@@ -160,19 +159,11 @@ def argument_errors(params: Dict[str, Any]) -> List[str]:
     return errors
 
 
-class IngestPipeline(ApiResource):
+class IngestPipeline(ElasticResource):
     kind = "ingest pipeline"
     result_key = "pipeline"
+    prefix = "/_ingest/pipeline"
     simulate_results: Optional[List[Dict[str, Any]]] = None
-
-    @property
-    def path(self) -> str:
-        return "/_ingest/pipeline/%s" % quote_segment(self.name)
-
-    def fetch(self) -> Optional[Dict[str, Any]]:
-        found = self.client.get_optional(self.path)
-        stored = (found or {}).get(self.name)
-        return stored if isinstance(stored, dict) else None
 
     def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
         return without_keys(raw, ES_SERVER_DATE_FIELDS)
@@ -202,17 +193,11 @@ class IngestPipeline(ApiResource):
             )
         return results
 
-    def create(self) -> Any:
-        return self.client.request("PUT", self.path, body=self.desired(), expect=dict)[1]
-
-    def update(self, raw: Dict[str, Any]) -> Any:
-        return self.create()
-
-    def delete(self, raw: Dict[str, Any]) -> None:
-        self.client.request("DELETE", self.path, expected=(200, 404), expect=None)
+    def body(self) -> Dict[str, Any]:
+        return self.desired()
 
     def extra_result(self) -> Dict[str, Any]:
-        extra: Dict[str, Any] = {"name": self.name}
+        extra = super().extra_result()
         if self.state == "present" and self.params["content_hash"]:
             extra["vigil_hash"] = self.desired()["_meta"]["vigil_hash"]
         if self.simulate_results is not None:

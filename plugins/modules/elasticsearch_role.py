@@ -105,12 +105,9 @@ role:
 
 from typing import Any, Dict, Optional  # noqa: E402
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import (  # noqa: E402
-    ApiResource,
-    reconcile,
-    state_option,
-)
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import reconcile, state_option  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
+    ElasticResource,
     ElasticsearchClient,
     elastic_argument_spec,
     elastic_module,
@@ -120,7 +117,6 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.elastic_security 
     normalize_descriptor,
     reserved_refusal,
 )
-from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import quote_segment  # noqa: E402
 
 DESCRIPTOR_OPTIONS = ("cluster", "indices", "applications", "run_as", "metadata", "description")
 
@@ -145,21 +141,16 @@ def desired_body(params: Dict[str, Any]) -> Dict[str, Any]:
     return {key: params[key] for key in DESCRIPTOR_OPTIONS if params.get(key) is not None}
 
 
-class Role(ApiResource):
+class Role(ElasticResource):
     kind = "role"
     result_key = "role"
-
-    @property
-    def path(self) -> str:
-        return "/_security/role/%s" % quote_segment(self.name)
+    prefix = "/_security/role"
+    delete_expected = (200,)
+    delete_expect = dict
 
     def validate(self) -> Optional[str]:
         errors = descriptor_errors(desired_body(self.params), "role %s" % self.name)
         return "; ".join(errors) if errors else None
-
-    def fetch(self) -> Optional[Dict[str, Any]]:
-        stored = (self.client.get_optional(self.path) or {}).get(self.name)
-        return stored if isinstance(stored, dict) else None
 
     def refusal(self, raw: Dict[str, Any]) -> Optional[str]:
         return reserved_refusal(raw, "role %s is a built-in (reserved) role of Elasticsearch and cannot be managed"
@@ -171,17 +162,8 @@ class Role(ApiResource):
     def desired(self) -> Dict[str, Any]:
         return normalize_descriptor(desired_body(self.params))
 
-    def create(self) -> Any:
-        return self.client.request("PUT", self.path, body=desired_body(self.params))[1]
-
-    def update(self, raw: Dict[str, Any]) -> Any:
-        return self.create()
-
-    def delete(self, raw: Dict[str, Any]) -> None:
-        self.client.request("DELETE", self.path)
-
-    def extra_result(self) -> Dict[str, Any]:
-        return {"name": self.name}
+    def body(self) -> Dict[str, Any]:
+        return desired_body(self.params)
 
 
 def main() -> None:

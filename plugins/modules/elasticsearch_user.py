@@ -102,13 +102,10 @@ password_changed:
 
 from typing import Any, Dict, List, Optional  # noqa: E402
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import (  # noqa: E402
-    ApiResource,
-    reconcile,
-    state_option,
-)
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import reconcile, state_option  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.canonical import same  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
+    ElasticResource,
     ElasticsearchClient,
     elastic_argument_spec,
     elastic_module,
@@ -118,7 +115,6 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.elastic_security 
     client_as,
     reserved_refusal,
 )
-from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import quote_segment  # noqa: E402
 
 FIELDS = ("roles", "full_name", "email", "metadata", "enabled")
 MIN_PASSWORD = 6
@@ -164,21 +160,19 @@ def user_fields(user: Dict[str, Any]) -> Dict[str, Any]:
     }
 
 
-class User(ApiResource):
+class User(ElasticResource):
     """A native user; its state carries ``password`` (changed or unchanged), never the password itself."""
 
     kind = "user"
     result_key = "user"
+    prefix = "/_security/user"
+    delete_expected = (200,)
+    delete_expect = dict
     stored: Optional[Dict[str, Any]] = None
     wanted: Optional[Dict[str, Any]] = None
 
-    @property
-    def path(self) -> str:
-        return "/_security/user/%s" % quote_segment(self.name)
-
     def fetch(self) -> Optional[Dict[str, Any]]:
-        stored = (self.client.get_optional(self.path) or {}).get(self.name)
-        self.stored = stored if isinstance(stored, dict) else None
+        self.stored = self.fetch_named()
         return self.stored
 
     def refusal(self, raw: Dict[str, Any]) -> Optional[str]:
@@ -228,9 +222,6 @@ class User(ApiResource):
         if desired["password"] == PASSWORD_SET:
             self.client.request("POST", self.path + "/_password", body={"password": self.params["user_password"]})
 
-    def delete(self, raw: Dict[str, Any]) -> None:
-        self.client.request("DELETE", self.path)
-
     def returned(self, after: Optional[Dict[str, Any]], raw: Any, answer: Any, changed: bool) -> Any:
         if after is None:
             return {}
@@ -238,7 +229,7 @@ class User(ApiResource):
 
     def extra_result(self) -> Dict[str, Any]:
         sets_password = self.outcome in ("created", "updated") and (self.wanted or {}).get("password") == PASSWORD_SET
-        return {"name": self.name, "password_changed": sets_password}
+        return dict(super().extra_result(), password_changed=sets_password)
 
 
 def main() -> None:
