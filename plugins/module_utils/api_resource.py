@@ -231,6 +231,10 @@ class ApiResource:
         raise NotImplementedError
 
     # -- optional hooks -------------------------------------------------------------
+    def check_options(self) -> Optional[str]:
+        """Argument problems for any state (checked before any request); None when the options are usable."""
+        return None
+
     def validate(self) -> Optional[str]:
         """Argument problems for state=present; None when the options are usable."""
         return None
@@ -305,13 +309,13 @@ class ApiResource:
 def reconcile(resource: ApiResource) -> None:
     """GET -> normalise -> compare -> write only on difference; exits the module."""
     module = resource.module
+    problem = resource.check_options() or (resource.validate() if resource.state == "present" else None)
+    if problem:
+        module.fail_json(msg=problem)
     try:
         if resource.state == "absent" and not resource.singleton:
             _absent(resource)
         else:
-            problem = resource.validate() if resource.state == "present" else None
-            if problem:
-                module.fail_json(msg=problem)
             _present(resource)
     except ApiError as exc:
         resource.fail({"GET": "Reading"}.get(exc.method, exc.method), exc)

@@ -47,18 +47,17 @@ ELASTIC_REQUIRED_TOGETHER = list(API_REQUIRED_TOGETHER)
 ES_SERVER_DATE_FIELDS = ("created_date", "created_date_millis", "modified_date", "modified_date_millis")
 
 
-def elastic_argument_spec() -> Dict[str, Dict[str, Any]]:
-    """The shared API options plus ``api_key`` (Elasticsearch API key)."""
+def elastic_argument_spec(**extra: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+    """The shared API options plus ``api_key`` (Elasticsearch API key), plus the module's own options."""
     spec = api_argument_spec()
     spec["api_key"] = dict(type="str", no_log=True)
+    spec.update(extra)
     return spec
 
 
-def kibana_argument_spec() -> Dict[str, Dict[str, Any]]:
-    """Elastic options plus ``space_id`` (Kibana space; default space when unset)."""
-    spec = elastic_argument_spec()
-    spec["space_id"] = dict(type="str")
-    return spec
+def kibana_argument_spec(**extra: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+    """Elastic options plus ``space_id`` (Kibana space; default space when unset), plus the module's own."""
+    return elastic_argument_spec(space_id=dict(type="str"), **extra)
 
 
 def elastic_module(argument_spec: Dict[str, Any], **kwargs: Any) -> ApiModule:
@@ -120,6 +119,7 @@ class ElasticsearchClient(ApiClient):
         api_key = module.params.get("api_key")
         if api_key:
             self.headers["Authorization"] = "ApiKey %s" % encode_api_key(api_key)
+
 
 class KibanaClient(ElasticsearchClient):
     """ApiClient for Kibana: ``kbn-xsrf`` on every request, paths prefixed by the space."""
@@ -232,7 +232,6 @@ def normalize_index_settings(settings: Dict[str, Any]) -> Dict[str, Any]:
 # --------------------------------------------------------------------------------------
 
 MISSING = "(missing)"
-
 
 
 def simulate_request(pipeline: Dict[str, Any], samples: Sequence[Dict[str, Any]]) -> Dict[str, Any]:

@@ -156,8 +156,7 @@ KEYS = "/_security/api_key"
 
 
 def argument_spec() -> Dict[str, Any]:
-    spec = elastic_argument_spec()
-    spec.update(
+    return elastic_argument_spec(
         name=dict(type="str", required=True),
         state=state_option(),
         role_descriptors=dict(type="dict", default={}),
@@ -165,7 +164,6 @@ def argument_spec() -> Dict[str, Any]:
         expiration=dict(type="str"),
         current_key=dict(type="str", no_log=True),
     )
-    return spec
 
 
 def argument_problem(params: Dict[str, Any]) -> Optional[str]:
@@ -214,6 +212,10 @@ class ApiKey(ApiResource):
 
     kind = "API key"
     result_key = "key"
+
+    def check_options(self) -> Optional[str]:
+        return argument_problem(self.params)
+
     keys: List[Dict[str, Any]] = []
     held: Optional[Dict[str, Any]] = None
     minted: Optional[Dict[str, Any]] = None
@@ -290,9 +292,6 @@ class ApiKey(ApiResource):
 
 def main() -> None:
     module = elastic_module(argument_spec())
-    problem = argument_problem(module.params)
-    if problem:
-        module.fail_json(msg=problem)
     reconcile(ApiKey(module, ElasticsearchClient(module)))
 
 

@@ -105,13 +105,11 @@ ACTION_DEFAULTS = {
 
 
 def argument_spec() -> Dict[str, Any]:
-    spec = elastic_argument_spec()
-    spec.update(
+    return elastic_argument_spec(
         name=dict(type="str", required=True),
         state=state_option(),
         policy=dict(type="dict"),
     )
-    return spec
 
 
 def policy_problem(policy: Optional[Dict[str, Any]]) -> Optional[str]:

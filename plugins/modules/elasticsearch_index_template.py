@@ -107,13 +107,11 @@ TEMPLATE_SECTIONS = ("settings", "mappings", "aliases")
 
 
 def argument_spec() -> Dict[str, Any]:
-    spec = elastic_argument_spec()
-    spec.update(
+    return elastic_argument_spec(
         name=dict(type="str", required=True),
         state=state_option(),
         body=dict(type="dict"),
     )
-    return spec
 
 
 def body_problem(body: Optional[Dict[str, Any]]) -> Optional[str]:

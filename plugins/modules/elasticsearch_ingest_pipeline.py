@@ -131,15 +131,13 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import ( 
 
 
 def argument_spec() -> Dict[str, Any]:
-    spec = elastic_argument_spec()
-    spec.update(
+    return elastic_argument_spec(
         name=dict(type="str", required=True),
         state=state_option(),
         body=dict(type="dict"),
         simulate_samples=dict(type="list", elements="dict"),
         content_hash=dict(type="bool", default=True),
     )
-    return spec
 
 
 def argument_errors(params: Dict[str, Any]) -> List[str]:
@@ -164,6 +162,9 @@ class IngestPipeline(ElasticResource):
     result_key = "pipeline"
     prefix = "/_ingest/pipeline"
     simulate_results: Optional[List[Dict[str, Any]]] = None
+
+    def check_options(self) -> Optional[str]:
+        return "; ".join(argument_errors(self.params)) or None
 
     def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
         return without_keys(raw, ES_SERVER_DATE_FIELDS)
@@ -207,9 +208,6 @@ class IngestPipeline(ElasticResource):
 
 def main() -> None:
     module = elastic_module(argument_spec(), required_if=[("state", "present", ("body",))])
-    errors = argument_errors(module.params)
-    if errors:
-        module.fail_json(msg="; ".join(errors))
     reconcile(IngestPipeline(module, ElasticsearchClient(module)))
 
 

@@ -122,8 +122,7 @@ DESCRIPTOR_OPTIONS = ("cluster", "indices", "applications", "run_as", "metadata"
 
 
 def argument_spec() -> Dict[str, Any]:
-    spec = elastic_argument_spec()
-    spec.update(
+    return elastic_argument_spec(
         name=dict(type="str", required=True),
         state=state_option(),
         cluster=dict(type="list", elements="str", default=[]),
@@ -133,7 +132,6 @@ def argument_spec() -> Dict[str, Any]:
         metadata=dict(type="dict", default={}),
         description=dict(type="str"),
     )
-    return spec
 
 
 def desired_body(params: Dict[str, Any]) -> Dict[str, Any]:

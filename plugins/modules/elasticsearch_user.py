@@ -124,8 +124,7 @@ PASSWORD_KEPT = "unchanged"
 
 
 def argument_spec() -> Dict[str, Any]:
-    spec = elastic_argument_spec()
-    spec.update(
+    return elastic_argument_spec(
         name=dict(type="str", required=True),
         state=state_option(),
         user_password=dict(type="str", no_log=True),
@@ -136,7 +135,6 @@ def argument_spec() -> Dict[str, Any]:
         metadata=dict(type="dict", default={}),
         enabled=dict(type="bool", default=True),
     )
-    return spec
 
 
 def argument_problem(params: Dict[str, Any]) -> Optional[str]:
@@ -170,6 +168,9 @@ class User(ElasticResource):
     delete_expect = dict
     stored: Optional[Dict[str, Any]] = None
     wanted: Optional[Dict[str, Any]] = None
+
+    def check_options(self) -> Optional[str]:
+        return argument_problem(self.params)
 
     def fetch(self) -> Optional[Dict[str, Any]]:
         self.stored = self.fetch_named()
@@ -234,9 +235,6 @@ class User(ElasticResource):
 
 def main() -> None:
     module = elastic_module(argument_spec())
-    problem = argument_problem(module.params)
-    if problem:
-        module.fail_json(msg=problem)
     reconcile(User(module, ElasticsearchClient(module)))
 
 

@@ -139,8 +139,7 @@ MANAGED = ("name", "connector_type_id", "config")
 
 
 def argument_spec() -> Dict[str, Any]:
-    spec = kibana_argument_spec()
-    spec.update(
+    return kibana_argument_spec(
         id=dict(type="str", required=True),
         state=state_option(),
         name=dict(type="str"),
@@ -149,7 +148,6 @@ def argument_spec() -> Dict[str, Any]:
         secrets=dict(type="dict", no_log=True),
         force_secret_update=dict(type="bool", default=False),
     )
-    return spec
 
 
 class Connector(ApiResource):

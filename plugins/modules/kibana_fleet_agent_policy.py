@@ -156,8 +156,7 @@ SHOWN_WHEN_DELETED = ("name", "namespace", "description")
 
 
 def argument_spec() -> Dict[str, Any]:
-    spec = kibana_argument_spec()
-    spec.update(
+    return kibana_argument_spec(
         id=dict(type="str"),
         name=dict(type="str"),
         state=state_option(),
@@ -172,7 +171,6 @@ def argument_spec() -> Dict[str, Any]:
         package_policies=dict(type="list", elements="dict"),
         purge_package_policies=dict(type="bool", default=False),
     )
-    return spec
 
 
 def package_policy_errors(items: Optional[List[Any]]) -> List[str]:
@@ -257,6 +255,9 @@ class AgentPolicy(ApiResource):
     plan: Optional[List[Dict[str, Any]]] = None
     stored: Optional[Dict[str, Any]] = None  # the policy as fetched
     item: Optional[Dict[str, Any]] = None  # the policy as Fleet answered the write
+
+    def check_options(self) -> Optional[str]:
+        return "; ".join(package_policy_errors(self.params["package_policies"])) or None
 
     @property
     def name(self) -> str:
@@ -381,9 +382,6 @@ def without_keys_pp(state: Dict[str, Any]) -> Dict[str, Any]:
 def main() -> None:
     module = elastic_module(argument_spec(), required_if=[("state", "present", ("name",))],
                             required_one_of=[("id", "name")])
-    errors = package_policy_errors(module.params["package_policies"])
-    if errors:
-        module.fail_json(msg="; ".join(errors))
     reconcile(AgentPolicy(module, KibanaClient(module)))
 
 

@@ -110,14 +110,12 @@ METADATA = ("id", "name", "policy_id", "active", "created_at", "api_key_id")
 
 
 def argument_spec() -> Dict[str, Any]:
-    spec = kibana_argument_spec()
-    spec.update(
+    return kibana_argument_spec(
         policy_id=dict(type="str"),
         policy_name=dict(type="str"),
         name=dict(type="str"),
         state=state_option(),
     )
-    return spec
 
 
 def resolve_policy(module: AnsibleModule, client: KibanaClient) -> Optional[str]:

@@ -290,8 +290,7 @@ DETECTION_API = "/api/detection_engine/rules"
 
 
 def argument_spec() -> Dict[str, Any]:
-    spec = kibana_argument_spec()
-    spec.update(
+    return kibana_argument_spec(
         id=dict(type="str", required=True, aliases=["rule_id"]),
         state=state_option(),
         rule_type_id=dict(type="str"),
@@ -326,7 +325,6 @@ def argument_spec() -> Dict[str, Any]:
             ),
         ),
     )
-    return spec
 
 
 def is_detection(rule_type_id: Optional[str]) -> bool:
