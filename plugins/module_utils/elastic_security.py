@@ -22,7 +22,7 @@ import copy
 import difflib
 from typing import Any, Dict, List, Optional, Tuple
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import ElasticsearchClient
+from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import ElasticResource, ElasticsearchClient
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic_privileges_data import (
     CLUSTER_PRIVILEGES,
     INDEX_PRIVILEGES,
@@ -246,9 +246,17 @@ def is_reserved(entity: Optional[Dict[str, Any]]) -> bool:
     return bool(((entity or {}).get("metadata") or {}).get("_reserved"))
 
 
-def reserved_refusal(entity: Optional[Dict[str, Any]], message: str) -> Optional[str]:
-    """``message`` when the entity is built in (reserved); None when a module may manage it."""
-    return message if is_reserved(entity) else None
+class SecurityResource(ElasticResource):
+    """A role or a user of the security API; the built-in (reserved) ones are refused whatever the state."""
+
+    delete_expected = (200,)
+    delete_expect = dict
+
+    def refusal(self, raw: Dict[str, Any]) -> Optional[str]:
+        if is_reserved(raw):
+            return "%s %s is a built-in (reserved) %s of Elasticsearch and cannot be managed" % (
+                self.kind, self.name, self.kind)
+        return None
 
 
 # --------------------------------------------------------------------------------------

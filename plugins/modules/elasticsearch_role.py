@@ -107,15 +107,14 @@ from typing import Any, Dict, Optional  # noqa: E402
 
 from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import reconcile, state_option  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
-    ElasticResource,
     ElasticsearchClient,
     elastic_argument_spec,
     elastic_module,
 )
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic_security import (  # noqa: E402
+    SecurityResource,
     descriptor_errors,
     normalize_descriptor,
-    reserved_refusal,
 )
 
 DESCRIPTOR_OPTIONS = ("cluster", "indices", "applications", "run_as", "metadata", "description")
@@ -139,20 +138,14 @@ def desired_body(params: Dict[str, Any]) -> Dict[str, Any]:
     return {key: params[key] for key in DESCRIPTOR_OPTIONS if params.get(key) is not None}
 
 
-class Role(ElasticResource):
+class Role(SecurityResource):
     kind = "role"
     result_key = "role"
     prefix = "/_security/role"
-    delete_expected = (200,)
-    delete_expect = dict
 
     def validate(self) -> Optional[str]:
         errors = descriptor_errors(desired_body(self.params), "role %s" % self.name)
         return "; ".join(errors) if errors else None
-
-    def refusal(self, raw: Dict[str, Any]) -> Optional[str]:
-        return reserved_refusal(raw, "role %s is a built-in (reserved) role of Elasticsearch and cannot be managed"
-                                % self.name)
 
     def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
         return normalize_descriptor(raw)

@@ -105,15 +105,14 @@ from typing import Any, Dict, List, Optional  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import reconcile, state_option  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.canonical import same  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
-    ElasticResource,
     ElasticsearchClient,
     elastic_argument_spec,
     elastic_module,
 )
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic_security import (  # noqa: E402
+    SecurityResource,
     authenticate,
     client_as,
-    reserved_refusal,
 )
 
 FIELDS = ("roles", "full_name", "email", "metadata", "enabled")
@@ -158,14 +157,12 @@ def user_fields(user: Dict[str, Any]) -> Dict[str, Any]:
     }
 
 
-class User(ElasticResource):
+class User(SecurityResource):
     """A native user; its state carries ``password`` (changed or unchanged), never the password itself."""
 
     kind = "user"
     result_key = "user"
     prefix = "/_security/user"
-    delete_expected = (200,)
-    delete_expect = dict
     stored: Optional[Dict[str, Any]] = None
     wanted: Optional[Dict[str, Any]] = None
 
@@ -175,10 +172,6 @@ class User(ElasticResource):
     def fetch(self) -> Optional[Dict[str, Any]]:
         self.stored = self.fetch_named()
         return self.stored
-
-    def refusal(self, raw: Dict[str, Any]) -> Optional[str]:
-        return reserved_refusal(raw, "user %s is a built-in (reserved) user of Elasticsearch and cannot be managed "
-                                "here" % self.name)
 
     def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
         return dict(user_fields(raw), password=PASSWORD_KEPT)
