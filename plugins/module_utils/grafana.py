@@ -281,7 +281,7 @@ def validate_rule_options(opts: Dict[str, Any], prefix: str = "") -> Optional[st
             if problem:
                 return problem
     for name in ("labels", "annotations"):
-        _, problem = string_map(opts.get(name), prefix + name)
+        problem = string_map(opts.get(name), prefix + name)[1]
         if problem:
             return problem
     return validate_rule_data(opts["data"], opts["condition"], prefix)
@@ -330,8 +330,8 @@ def validate_time_range(query: Dict[str, Any], where: str) -> Optional[str]:
 
 def desired_rule(opts: Dict[str, Any], folder_uid: str, rule_group: str) -> Dict[str, Any]:
     """Normalised wished rule from validated options (comparable with normalise_rule)."""
-    labels, _ = string_map(opts.get("labels"), "labels")
-    annotations, _ = string_map(opts.get("annotations"), "annotations")
+    labels = string_map(opts.get("labels"), "labels")[0]
+    annotations = string_map(opts.get("annotations"), "annotations")[0]
     raw = {
         "uid": opts["uid"],
         "title": opts["title"],

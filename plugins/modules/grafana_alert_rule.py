@@ -38,7 +38,7 @@ description:
   - Fields of the rule this module has no option for (for example C(record) or
     C(missingSeriesEvalsToResolve)) are kept as they are on update.
 author:
-  - Vigil maintainers
+  - Vigil maintainers (@vigil-monitoring)
 extends_documentation_fragment:
   - vigil.monitoring.api
   - vigil.monitoring.grafana

@@ -36,7 +36,7 @@ description:
     read, the module reads it again and updates it, with a warning. If the UID is still not
     visible the task fails with Grafana's message."
 author:
-  - Vigil maintainers
+  - Vigil maintainers (@vigil-monitoring)
 extends_documentation_fragment:
   - vigil.monitoring.api
   - vigil.monitoring.grafana

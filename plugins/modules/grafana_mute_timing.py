@@ -28,7 +28,7 @@ description:
   - Grafana refuses to delete a mute timing that a notification policy uses; change the
     policy tree first.
 author:
-  - Vigil maintainers
+  - Vigil maintainers (@vigil-monitoring)
 extends_documentation_fragment:
   - vigil.monitoring.api
   - vigil.monitoring.grafana
@@ -164,7 +164,7 @@ def canonical_names(value: Any, names: Tuple[str, ...], numbers_allowed: bool, w
             return int(text) - 1
         raise Invalid("%s %r is not a valid value or range, for example %s" % (where, value, example))
 
-    begin, _, end = str(value).partition(":")
+    begin, _colon, end = str(value).partition(":")
     low, high = position(begin), position(end or begin)
     if low > high:
         raise Invalid("%s %r ends before it starts; write the smaller value first" % (where, value))

@@ -35,7 +35,7 @@ description:
     must exist; create them first with M(vigil.monitoring.grafana_contact_point) and
     M(vigil.monitoring.grafana_mute_timing). Grafana refuses the tree otherwise (HTTP 400).
 author:
-  - Vigil maintainers
+  - Vigil maintainers (@vigil-monitoring)
 extends_documentation_fragment:
   - vigil.monitoring.api
   - vigil.monitoring.grafana
@@ -152,8 +152,8 @@ def route_problem(route: Any, where: str, root: bool) -> Optional[str]:
     unknown = sorted(set(route) - ALLOWED_KEYS - {"provenance"})
     if unknown:
         hint = "; use object_matchers" if "matchers" in unknown else ""
-        return "%s has unknown key(s) %s; allowed: %s%s" % (where, ", ".join(unknown), ", ".join(sorted(ALLOWED_KEYS)),
-                                                           hint)
+        return "%s has unknown key(s) %s; allowed: %s%s" % (
+            where, ", ".join(unknown), ", ".join(sorted(ALLOWED_KEYS)), hint)
     if root:
         if not isinstance(route.get("receiver"), str) or not route.get("receiver"):
             return "%s.receiver is required: the contact point that gets every alert no nested policy catches" % where

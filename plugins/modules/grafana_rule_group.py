@@ -30,7 +30,7 @@ description:
     DELETE endpoint (it is in the Grafana 11 and 12 API reference); older versions answer with an
     error and the task fails saying so.
 author:
-  - Vigil maintainers
+  - Vigil maintainers (@vigil-monitoring)
 extends_documentation_fragment:
   - vigil.monitoring.api
   - vigil.monitoring.grafana
