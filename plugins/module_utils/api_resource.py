@@ -45,14 +45,17 @@ def state_option() -> Dict[str, Any]:
     return dict(type="str", choices=list(STATES), default="present")
 
 
-def api_module(argument_spec: Dict[str, Any], family_exclusive: Sequence[Any] = API_MUTUALLY_EXCLUSIVE,
-               family_together: Sequence[Any] = API_REQUIRED_TOGETHER, **kwargs: Any) -> ApiModule:
-    """An ApiModule with check mode and the family's constraints plus the module's own (``mutually_exclusive``...)."""
+def api_module(argument_spec: Dict[str, Any], family_exclusive: Optional[Sequence[Any]] = None,
+               family_together: Optional[Sequence[Any]] = None, **kwargs: Any) -> ApiModule:
+    """An ApiModule with check mode and the family's constraints (by default the shared API options') plus the
+    module's own (``mutually_exclusive``, ``required_together``, ``required_if``...)."""
+    exclusive = API_MUTUALLY_EXCLUSIVE if family_exclusive is None else family_exclusive
+    together = API_REQUIRED_TOGETHER if family_together is None else family_together
     return ApiModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
-        mutually_exclusive=list(family_exclusive) + list(kwargs.pop("mutually_exclusive", [])),
-        required_together=list(family_together) + list(kwargs.pop("required_together", [])),
+        mutually_exclusive=list(exclusive) + list(kwargs.pop("mutually_exclusive", [])),
+        required_together=list(together) + list(kwargs.pop("required_together", [])),
         **kwargs,
     )
 
