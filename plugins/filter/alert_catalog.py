@@ -49,8 +49,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Dict, List, Optional, Tuple
 
 from ansible.errors import AnsibleFilterError
-
-SEVERITIES = ("critical", "warning", "info")
+from ansible_collections.vigil.monitoring.plugins.module_utils.alert_labels import ALERT_LABELS as RESERVED_LABELS
+from ansible_collections.vigil.monitoring.plugins.module_utils.alert_labels import LABEL_NAME_RE as LABEL_RE
+from ansible_collections.vigil.monitoring.plugins.module_utils.alert_labels import SEVERITIES
+from ansible_collections.vigil.monitoring.plugins.module_utils.durations import DURATION_RE
 
 ENTRY_KEYS = (
     "name",
@@ -70,14 +72,10 @@ ENTRY_KEYS = (
     "response",
 )
 REQUIRED_KEYS = ("name", "expr", "for", "severity", "owner", "summary", "description", "runbook_url")
-RESERVED_LABELS = ("alertname", "severity", "team")
 
 NAME_RE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 OWNER_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
 GROUP_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-LABEL_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# Prometheus' model.ParseDuration: units in decreasing order, each at most once.
-DURATION_RE = re.compile(r"^(?:0|(?=\d)(?:\d+y)?(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?(?:\d+ms)?)$")
 JOB_RE = re.compile(r"""\bjob\s*=\s*"([^"]+)\"""")
 # Catalog parameters: ${name} in these fields is replaced by the parameter's value.
 PARAMETER_RE = re.compile(r"\$\{([^{}]*)\}")

@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import datetime
 import difflib
-import hashlib
 import ipaddress
-import json
 import re
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.vigil.monitoring.plugins.module_utils import ecs_schema
+from ansible_collections.vigil.monitoring.plugins.module_utils.canonical import pipeline_hash, plain
 
 MANAGED_BY = "vigil"
 DEFAULT_SOURCE_FIELD = "message"
@@ -90,42 +89,6 @@ FAILURE_MESSAGE = (
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def plain(value: Any) -> Any:
-    """A deep copy made of plain dict/list/str/int/float/bool/None (Ansible hands in proxies)."""
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    if isinstance(value, str):
-        return str(value)
-    return value
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def pipeline_hash(body: Mapping[str, Any]) -> str:
-    """SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8) of ``body`` without ``_meta.vigil_hash``.
-
-    The same rule as the elasticsearch_ingest_pipeline module's content hash, so the
-    module finds the hash it would write already in place.
-    """
-    copy = plain(body)
-    meta = copy.get("_meta")
-    if isinstance(meta, dict):
-        meta.pop("vigil_hash", None)
-        if not meta:
-            copy.pop("_meta")
-    return hashlib.sha256(canonical_json(copy).encode("utf-8")).hexdigest()
 
 
 def pipeline_name(field_map: Mapping[str, Any]) -> str:

@@ -38,6 +38,7 @@ from collections import OrderedDict
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.vigil.monitoring.plugins.module_utils.hosts import metrics_address as _address
 from ansible_collections.vigil.monitoring.plugins.module_utils.file_sd import (
     FileSdError,
     join_target,
@@ -172,14 +173,6 @@ def _host_vars(hostvars: Any, host: str) -> Mapping[str, Any]:
     if not found:
         raise AnsibleFilterError("file_sd_entries: host '%s' is not in the inventory (not found in hostvars)" % host)
     return hostvars[host]
-
-
-def _address(host: str, hv: Mapping[str, Any]) -> str:
-    for name in ("vigil_metrics_address", "ansible_host"):
-        value = hv.get(name)
-        if _is_set(value):
-            return str(value).strip()
-    return host
 
 
 def _os_label(hv: Mapping[str, Any]) -> str:

@@ -54,6 +54,7 @@ from collections import OrderedDict
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.vigil.monitoring.plugins.module_utils.alert_labels import LABEL_NAME_RE
 
 try:  # ansible-core 2.19: a vaulted value that was not templated yet
     from ansible.parsing.vault import EncryptedString
@@ -104,7 +105,6 @@ RESERVED_LABELS = frozenset(("instance", "job", "exporter", "scheme", "snmp_addr
 
 MODULE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 METRIC_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
-LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 OID_RE = re.compile(r"^1(\.(0|[1-9][0-9]*))+$")
 MODULE_KEYS = frozenset(("description", "indexes", "lookups", "metrics"))
 METRIC_KEYS = frozenset(("name", "oid", "type", "help", "indexes", "lookups", "enum_values", "regex_extracts"))

@@ -30,6 +30,8 @@ from collections import OrderedDict
 from typing import Any, Dict, Iterable, List, Mapping, Sequence, Tuple
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.vigil.monitoring.plugins.module_utils.hosts import HOSTNAME_RE, METRICS_ADDRESS_VARIABLES
+from ansible_collections.vigil.monitoring.plugins.module_utils.hosts import is_set as _is_set
 
 # Every collector windows_exporter 0.30.x registers (pkg/collector/map.go of the v0.30
 # releases; the same 48 names from 0.30.0 to 0.30.9). Keep in step with the choices of
@@ -131,10 +133,7 @@ FIREWALL_KEYWORDS = frozenset(
         "localsubnet6",
     )
 )
-HOSTNAME_RE = re.compile(
-    r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$"
-)
-ADDRESS_VARIABLES = ("vigil_scrape_source_address", "vigil_metrics_address", "ansible_host")
+ADDRESS_VARIABLES = ("vigil_scrape_source_address",) + METRICS_ADDRESS_VARIABLES
 
 DOCUMENTATION_COLLECTORS = """
 windows_exporter_collectors(enabled, disabled=None, defaults=DEFAULT_COLLECTORS)
@@ -301,14 +300,6 @@ def _host_vars(hostvars: Any, host: Any) -> Mapping[str, Any]:
             % host
         )
     return hostvars[host]
-
-
-def _is_set(value: Any) -> bool:
-    if value is None:
-        return False
-    if isinstance(value, (list, tuple)):
-        return len(value) > 0
-    return str(value).strip() != ""
 
 
 def _host_addresses(host: str, hv: Mapping[str, Any]) -> Tuple[List[Any], str]:

@@ -7,8 +7,10 @@
   Elastic authenticates (``Authorization: ApiKey <key>`` for API keys, ``Bearer`` for
   service-account tokens, basic auth for users), that Kibana wants ``kbn-xsrf`` on
   writes, and how Kibana spaces prefix paths (``/s/<space>/api/...``).
-* Comparison helpers: canonical JSON, content hashes, "desired is a subset of what
-  the server returns" for APIs that add defaults, dotted paths of what changed.
+* ``elastic_module`` / ``kibana_module``: the AnsibleModule with the family's options
+  and constraints (doc fragments ``vigil.monitoring.elasticsearch`` and ``kibana``).
+  The modules describe their resource with ``api_resource.ApiResource``.
+* Index settings as Elasticsearch stores them; Fleet's paged lists.
 * Ingest pipeline ``_simulate`` evaluation against expected documents.
 * The Alertmanager v2 alert payload, built once and used both as a Kibana webhook
   body template and as the literal payload a lab posts to a real Alertmanager.
@@ -17,19 +19,19 @@
 from __future__ import annotations
 
 import base64
-import copy
-import hashlib
 import json
 import re
 import uuid
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
+from ansible_collections.vigil.monitoring.plugins.module_utils.alert_labels import ALERT_LABELS
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import ApiResource, api_module, error_reason
+from ansible_collections.vigil.monitoring.plugins.module_utils.canonical import same
 from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import (
     API_MUTUALLY_EXCLUSIVE,
     API_REQUIRED_TOGETHER,
     ApiClient,
-    ApiError,
-    UntrustedAnswer,
+    ApiModule,
     api_argument_spec,
     quote_segment,
 )
@@ -45,18 +47,58 @@ ELASTIC_REQUIRED_TOGETHER = list(API_REQUIRED_TOGETHER)
 ES_SERVER_DATE_FIELDS = ("created_date", "created_date_millis", "modified_date", "modified_date_millis")
 
 
-def elastic_argument_spec() -> Dict[str, Dict[str, Any]]:
-    """The shared API options plus ``api_key`` (Elasticsearch API key)."""
+def elastic_argument_spec(**extra: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+    """The shared API options plus ``api_key`` (Elasticsearch API key), plus the module's own options."""
     spec = api_argument_spec()
     spec["api_key"] = dict(type="str", no_log=True)
+    spec.update(extra)
     return spec
 
 
-def kibana_argument_spec() -> Dict[str, Dict[str, Any]]:
-    """Elastic options plus ``space_id`` (Kibana space; default space when unset)."""
-    spec = elastic_argument_spec()
-    spec["space_id"] = dict(type="str")
-    return spec
+def kibana_argument_spec(**extra: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+    """Elastic options plus ``space_id`` (Kibana space; default space when unset), plus the module's own."""
+    return elastic_argument_spec(space_id=dict(type="str"), **extra)
+
+
+def elastic_module(argument_spec: Dict[str, Any], **kwargs: Any) -> ApiModule:
+    """The AnsibleModule of an Elasticsearch or Kibana module: check mode, the family's constraints, the module's."""
+    return api_module(argument_spec, ELASTIC_MUTUALLY_EXCLUSIVE, ELASTIC_REQUIRED_TOGETHER, **kwargs)
+
+
+class ElasticResource(ApiResource):
+    """An Elasticsearch resource at ``<prefix>/<name>``: GET answers ``{name: resource}``, one PUT creates or
+    replaces it, one DELETE removes it."""
+
+    prefix = ""
+    delete_expected: Tuple[int, ...] = (200, 404)
+    delete_expect: Any = None
+
+    @property
+    def path(self) -> str:
+        return "%s/%s" % (self.prefix, quote_segment(self.name))
+
+    def body(self) -> Dict[str, Any]:
+        """The PUT body."""
+        raise NotImplementedError
+
+    def fetch_named(self, suffix: str = "") -> Optional[Dict[str, Any]]:
+        entry = (self.client.get_optional(self.path + suffix) or {}).get(self.name)
+        return entry if isinstance(entry, dict) else None
+
+    def fetch(self) -> Optional[Dict[str, Any]]:
+        return self.fetch_named()
+
+    def create(self) -> Any:
+        return self.client.request("PUT", self.path, body=self.body(), expect=dict)[1]
+
+    def update(self, raw: Dict[str, Any]) -> Any:
+        return self.create()
+
+    def delete(self, raw: Dict[str, Any]) -> None:
+        self.client.request("DELETE", self.path, expected=self.delete_expected, expect=self.delete_expect)
+
+    def extra_result(self) -> Dict[str, Any]:
+        return {"name": self.name}
 
 
 def encode_api_key(value: str) -> str:
@@ -77,15 +119,6 @@ class ElasticsearchClient(ApiClient):
         api_key = module.params.get("api_key")
         if api_key:
             self.headers["Authorization"] = "ApiKey %s" % encode_api_key(api_key)
-
-    def get_or_none(self, path: str, expect: Any = dict) -> Optional[Any]:
-        """GET ``path``; the documented 404 means "absent" (None); other errors raise.
-
-        A 200 answer must be JSON of the ``expect`` type (an object by default): a login
-        page or ``null`` is an error, never "absent".
-        """
-        status, body = self.request("GET", path, expected=(200, 404), expect=expect)
-        return None if status == 404 else body
 
 
 class KibanaClient(ElasticsearchClient):
@@ -111,6 +144,18 @@ class KibanaClient(ElasticsearchClient):
         )
 
 
+def kibana_returned(after: Optional[Dict[str, Any]], raw: Any, answer: Any, changed: bool, **ids: Any) -> Any:
+    """What a Kibana module returns as its resource: the object Kibana answered to the write, the fetched
+    one when nothing changed, in check mode the request that would be sent (with ``ids``), {} when absent."""
+    if after is None:
+        return {}
+    if answer is not None:
+        return answer
+    if not changed:
+        return raw
+    return dict(after, **ids)
+
+
 def space_prefix(space_id: Optional[str]) -> str:
     """``/s/<space>`` for a named space; empty for the default space."""
     if not space_id or space_id == "default":
@@ -126,124 +171,27 @@ def looks_like_uuid(value: str) -> bool:
         return False
 
 
-def api_error_message(what: str, err: ApiError) -> str:
-    """One readable line for a failed call: what was attempted, the status, the server's reason."""
-    if isinstance(err, UntrustedAnswer):
-        return "%s failed: %s" % (what, err)
-    if err.status < 0:
-        return "%s failed: %s %s got no answer: %s" % (what, err.method, err.url, error_reason(err.body))
-    return "%s failed: %s %s returned HTTP %s: %s" % (what, err.method, err.url, err.status, error_reason(err.body))
-
-
-def error_reason(body: Any) -> str:
-    """Pull the human reason out of an Elasticsearch or Kibana error body."""
-    if isinstance(body, dict):
-        err = body.get("error")
-        if isinstance(err, dict):
-            reason = err.get("reason") or err.get("type")
-            causes = err.get("root_cause") or []
-            if causes and isinstance(causes[0], dict) and causes[0].get("reason") not in (None, reason):
-                return "%s (%s)" % (reason, causes[0].get("reason"))
-            return str(reason)
-        if body.get("message"):
-            return str(body["message"])
-    return json.dumps(body, sort_keys=True) if not isinstance(body, str) else body
-
-
-def fail_api(module, what: str, err: ApiError, **extra: Any) -> None:
-    """fail_json with the HTTP status and body of the failed call."""
-    module.fail_json(msg=api_error_message(what, err), status=err.status, response=err.body, **extra)
-
-
 # --------------------------------------------------------------------------------------
-# Comparison helpers
+# Fleet lists and index settings
 # --------------------------------------------------------------------------------------
 
-
-def canonical_json(value: Any) -> str:
-    """Deterministic JSON: sorted keys, no spaces, UTF-8 kept."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+FLEET_PER_PAGE = 100
 
 
-def sha256_of(value: Any) -> str:
-    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
-
-
-def same(a: Any, b: Any) -> bool:
-    """Strict JSON equality: ``true`` is not ``1`` and ``"1"`` is not ``1``."""
-    return canonical_json(a) == canonical_json(b)
-
-
-def without_keys(value: Dict[str, Any], keys: Iterable[str]) -> Dict[str, Any]:
-    drop = set(keys)
-    return {k: v for k, v in value.items() if k not in drop}
-
-
-def is_subset(desired: Any, actual: Any) -> bool:
-    """True when everything in ``desired`` is in ``actual``.
-
-    Dicts: every desired key is present with a matching value (the server may add
-    keys, for example defaults). Lists: same length, element by element. Scalars:
-    strict JSON equality.
-    """
-    if isinstance(desired, dict):
-        if not isinstance(actual, dict):
-            return False
-        return all(k in actual and is_subset(v, actual[k]) for k, v in desired.items())
-    if isinstance(desired, list):
-        if not isinstance(actual, list) or len(desired) != len(actual):
-            return False
-        return all(is_subset(d, a) for d, a in zip(desired, actual))
-    return same(desired, actual)
-
-
-def changed_paths(before: Any, after: Any, prefix: str = "") -> List[str]:
-    """Dotted paths whose values differ between two JSON documents (for messages and results)."""
-    if isinstance(before, dict) and isinstance(after, dict):
-        paths: List[str] = []
-        for key in sorted(set(before) | set(after), key=str):
-            sub = "%s%s" % (prefix + "." if prefix else "", key)
-            if key not in before or key not in after:
-                paths.append(sub)
-            else:
-                paths.extend(changed_paths(before[key], after[key], sub))
-        return paths
-    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
-        paths = []
-        for index, (b, a) in enumerate(zip(before, after)):
-            paths.extend(changed_paths(b, a, "%s[%d]" % (prefix, index)))
-        return paths
-    return [] if same(before, after) else [prefix or "(root)"]
-
-
-def subset_changed_paths(desired: Any, actual: Any, prefix: str = "") -> List[str]:
-    """Like changed_paths, but only for what ``desired`` sets (server-added keys are ignored)."""
-    if isinstance(desired, dict) and isinstance(actual, dict):
-        paths: List[str] = []
-        for key in sorted(desired, key=str):
-            sub = "%s%s" % (prefix + "." if prefix else "", key)
-            if key not in actual:
-                paths.append(sub)
-            else:
-                paths.extend(subset_changed_paths(desired[key], actual[key], sub))
-        return paths
-    if isinstance(desired, list) and isinstance(actual, list) and len(desired) == len(actual):
-        paths = []
-        for index, (d, a) in enumerate(zip(desired, actual)):
-            paths.extend(subset_changed_paths(d, a, "%s[%d]" % (prefix, index)))
-        return paths
-    return [] if is_subset(desired, actual) else [prefix or "(root)"]
-
-
-def project(actual: Optional[Dict[str, Any]], keys: Iterable[str]) -> Dict[str, Any]:
-    """The keys of ``actual`` that the user manages (for a readable diff 'before')."""
-    if not actual:
-        return {}
-    return {k: actual[k] for k in keys if k in actual}
-
-
-def diff_result(before: Any, after: Any) -> Dict[str, Any]:
-    return {"before": before if before is not None else {}, "after": after if after is not None else {}}
+def fleet_items(client: "KibanaClient", path: str) -> List[Dict[str, Any]]:
+    """Every item of a Fleet list endpoint (``items``, formerly ``list``), page by page."""
+    items: List[Dict[str, Any]] = []
+    page = 1
+    while True:
+        sep = "&" if "?" in path else "?"
+        answer = client.request("GET", "%s%spage=%d&perPage=%d" % (path, sep, page, FLEET_PER_PAGE), expect=dict)[1]
+        batch = answer.get("items")
+        if batch is None:
+            batch = answer.get("list") or []  # deprecated name of the same list
+        items.extend(batch)
+        if not batch or len(items) >= int(answer.get("total") or 0):
+            return items
+        page += 1
 
 
 def flatten_settings(settings: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:
@@ -284,28 +232,6 @@ def normalize_index_settings(settings: Dict[str, Any]) -> Dict[str, Any]:
 # --------------------------------------------------------------------------------------
 
 MISSING = "(missing)"
-
-
-def pipeline_hash(body: Dict[str, Any]) -> str:
-    """sha256 of the canonical body, ``_meta.vigil_hash`` itself excluded."""
-    clean = copy.deepcopy(body)
-    meta = clean.get("_meta")
-    if isinstance(meta, dict):
-        meta.pop("vigil_hash", None)
-        if not meta:
-            clean.pop("_meta")
-    return sha256_of(clean)
-
-
-def with_content_hash(body: Dict[str, Any]) -> Dict[str, Any]:
-    """A copy of ``body`` whose ``_meta.vigil_hash`` is the hash of the rest."""
-    out = copy.deepcopy(body)
-    meta = dict(out.get("_meta") or {})
-    meta.pop("vigil_hash", None)
-    digest = pipeline_hash(out)
-    meta["vigil_hash"] = digest
-    out["_meta"] = meta
-    return out
 
 
 def simulate_request(pipeline: Dict[str, Any], samples: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
@@ -422,7 +348,7 @@ def validate_samples(samples: Any) -> List[str]:
 # Alertmanager v2 payload
 # --------------------------------------------------------------------------------------
 
-REQUIRED_ALERT_LABELS = ("alertname", "severity", "team")
+REQUIRED_ALERT_LABELS = ALERT_LABELS
 
 # Kibana mustache variables for a webhook action body. Kibana renders the webhook
 # body with JSON escaping, so these are safe inside JSON strings.

@@ -22,7 +22,7 @@ import copy
 import difflib
 from typing import Any, Dict, List, Optional, Tuple
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import ElasticsearchClient
+from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import ElasticResource, ElasticsearchClient
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic_privileges_data import (
     CLUSTER_PRIVILEGES,
     INDEX_PRIVILEGES,
@@ -246,6 +246,19 @@ def is_reserved(entity: Optional[Dict[str, Any]]) -> bool:
     return bool(((entity or {}).get("metadata") or {}).get("_reserved"))
 
 
+class SecurityResource(ElasticResource):
+    """A role or a user of the security API; the built-in (reserved) ones are refused whatever the state."""
+
+    delete_expected = (200,)
+    delete_expect = dict
+
+    def refusal(self, raw: Dict[str, Any]) -> Optional[str]:
+        if is_reserved(raw):
+            return "%s %s is a built-in (reserved) %s of Elasticsearch and cannot be managed" % (
+                self.kind, self.name, self.kind)
+        return None
+
+
 # --------------------------------------------------------------------------------------
 # API keys and authentication as someone else
 # --------------------------------------------------------------------------------------
@@ -289,18 +302,6 @@ def client_as(module, username: Optional[str] = None, password: Optional[str] = 
               api_key: Optional[str] = None) -> ElasticsearchClient:  # fmt: skip
     """A client for the module's URL and TLS options that authenticates as given."""
     return ElasticsearchClient(_ModuleAs(module, url_username=username, url_password=password, api_key=api_key))
-
-
-def object_or_none(client: ElasticsearchClient, path: str) -> Optional[Dict[str, Any]]:
-    """GET ``path``: None on the documented 404, the JSON object otherwise.
-
-    Any other 2xx body (a proxy's HTML page, a list, ``null``) is an error, never taken
-    for "absent": a module would otherwise create what already exists.
-    """
-    found = client.get_or_none(path)
-    if found is not None and not isinstance(found, dict):
-        raise ApiError("GET", client.base_url + path, 200, "expected a JSON object, got %s" % type(found).__name__)
-    return found
 
 
 def authenticate(client: ElasticsearchClient) -> Optional[Dict[str, Any]]:

@@ -44,6 +44,9 @@ from functools import lru_cache
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
+from ansible_collections.vigil.monitoring.plugins.module_utils.alert_labels import LABEL_NAME_RE
+from ansible_collections.vigil.monitoring.plugins.module_utils.hosts import TARGET_HOST_RE
+
 try:
     import yaml
 
@@ -52,8 +55,6 @@ except ImportError:  # pragma: no cover - depends on the Prometheus host
     yaml = None
     HAS_YAML = False
 
-LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-HOSTNAME_RE = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$")
 YAML_HEADER = "# Managed by vigil.monitoring.prometheus_target: one group per target, sorted by target.\n"
 MAX_LOCK_TIMEOUT = 600.0
 # A temporary file this old cannot belong to a live writer (writers hold it for milliseconds, under the lock).
@@ -117,7 +118,7 @@ def split_target(target: Any) -> Tuple[str, int]:
         host, port_text = text.split(":", 1)
         if not host:
             raise FileSdError("target '%s' has an empty host: write it as 'host:port'" % text)
-        if len(host) > 253 or not HOSTNAME_RE.match(host):
+        if not TARGET_HOST_RE.match(host):
             raise FileSdError(
                 "target '%s': host '%s' is not a valid host name or IPv4 address "
                 "(letters, digits, '.', '-' and '_' only)" % (text, host)

@@ -3,31 +3,33 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Grafana alerting provisioning helpers shared by the grafana_* modules.
 
-Every module follows the same cycle: GET the resource, normalise the answer (drop
-server-only fields, fill in the defaults Grafana adds), compare it with the normalised
-wish, and only then POST, PUT or DELETE. ``reconcile`` implements that cycle once; a
-module describes its resource with a ``Resource`` subclass.
+Every module describes its resource with a ``GrafanaResource`` (an ``ApiResource`` of
+``api_resource``, whose ``reconcile`` runs GET -> normalise -> compare -> write once for
+every API module): how to fetch it, how to normalise Grafana's answer (drop server-only
+fields, fill in the defaults Grafana adds), the desired state, and the write calls.
 
 Provenance: Grafana records who owns a provisioned resource. Without the
 ``X-Disable-Provenance`` header a write through this API marks the resource ``api``
 (read-only in the UI); with the header it stays ``""`` (editable). ``file`` means file
-provisioning owns it. The modules treat the provenance as part of the wished state and
-never touch a resource that another provisioning source owns.
+provisioning owns it. ``GrafanaResource`` makes the provenance a field of the state (compared,
+shown in the result and the diff) and never touches a resource that another provisioning
+source owns.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import ApiResource, api_module
+from ansible_collections.vigil.monitoring.plugins.module_utils.durations import (
+    canonical_duration,
+    check_duration,
+    duration_ms,
+)
 from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import (
-    API_MUTUALLY_EXCLUSIVE,
-    API_REQUIRED_TOGETHER,
     ApiClient,
-    ApiError,
-    ApiModule,
-    UntrustedAnswer,
     api_argument_spec,
     quote_segment,
 )
@@ -61,11 +63,8 @@ def grafana_argument_spec(**extra: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
 
 def grafana_module(argument_spec: Dict[str, Any], **kwargs: Any) -> AnsibleModule:
     """Build the AnsibleModule with the shared constraints; fail early on a bad url or org."""
-    module = ApiModule(
-        argument_spec=argument_spec,
-        supports_check_mode=True,
-        mutually_exclusive=list(API_MUTUALLY_EXCLUSIVE) + list(kwargs.pop("mutually_exclusive", [])),
-        required_together=list(API_REQUIRED_TOGETHER) + list(kwargs.pop("required_together", [])),
+    module = api_module(
+        argument_spec,
         required_one_of=[("api_token", "url_username")] + list(kwargs.pop("required_one_of", [])),
         **kwargs,
     )
@@ -91,14 +90,6 @@ class GrafanaClient(ApiClient):
     @property
     def wanted_provenance(self) -> str:
         return PROVENANCE_NONE if self.disable_provenance else PROVENANCE_API
-
-    def get_optional(self, path: str, expect: Any = dict) -> Optional[Any]:
-        """GET a resource; None only on the documented 404, ApiError on anything else.
-
-        A 200 answer must be JSON of the ``expect`` type (an object by default).
-        """
-        status, body = self.request("GET", path, expected=(200, 404), expect=expect)
-        return None if status == 404 else body
 
     def get(self, path: str, expect: Any = dict) -> Any:
         """GET a resource that always exists; the answer must be JSON of the ``expect`` type."""
@@ -127,88 +118,12 @@ def provisioning_path(*segments: str) -> str:
     return PROVISIONING + "".join("/" + quote_segment(s) for s in segments)
 
 
-def api_error_text(exc: ApiError) -> str:
-    """Grafana's own message for an error answer, with its status."""
-    body = exc.body
-    if exc.status < 0:  # no HTTP answer at all; the body says why
-        return str(body)
-    message = ""
-    if isinstance(body, dict):
-        message = str(body.get("message") or body.get("msg") or body.get("error") or "")
-        if body.get("messageId"):
-            message = "%s (%s)" % (message, body["messageId"])
-    elif body:
-        message = str(body)[:500]
-    return "HTTP %s: %s" % (exc.status, message or "no message")
-
-
 AUTH_HINTS = {
     401: "Grafana rejected the credentials: check api_token, or url_username and url_password",
     403: ("Either the account may not do this (alerting provisioning needs an Admin role or a service account "
           "with the alerting provisioning permissions in this org_id), or the resource's provenance forbids the "
           "change (see Grafana's message)"),
 }
-
-
-def fail_api(module: AnsibleModule, action: str, exc: ApiError, hint: str = "") -> None:
-    if isinstance(exc, UntrustedAnswer):
-        module.fail_json(msg="%s failed: %s" % (action, exc), status=exc.status, url=exc.url, method=exc.method)
-    hint = hint or AUTH_HINTS.get(exc.status, "")
-    msg = "%s failed: %s %s: %s" % (action, exc.method, exc.url, api_error_text(exc))
-    if hint:
-        msg = "%s. %s" % (msg, hint)
-    module.fail_json(msg=msg, status=exc.status, url=exc.url, method=exc.method)
-
-
-# --------------------------------------------------------------------------- durations
-_DURATION_UNITS = (("y", 365 * 86400000), ("w", 7 * 86400000), ("d", 86400000), ("h", 3600000),
-                   ("m", 60000), ("s", 1000), ("ms", 1))
-_DURATION_RE = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
-
-
-def duration_ms(value: Any) -> Optional[int]:
-    """Milliseconds of a Prometheus duration (C(90s), C(1h30m), C(0)); None if invalid.
-
-    Integers are taken as seconds, which is how Grafana writes rule group intervals.
-    """
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value * 1000 if value >= 0 else None
-    text = str(value).strip()
-    if text == "0":
-        return 0
-    match = _DURATION_RE.match(text)
-    if not text or not match:
-        return None
-    return sum(int(part or 0) * mult for part, (_unit, mult) in zip(match.groups(), _DURATION_UNITS))
-
-
-def format_duration(ms: int) -> str:
-    """Canonical Prometheus form, as Grafana prints it: 300000 -> C(5m), 0 -> C(0s)."""
-    if ms == 0:
-        return "0s"
-    out = []
-    for unit, mult in _DURATION_UNITS:
-        exact_only = unit in ("y", "w", "d")
-        if exact_only and ms % mult:
-            continue
-        count, ms = divmod(ms, mult)
-        if count:
-            out.append("%d%s" % (count, unit))
-    return "".join(out)
-
-
-def canonical_duration(value: Any) -> Any:
-    """Canonical string of a duration; the value unchanged when it does not parse."""
-    ms = duration_ms(value)
-    return value if ms is None else format_duration(ms)
-
-
-def check_duration(value: Any, argname: str) -> Optional[str]:
-    if duration_ms(value) is None:
-        return "%s must be a duration such as 30s, 5m or 1h30m (units ms, s, m, h, d, w, y), got %r" % (argname, value)
-    return None
 
 
 # --------------------------------------------------------------------------- provenance
@@ -366,7 +281,7 @@ def validate_rule_options(opts: Dict[str, Any], prefix: str = "") -> Optional[st
             if problem:
                 return problem
     for name in ("labels", "annotations"):
-        _, problem = string_map(opts.get(name), prefix + name)
+        problem = string_map(opts.get(name), prefix + name)[1]
         if problem:
             return problem
     return validate_rule_data(opts["data"], opts["condition"], prefix)
@@ -415,8 +330,8 @@ def validate_time_range(query: Dict[str, Any], where: str) -> Optional[str]:
 
 def desired_rule(opts: Dict[str, Any], folder_uid: str, rule_group: str) -> Dict[str, Any]:
     """Normalised wished rule from validated options (comparable with normalise_rule)."""
-    labels, _ = string_map(opts.get("labels"), "labels")
-    annotations, _ = string_map(opts.get("annotations"), "annotations")
+    labels = string_map(opts.get("labels"), "labels")[0]
+    annotations = string_map(opts.get("annotations"), "annotations")[0]
     raw = {
         "uid": opts["uid"],
         "title": opts["title"],
@@ -454,185 +369,37 @@ def rule_payload(
     return body
 
 
-# --------------------------------------------------------------------------- reconcile
-class Resource:
-    """One provisioning resource, as reconcile() sees it. Subclasses fill in the hooks."""
+# --------------------------------------------------------------------------- resources
+class GrafanaResource(ApiResource):
+    """A provisioning resource: its provenance is part of its state, compared and shown like any field."""
 
-    kind = "resource"
-    result_key = "resource"
-    # Grafana lets a PUT move this resource from provenance 'api' to '' (only rule groups allow it).
+    status_hints = AUTH_HINTS
+    # Grafana lets a PUT move this resource from provenance 'api' to '' (rules and rule groups allow it).
     api_to_none_allowed = False
-
-    def __init__(self, module: AnsibleModule, client: GrafanaClient):
-        self.module = module
-        self.client = client
-        self.params = module.params
-
-    # -- hooks ------------------------------------------------------------------------
-    @property
-    def name(self) -> str:
-        raise NotImplementedError
-
-    def fetch(self) -> Optional[Dict[str, Any]]:
-        raise NotImplementedError
-
-    def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
-        raise NotImplementedError
-
-    def desired(self) -> Dict[str, Any]:
-        raise NotImplementedError
-
-    def create(self) -> None:
-        raise NotImplementedError
-
-    def update(self, raw: Dict[str, Any]) -> None:
-        raise NotImplementedError
-
-    def delete(self, raw: Dict[str, Any]) -> None:
-        raise NotImplementedError
-
-    def validate(self) -> Optional[str]:
-        """Argument problems for state=present; None when the options are usable."""
-        return None
-
-    def same(self, current: Dict[str, Any], desired: Dict[str, Any]) -> bool:
-        return current == desired
-
-    def view(self, state: Dict[str, Any]) -> Dict[str, Any]:
-        """What the result and the diff show (secrets masked)."""
-        return state
 
     def provenance_of(self, raw: Dict[str, Any]) -> str:
         return current_provenance(raw)
 
-    def is_create_conflict(self, exc: ApiError) -> bool:
-        """The create answer says the resource exists already (documented 409)."""
+    @property
+    def wanted_provenance(self) -> str:
+        return self.client.wanted_provenance
+
+    def state_of(self, raw: Any) -> Dict[str, Any]:
+        return dict(self.normalise(raw), provenance=self.provenance_of(raw))
+
+    def wanted_state(self) -> Dict[str, Any]:
+        return dict(self.desired(), provenance=self.wanted_provenance)
+
+    def update_problem(self, raw: Any, current: Dict[str, Any], desired: Dict[str, Any]) -> Optional[str]:
+        return provenance_problem(self.kind, self.name, current["provenance"], desired["provenance"],
+                                  self.api_to_none_allowed)
+
+    def delete_problem(self, raw: Any) -> Optional[str]:
+        provenance = self.provenance_of(raw)
+        if provenance not in (PROVENANCE_NONE, PROVENANCE_API):
+            return foreign_owner_message(self.kind, self.name, provenance)
+        return None
+
+    def is_create_conflict(self, exc: Any) -> bool:
+        """Grafana answers a create of an existing UID with the documented 409."""
         return exc.status == 409
-
-    def conflict_hint(self) -> str:
-        return ""
-
-    def delete_hint(self) -> str:
-        return ""
-
-    def extra_result(self) -> Dict[str, Any]:
-        return {}
-
-
-def reconcile(resource: Resource) -> None:
-    """GET -> normalise -> compare -> write only on difference; exits the module."""
-    module = resource.module
-    try:
-        if module.params["state"] == "absent":
-            _absent(resource)
-        else:
-            problem = resource.validate()
-            if problem:
-                module.fail_json(msg=problem)
-            _present(resource)
-    except ApiError as exc:
-        fail_api(module, "%s %s of %r" % (exc.method, resource.kind, resource.name), exc)
-
-
-def _finish(
-    resource: Resource, changed: bool, before: Optional[Dict[str, Any]], after: Optional[Dict[str, Any]]
-) -> None:
-    module = resource.module
-    result: Dict[str, Any] = dict(changed=changed)
-    result[resource.result_key] = after
-    result.update(resource.extra_result())
-    if module._diff:
-        result["diff"] = dict(before=before or {}, after=after or {})
-    module.exit_json(**result)
-
-
-def _with_provenance(resource: Resource, state: Dict[str, Any], provenance: str) -> Dict[str, Any]:
-    shown = dict(resource.view(state))
-    shown["provenance"] = provenance
-    return shown
-
-
-def _absent(resource: Resource) -> None:
-    raw = resource.fetch()
-    if raw is None:
-        _finish(resource, False, None, None)
-        return
-    provenance = resource.provenance_of(raw)
-    before = _with_provenance(resource, resource.normalise(raw), provenance)
-    if provenance not in (PROVENANCE_NONE, PROVENANCE_API):
-        resource.module.fail_json(msg=foreign_owner_message(resource.kind, resource.name, provenance))
-    if not resource.module.check_mode:
-        try:
-            resource.delete(raw)
-        except ApiError as exc:
-            fail_api(resource.module, "DELETE %s %r" % (resource.kind, resource.name), exc, resource.delete_hint())
-    _finish(resource, True, before, None)
-
-
-def _present(resource: Resource) -> None:
-    module = resource.module
-    desired = resource.desired()
-    wanted = resource.client.wanted_provenance
-    raw = resource.fetch()
-    if raw is None:
-        if module.check_mode:
-            _finish(resource, True, None, _with_provenance(resource, desired, wanted))
-            return
-        try:
-            resource.create()
-        except ApiError as exc:
-            raw = _after_create_conflict(resource, exc)
-        else:
-            _finish(resource, True, None, _with_provenance(resource, desired, wanted))
-            return
-    _update(resource, raw, desired, wanted)
-
-
-def _after_create_conflict(resource: Resource, exc: ApiError) -> Dict[str, Any]:
-    """A create was refused as a conflict: adopt the resource if it is now visible, else fail clearly."""
-    module = resource.module
-    if not resource.is_create_conflict(exc):
-        fail_api(module, "Creating %s %r" % (resource.kind, resource.name), exc)
-    raw = resource.fetch()
-    if raw is None:
-        fail_api(module, "Creating %s %r" % (resource.kind, resource.name), exc,
-                 "Grafana reports a conflict but no %s %r is visible in this organisation. %s"
-                 % (resource.kind, resource.name, resource.conflict_hint()))
-    module.warn("%s %r was created by someone else between this task's read and its create (Grafana answered "
-                "HTTP %s); the task updates that %s instead"
-                % (resource.kind, resource.name, exc.status, resource.kind))
-    return raw
-
-
-def _update(resource: Resource, raw: Dict[str, Any], desired: Dict[str, Any], wanted: str) -> None:
-    module = resource.module
-    current = resource.normalise(raw)
-    provenance = resource.provenance_of(raw)
-    before = _with_provenance(resource, current, provenance)
-    if resource.same(current, desired) and provenance == wanted:
-        _finish(resource, False, before, before)
-        return
-    problem = provenance_problem(resource.kind, resource.name, provenance, wanted, resource.api_to_none_allowed)
-    if problem:
-        module.fail_json(msg=problem)
-    if not module.check_mode:
-        try:
-            resource.update(raw)
-        except ApiError as exc:
-            fail_api(module, "Updating %s %r" % (resource.kind, resource.name), exc)
-    _finish(resource, True, before, _with_provenance(resource, desired, wanted))
-
-
-def require_present_options(module: AnsibleModule, names: Sequence[str], what: str) -> Optional[str]:
-    missing = [n for n in names if module.params.get(n) in (None, "", [], {})]
-    if missing:
-        return "state=present needs %s to %s; missing: %s" % (", ".join(names), what, ", ".join(missing))
-    return None
-
-
-def first_problem(*checks: Callable[[], Optional[str]]) -> Optional[str]:
-    for check in checks:
-        problem = check()
-        if problem:
-            return problem
-    return None

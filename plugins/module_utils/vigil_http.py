@@ -420,6 +420,15 @@ class ApiClient:
         return target
 
     # -- the API ------------------------------------------------------------------------
+    def get_optional(self, path: str, expect: Any = EXPECT_OBJECT) -> Optional[Any]:
+        """GET a resource; None only on the documented 404, ApiError on anything else.
+
+        A 200 answer must be JSON of the ``expect`` type (an object by default): a login
+        page or ``null`` is an error, never "absent".
+        """
+        status, body = self.request("GET", path, expected=(200, 404), expect=expect)
+        return None if status == 404 else body
+
     def request(
         self,
         method: str,

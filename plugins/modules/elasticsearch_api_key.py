@@ -31,6 +31,8 @@ author:
   - Vigil maintainers (@vigil-monitoring)
 extends_documentation_fragment:
   - vigil.monitoring.api
+  - vigil.monitoring.elasticsearch
+  - vigil.monitoring.resource
 options:
   api_key:
     description:
@@ -124,25 +126,21 @@ invalidated:
   returned: always
   type: list
   elements: str
-diff:
-  description: C(before) and C(after) of the name, role descriptors and metadata.
-  returned: in diff mode
-  type: dict
 """
 
 import time  # noqa: E402
 from typing import Any, Dict, List, Optional  # noqa: E402
 
-
 from ansible.module_utils.six.moves.urllib.parse import urlencode  # noqa: E402
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import (  # noqa: E402
+    ApiResource,
+    reconcile,
+    state_option,
+)
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
-    ELASTIC_MUTUALLY_EXCLUSIVE,
-    ELASTIC_REQUIRED_TOGETHER,
     ElasticsearchClient,
-    diff_result,
     elastic_argument_spec,
-    fail_api,
-    same,
+    elastic_module,
 )
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic_security import (  # noqa: E402
     authenticate,
@@ -152,40 +150,40 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.elastic_security 
     normalize_descriptors,
     split_api_key,
 )
-from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiError, ApiModule, quote_segment  # noqa: E402
+from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiError, quote_segment  # noqa: E402
+
+KEYS = "/_security/api_key"
 
 
 def argument_spec() -> Dict[str, Any]:
-    spec = elastic_argument_spec()
-    spec.update(
+    return elastic_argument_spec(
         name=dict(type="str", required=True),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+        state=state_option(),
         role_descriptors=dict(type="dict", default={}),
         metadata=dict(type="dict", default={}),
         expiration=dict(type="str"),
         current_key=dict(type="str", no_log=True),
     )
-    return spec
 
 
-def validate(module: ApiModule) -> None:
-    name = module.params["name"]
+def argument_problem(params: Dict[str, Any]) -> Optional[str]:
+    name = params["name"]
     if not name or "*" in name or name != name.strip():
-        module.fail_json(msg="name %r must be non-empty, without '*' and without leading or trailing spaces" % name)
+        return "name %r must be non-empty, without '*' and without leading or trailing spaces" % name
     errors: List[str] = []
-    for role, descriptor in (module.params["role_descriptors"] or {}).items():
+    for role, descriptor in (params["role_descriptors"] or {}).items():
         errors.extend(descriptor_errors(descriptor, "role_descriptors.%s" % role))
     if errors:
-        module.fail_json(msg="; ".join(errors), errors=errors)
-    current = module.params["current_key"]
+        return "; ".join(errors)
+    current = params["current_key"]
     if current and split_api_key(current) is None:
-        module.fail_json(msg="current_key is neither an encoded API key nor id:api_key (value not shown)")
+        return "current_key is neither an encoded API key nor id:api_key (value not shown)"
+    return None
 
 
 def active_keys(client: ElasticsearchClient, name: str) -> List[Dict[str, Any]]:
     """The caller's active REST keys with exactly this name, oldest first."""
-    query = urlencode({"name": name, "owner": "true"})
-    path = "/_security/api_key?%s" % query
+    path = "%s?%s" % (KEYS, urlencode({"name": name, "owner": "true"}))
     status, body = client.request("GET", path, expected=(200, 404))
     if status == 200 and not (isinstance(body, dict) and isinstance(body.get("api_keys"), list)):
         raise ApiError("GET", client.base_url + path, status, "expected an object with api_keys, got %r" % (body,))
@@ -205,94 +203,96 @@ def active_keys(client: ElasticsearchClient, name: str) -> List[Dict[str, Any]]:
     )
 
 
-def held_key_id(module: ApiModule) -> Optional[str]:
-    """The id of the key the consumer holds, if that key still logs in."""
-    parts = split_api_key(module.params["current_key"] or "")
-    if parts is None:
-        return None
-    who = authenticate(client_as(module, api_key="%s:%s" % parts))
-    key = (who or {}).get("api_key") or {}
-    return key.get("id") if key.get("id") == parts[0] else None
+class ApiKey(ApiResource):
+    """The key a consumer holds: kept (and updated in place) while it works, minted anew when it is lost.
 
+    ``fetch`` finds the kept key (state=present) or the newest one (state=absent); creating
+    mints a key and invalidates the other keys of the name; deleting invalidates them all.
+    """
 
-def pick_kept(module: ApiModule, keys: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
-    if module.params["current_key"] is None:
-        return keys[-1] if keys else None
-    held = held_key_id(module) if keys else None
-    return next((k for k in keys if k["id"] == held), None)
+    kind = "API key"
+    result_key = "key"
 
+    def check_options(self) -> Optional[str]:
+        return argument_problem(self.params)
 
-def view(key: Optional[Dict[str, Any]], name: str) -> Optional[Dict[str, Any]]:
-    if key is None:
-        return None
-    return {
-        "name": name,
-        "role_descriptors": normalize_descriptors(key.get("role_descriptors")),
-        "metadata": key.get("metadata") or {},
-    }
+    keys: List[Dict[str, Any]] = []
+    held: Optional[Dict[str, Any]] = None
+    minted: Optional[Dict[str, Any]] = None
 
+    def fetch(self) -> Optional[Dict[str, Any]]:
+        self.keys = active_keys(self.client, self.name)
+        if self.state == "absent" or self.params["current_key"] is None:
+            self.held = self.keys[-1] if self.keys else None
+        else:
+            held_id = self.held_key_id() if self.keys else None
+            self.held = next((k for k in self.keys if k["id"] == held_id), None)
+        return self.held
 
-def present(module: ApiModule, client: ElasticsearchClient, keys: List[Dict[str, Any]]) -> Dict[str, Any]:
-    params = module.params
-    desired = {"name": params["name"], "role_descriptors": normalize_descriptors(params["role_descriptors"]),
-               "metadata": params["metadata"] or {}}  # fmt: skip
-    kept = pick_kept(module, keys)
-    result: Dict[str, Any] = {"created": kept is None, "updated": False, "invalidated": [], "id": "",
-                              "before": view(kept, params["name"]), "after": desired}  # fmt: skip
-    if kept is not None:
-        result["id"] = kept["id"]
+    def held_key_id(self) -> Optional[str]:
+        """The id of the key the consumer holds, if that key still logs in."""
+        parts = split_api_key(self.params["current_key"] or "")
+        if parts is None:
+            return None
+        who = authenticate(client_as(self.module, api_key="%s:%s" % parts))
+        key = (who or {}).get("api_key") or {}
+        return key.get("id") if key.get("id") == parts[0] else None
+
+    def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
+        return {"name": self.name, "role_descriptors": normalize_descriptors(raw.get("role_descriptors")),
+                "metadata": raw.get("metadata") or {}}  # fmt: skip
+
+    def desired(self) -> Dict[str, Any]:
+        return {"name": self.name, "role_descriptors": normalize_descriptors(self.params["role_descriptors"]),
+                "metadata": self.params["metadata"] or {}}  # fmt: skip
+
+    def same(self, current: Dict[str, Any], desired: Dict[str, Any]) -> bool:
         # Before 8.5 GET does not return role_descriptors: nothing to compare, nothing updated.
-        comparable = "role_descriptors" in kept
-        result["updated"] = comparable and not same(result["before"], desired)
-        if result["updated"] and not module.check_mode:
-            client.request("PUT", "/_security/api_key/%s" % quote_segment(kept["id"]),
-                           body={"role_descriptors": params["role_descriptors"], "metadata": params["metadata"]})
-        return result
-    result["invalidated"] = [k["id"] for k in keys]
-    if module.check_mode:
-        return result
-    body: Dict[str, Any] = {"name": params["name"], "role_descriptors": params["role_descriptors"],
-                            "metadata": params["metadata"]}  # fmt: skip
-    if params["expiration"]:
-        body["expiration"] = params["expiration"]
-    _status, made = client.request("POST", "/_security/api_key", body=body)
-    if not isinstance(made, dict) or not made.get("id") or not made.get("api_key"):
-        module.fail_json(msg="POST _security/api_key answered without id and api_key; no key was stored")
-    result["id"] = made["id"]
-    result["encoded"] = made.get("encoded") or encoded_api_key(made["id"], made["api_key"])
-    if result["invalidated"]:
-        client.request("DELETE", "/_security/api_key", body={"ids": result["invalidated"], "owner": True})
-    return result
+        return "role_descriptors" not in (self.held or {}) or super().same(current, desired)
+
+    def create(self) -> Any:
+        body: Dict[str, Any] = {"name": self.name, "role_descriptors": self.params["role_descriptors"],
+                                "metadata": self.params["metadata"]}  # fmt: skip
+        if self.params["expiration"]:
+            body["expiration"] = self.params["expiration"]
+        made = self.client.request("POST", KEYS, body=body)[1]
+        if not isinstance(made, dict) or not made.get("id") or not made.get("api_key"):
+            self.module.fail_json(msg="POST _security/api_key answered without id and api_key; no key was stored")
+        self.minted = made
+        self.invalidate()
+        return made
+
+    def update(self, raw: Dict[str, Any]) -> Any:
+        body = {"role_descriptors": self.params["role_descriptors"], "metadata": self.params["metadata"]}
+        return self.client.request("PUT", "%s/%s" % (KEYS, quote_segment(raw["id"])), body=body)[1]
+
+    def delete(self, raw: Dict[str, Any]) -> None:
+        self.invalidate()
+
+    def invalidate(self) -> None:
+        if self.keys:
+            self.client.request("DELETE", KEYS, body={"ids": [k["id"] for k in self.keys], "owner": True})
+
+    def extra_result(self) -> Dict[str, Any]:
+        replaced = self.outcome in ("created", "deleted")
+        extra: Dict[str, Any] = {
+            "name": self.name,
+            "created": self.outcome == "created",
+            "updated": self.outcome == "updated",
+            "invalidated": [k["id"] for k in self.keys] if replaced else [],
+            "id": "",
+        }
+        if self.minted:
+            extra["id"] = self.minted["id"]
+            extra["encoded"] = self.minted.get("encoded") or encoded_api_key(self.minted["id"], self.minted["api_key"])
+        elif self.outcome in ("updated", "unchanged") and self.held:
+            extra["id"] = self.held["id"]
+        return extra
 
 
 def main() -> None:
-    module = ApiModule(
-        argument_spec=argument_spec(),
-        mutually_exclusive=ELASTIC_MUTUALLY_EXCLUSIVE,
-        required_together=ELASTIC_REQUIRED_TOGETHER,
-        supports_check_mode=True,
-    )
-    validate(module)
-    client = ElasticsearchClient(module)
-    name = module.params["name"]
-    try:
-        keys = active_keys(client, name)
-        if module.params["state"] == "present":
-            result = present(module, client, keys)
-        else:
-            result = {"created": False, "updated": False, "invalidated": [k["id"] for k in keys], "id": "",
-                      "before": view(keys[-1], name) if keys else None, "after": None}  # fmt: skip
-            if result["invalidated"] and not module.check_mode:
-                client.request("DELETE", "/_security/api_key", body={"ids": result["invalidated"], "owner": True})
-    except ApiError as err:
-        fail_api(module, "API key %s" % name, err)
-        return
-    before, after = result.pop("before"), result.pop("after")
-    result["changed"] = result["created"] or result["updated"] or bool(result["invalidated"])
-    result["name"] = name
-    if result["changed"] and module._diff:
-        result["diff"] = diff_result(before, after)
-    module.exit_json(**result)
+    module = elastic_module(argument_spec())
+    reconcile(ApiKey(module, ElasticsearchClient(module)))
 
 
 if __name__ == "__main__":

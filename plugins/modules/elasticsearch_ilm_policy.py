@@ -23,12 +23,9 @@ author:
   - Vigil maintainers (@vigil-monitoring)
 extends_documentation_fragment:
   - vigil.monitoring.api
+  - vigil.monitoring.elasticsearch
+  - vigil.monitoring.resource
 options:
-  api_key:
-    description:
-      - Elasticsearch API key, sent in the C(Authorization) header with the C(ApiKey) scheme; the C(encoded)
-        value or C(id:api_key). Never logged. Mutually exclusive with O(api_token) and O(url_username).
-    type: str
   name:
     description: Policy name.
     type: str
@@ -44,7 +41,6 @@ options:
         C(warm), C(cold), C(frozen), C(delete)); may set C(_meta). Required when O(state=present).
     type: dict
 notes:
-  - Supports check mode and diff mode.
   - A policy in use cannot be deleted; Elasticsearch answers with an error that the task reports.
 """
 
@@ -87,35 +83,17 @@ version:
   description: The policy version Elasticsearch reported before this run (it increments on every write).
   returned: when the policy existed
   type: int
-changed_fields:
-  description: Dotted paths of the policy that differ from what was stored.
-  returned: always
-  type: list
-  elements: str
-diff:
-  description: C(before) and C(after) policies.
-  returned: in diff mode
-  type: dict
 """
 
 import copy  # noqa: E402
-from typing import Any, Dict, Optional, Tuple  # noqa: E402
+from typing import Any, Dict, Optional  # noqa: E402
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import reconcile, state_option  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
-    ELASTIC_MUTUALLY_EXCLUSIVE,
-    ELASTIC_REQUIRED_TOGETHER,
+    ElasticResource,
     ElasticsearchClient,
-    changed_paths,
-    diff_result,
     elastic_argument_spec,
-    fail_api,
-    same,
-)
-from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import (  # noqa: E402
-    ApiError,
-    ApiModule,
-    quote_segment,
+    elastic_module,
 )
 
 PHASES = ("hot", "warm", "cold", "frozen", "delete")
@@ -127,32 +105,26 @@ ACTION_DEFAULTS = {
 
 
 def argument_spec() -> Dict[str, Any]:
-    spec = elastic_argument_spec()
-    spec.update(
+    return elastic_argument_spec(
         name=dict(type="str", required=True),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+        state=state_option(),
         policy=dict(type="dict"),
     )
-    return spec
 
 
-def validate(module: AnsibleModule) -> None:
-    policy = module.params["policy"]
+def policy_problem(policy: Optional[Dict[str, Any]]) -> Optional[str]:
     if policy is None:
-        return
+        return None
     phases = policy.get("phases")
     if not isinstance(phases, dict) or not phases:
-        module.fail_json(
-            msg="policy.phases must be a dict of phases, for example {hot: {actions: {rollover: {max_age: 1d}}}}"
-        )
+        return "policy.phases must be a dict of phases, for example {hot: {actions: {rollover: {max_age: 1d}}}}"
     unknown = sorted(set(phases) - set(PHASES))
     if unknown:
-        module.fail_json(msg="policy.phases has unknown phase(s) %s; use %s" % (", ".join(unknown), ", ".join(PHASES)))
+        return "policy.phases has unknown phase(s) %s; use %s" % (", ".join(unknown), ", ".join(PHASES))
     for phase, spec in phases.items():
         if not isinstance(spec, dict) or not isinstance(spec.get("actions", {}), dict):
-            module.fail_json(
-                msg="policy.phases.%s must be a dict with an 'actions' dict (and optionally min_age)" % phase
-            )
+            return "policy.phases.%s must be a dict with an 'actions' dict (and optionally min_age)" % phase
+    return None
 
 
 def with_defaults(policy: Dict[str, Any]) -> Dict[str, Any]:
@@ -168,53 +140,39 @@ def with_defaults(policy: Dict[str, Any]) -> Dict[str, Any]:
     return out
 
 
-def fetch(client: ElasticsearchClient, name: str) -> Tuple[Optional[Dict[str, Any]], Optional[int]]:
-    found = client.get_or_none("/_ilm/policy/%s" % quote_segment(name), expect=dict)
-    if not isinstance(found, dict) or name not in found:
-        return None, None
-    entry = found[name]
-    return entry.get("policy"), entry.get("version")
+class IlmPolicy(ElasticResource):
+    kind = "ILM policy"
+    result_key = "policy"
+    prefix = "/_ilm/policy"
+    version: Optional[int] = None  # reported by Elasticsearch before this run
+
+    def validate(self) -> Optional[str]:
+        return policy_problem(self.params["policy"])
+
+    def fetch(self) -> Optional[Dict[str, Any]]:
+        entry = self.fetch_named()
+        self.version = (entry or {}).get("version")
+        return entry
+
+    def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
+        return raw.get("policy") or {}
+
+    def desired(self) -> Dict[str, Any]:
+        return with_defaults(self.params["policy"])
+
+    def body(self) -> Dict[str, Any]:
+        return {"policy": self.params["policy"]}
+
+    def extra_result(self) -> Dict[str, Any]:
+        extra = super().extra_result()
+        if self.version is not None:
+            extra["version"] = self.version
+        return extra
 
 
 def main() -> None:
-    module = ApiModule(
-        argument_spec=argument_spec(),
-        mutually_exclusive=ELASTIC_MUTUALLY_EXCLUSIVE,
-        required_together=ELASTIC_REQUIRED_TOGETHER,
-        required_if=[("state", "present", ("policy",))],
-        supports_check_mode=True,
-    )
-    validate(module)
-    client = ElasticsearchClient(module)
-    name = module.params["name"]
-    path = "/_ilm/policy/%s" % quote_segment(name)
-    try:
-        current, version = fetch(client, name)
-        result: Dict[str, Any] = {"changed": False, "name": name}
-        if version is not None:
-            result["version"] = version
-        if module.params["state"] == "present":
-            desired = with_defaults(module.params["policy"])
-            result["policy"] = desired
-            result["changed_fields"] = (
-                [] if current is not None and same(current, desired) else changed_paths(current or {}, desired)
-            )
-            result["changed"] = bool(result["changed_fields"]) or current is None
-            if result["changed"] and not module.check_mode:
-                client.request("PUT", path, body={"policy": module.params["policy"]}, expect=dict)
-        else:
-            desired = None
-            result["policy"] = {}
-            result["changed"] = current is not None
-            result["changed_fields"] = sorted(current) if current else []
-            if result["changed"] and not module.check_mode:
-                client.request("DELETE", path, expected=(200, 404), expect=None)
-    except ApiError as err:
-        fail_api(module, "ILM policy %s" % name, err)
-        return
-    if result["changed"] and module._diff:
-        result["diff"] = diff_result(current, desired)
-    module.exit_json(**result)
+    module = elastic_module(argument_spec(), required_if=[("state", "present", ("policy",))])
+    reconcile(IlmPolicy(module, ElasticsearchClient(module)))
 
 
 if __name__ == "__main__":

@@ -25,12 +25,9 @@ author:
   - Vigil maintainers (@vigil-monitoring)
 extends_documentation_fragment:
   - vigil.monitoring.api
+  - vigil.monitoring.elasticsearch
+  - vigil.monitoring.resource
 options:
-  api_key:
-    description:
-      - Elasticsearch API key, sent in the C(Authorization) header with the C(ApiKey) scheme; the C(encoded)
-        value or C(id:api_key). Never logged. Mutually exclusive with O(api_token) and O(url_username).
-    type: str
   name:
     description: Template name.
     type: str
@@ -48,7 +45,6 @@ options:
       - Required when O(state=present); C(index_patterns) is required by Elasticsearch.
     type: dict
 notes:
-  - Supports check mode and diff mode.
   - A template used by a data stream cannot be deleted; Elasticsearch's error is reported.
 """
 
@@ -87,38 +83,23 @@ template:
   description: The normalised template as it is (or, in check mode, would be) stored; empty when absent.
   returned: always
   type: dict
-changed_fields:
-  description: Dotted paths of the normalised template that differ from what was stored.
-  returned: always
-  type: list
-  elements: str
-diff:
-  description: C(before) and C(after) normalised templates.
-  returned: in diff mode
-  type: dict
 """
 
 import copy  # noqa: E402
 from typing import Any, Dict, Optional  # noqa: E402
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
-    ELASTIC_MUTUALLY_EXCLUSIVE,
-    ELASTIC_REQUIRED_TOGETHER,
-    ES_SERVER_DATE_FIELDS,
-    ElasticsearchClient,
-    changed_paths,
-    diff_result,
-    elastic_argument_spec,
-    fail_api,
-    normalize_index_settings,
-    same,
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import (  # noqa: E402
+    reconcile,
+    state_option,
     without_keys,
 )
-from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import (  # noqa: E402
-    ApiError,
-    ApiModule,
-    quote_segment,
+from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
+    ES_SERVER_DATE_FIELDS,
+    ElasticResource,
+    ElasticsearchClient,
+    elastic_argument_spec,
+    elastic_module,
+    normalize_index_settings,
 )
 
 DATA_STREAM_DEFAULTS = {"hidden": False, "allow_custom_routing": False}
@@ -126,28 +107,24 @@ TEMPLATE_SECTIONS = ("settings", "mappings", "aliases")
 
 
 def argument_spec() -> Dict[str, Any]:
-    spec = elastic_argument_spec()
-    spec.update(
+    return elastic_argument_spec(
         name=dict(type="str", required=True),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+        state=state_option(),
         body=dict(type="dict"),
     )
-    return spec
 
 
-def validate(module: AnsibleModule) -> None:
-    body = module.params["body"]
+def body_problem(body: Optional[Dict[str, Any]]) -> Optional[str]:
     if body is None:
-        return
+        return None
     patterns = body.get("index_patterns")
     if not patterns or not isinstance(patterns, (list, str)):
-        module.fail_json(
-            msg="body.index_patterns is required: a list of index patterns, for example ['logs-firewall-*']"
-        )
+        return "body.index_patterns is required: a list of index patterns, for example ['logs-firewall-*']"
     if "template" in body and not isinstance(body["template"], dict):
-        module.fail_json(msg="body.template must be a dict (settings, mappings, aliases, lifecycle, ...)")
+        return "body.template must be a dict (settings, mappings, aliases, lifecycle, ...)"
     if "composed_of" in body and not isinstance(body["composed_of"], list):
-        module.fail_json(msg="body.composed_of must be a list of component template names")
+        return "body.composed_of must be a list of component template names"
+    return None
 
 
 def normalize_template_section(template: Dict[str, Any]) -> Dict[str, Any]:
@@ -180,50 +157,31 @@ def normalize(body: Dict[str, Any]) -> Dict[str, Any]:
     return out
 
 
-def fetch(client: ElasticsearchClient, name: str) -> Optional[Dict[str, Any]]:
-    found = client.get_or_none("/_index_template/%s?flat_settings=true" % quote_segment(name), expect=dict)
-    for item in (found or {}).get("index_templates", []):
-        if item.get("name") == name:
-            return normalize(item.get("index_template") or {})
-    return None
+class IndexTemplate(ElasticResource):
+    kind = "index template"
+    result_key = "template"
+    prefix = "/_index_template"
+
+    def validate(self) -> Optional[str]:
+        return body_problem(self.params["body"])
+
+    def fetch(self) -> Optional[Dict[str, Any]]:
+        found = self.client.get_optional(self.path + "?flat_settings=true")
+        return next((item for item in (found or {}).get("index_templates", []) if item.get("name") == self.name), None)
+
+    def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
+        return normalize(raw.get("index_template") or {})
+
+    def desired(self) -> Dict[str, Any]:
+        return normalize(self.params["body"])
+
+    def body(self) -> Dict[str, Any]:
+        return self.params["body"]
 
 
 def main() -> None:
-    module = ApiModule(
-        argument_spec=argument_spec(),
-        mutually_exclusive=ELASTIC_MUTUALLY_EXCLUSIVE,
-        required_together=ELASTIC_REQUIRED_TOGETHER,
-        required_if=[("state", "present", ("body",))],
-        supports_check_mode=True,
-    )
-    validate(module)
-    client = ElasticsearchClient(module)
-    name = module.params["name"]
-    path = "/_index_template/%s" % quote_segment(name)
-    desired: Optional[Dict[str, Any]] = None
-    try:
-        current = fetch(client, name)
-        result: Dict[str, Any] = {"name": name}
-        if module.params["state"] == "present":
-            desired = normalize(module.params["body"])
-            result["template"] = desired
-            up_to_date = current is not None and same(current, desired)
-            result["changed"] = not up_to_date
-            result["changed_fields"] = [] if up_to_date else changed_paths(current or {}, desired)
-            if result["changed"] and not module.check_mode:
-                client.request("PUT", path, body=module.params["body"], expect=dict)
-        else:
-            result["template"] = {}
-            result["changed"] = current is not None
-            result["changed_fields"] = sorted(current) if current else []
-            if result["changed"] and not module.check_mode:
-                client.request("DELETE", path, expected=(200, 404), expect=None)
-    except ApiError as err:
-        fail_api(module, "Index template %s" % name, err)
-        return
-    if result["changed"] and module._diff:
-        result["diff"] = diff_result(current, desired)
-    module.exit_json(**result)
+    module = elastic_module(argument_spec(), required_if=[("state", "present", ("body",))])
+    reconcile(IndexTemplate(module, ElasticsearchClient(module)))
 
 
 if __name__ == "__main__":

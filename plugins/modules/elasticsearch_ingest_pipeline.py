@@ -24,13 +24,9 @@ author:
   - Vigil maintainers (@vigil-monitoring)
 extends_documentation_fragment:
   - vigil.monitoring.api
+  - vigil.monitoring.elasticsearch
+  - vigil.monitoring.resource
 options:
-  api_key:
-    description:
-      - Elasticsearch API key, sent in the C(Authorization) header with the C(ApiKey) scheme. Either the
-        C(encoded) value returned by the create API key API, or C(id:api_key) (encoded by the module). Never logged.
-      - Use O(api_token) for a service-account token (sent as C(Bearer)), or O(url_username)/O(url_password).
-    type: str
   name:
     description: Pipeline ID.
     type: str
@@ -62,7 +58,6 @@ options:
     type: bool
     default: true
 notes:
-  - Supports check mode and diff mode.
   - Needs the C(manage_pipeline) (or C(manage_ingest_pipelines)) cluster privilege.
 """
 
@@ -105,11 +100,6 @@ vigil_hash:
   description: The content hash written to C(_meta.vigil_hash) (when O(content_hash=true)).
   returned: when state is present and content_hash is true
   type: str
-changed_fields:
-  description: Dotted paths of the body that differ from what was stored.
-  returned: always
-  type: list
-  elements: str
 simulate_results:
   description:
     - One item per sample, with C(sample) (1-based), C(ok), C(error) (a processor failure),
@@ -117,53 +107,41 @@ simulate_results:
   returned: when simulate_samples is set
   type: list
   elements: dict
-diff:
-  description: C(before) and C(after) bodies.
-  returned: in diff mode
-  type: dict
 """
 
 from typing import Any, Dict, List, Optional  # noqa: E402
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
-    ELASTIC_MUTUALLY_EXCLUSIVE,
-    ELASTIC_REQUIRED_TOGETHER,
-    ES_SERVER_DATE_FIELDS,
-    ElasticsearchClient,
-    changed_paths,
-    describe_simulation_failures,
-    diff_result,
-    elastic_argument_spec,
-    evaluate_simulation,
-    fail_api,
-    same,
-    simulate_request,
-    validate_samples,
-    with_content_hash,
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import (  # noqa: E402
+    reconcile,
+    state_option,
     without_keys,
 )
-from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import (  # noqa: E402
-    ApiError,
-    ApiModule,
-    quote_segment,
+from ansible_collections.vigil.monitoring.plugins.module_utils.canonical import with_content_hash  # noqa: E402
+from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
+    ES_SERVER_DATE_FIELDS,
+    ElasticResource,
+    ElasticsearchClient,
+    describe_simulation_failures,
+    elastic_argument_spec,
+    elastic_module,
+    evaluate_simulation,
+    simulate_request,
+    validate_samples,
 )
 
 
 def argument_spec() -> Dict[str, Any]:
-    spec = elastic_argument_spec()
-    spec.update(
+    return elastic_argument_spec(
         name=dict(type="str", required=True),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+        state=state_option(),
         body=dict(type="dict"),
         simulate_samples=dict(type="list", elements="dict"),
         content_hash=dict(type="bool", default=True),
     )
-    return spec
 
 
-def validate(module: AnsibleModule) -> None:
-    body = module.params["body"]
+def argument_errors(params: Dict[str, Any]) -> List[str]:
+    body = params["body"]
     errors: List[str] = []
     if body is not None:
         if "processors" in body and not isinstance(body["processors"], list):
@@ -175,101 +153,62 @@ def validate(module: AnsibleModule) -> None:
         managed = [k for k in ES_SERVER_DATE_FIELDS if k in body]
         if managed:
             errors.append("body must not set %s: Elasticsearch manages these fields" % ", ".join(managed))
-    errors.extend(validate_samples(module.params["simulate_samples"]))
-    if errors:
-        module.fail_json(msg="; ".join(errors))
+    errors.extend(validate_samples(params["simulate_samples"]))
+    return errors
 
 
-def desired_body(module: AnsibleModule) -> Dict[str, Any]:
-    body = dict(module.params["body"])
-    return with_content_hash(body) if module.params["content_hash"] else body
+class IngestPipeline(ElasticResource):
+    kind = "ingest pipeline"
+    result_key = "pipeline"
+    prefix = "/_ingest/pipeline"
+    simulate_results: Optional[List[Dict[str, Any]]] = None
 
+    def check_options(self) -> Optional[str]:
+        return "; ".join(argument_errors(self.params)) or None
 
-def normalize(stored: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
-    return None if stored is None else without_keys(stored, ES_SERVER_DATE_FIELDS)
+    def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
+        return without_keys(raw, ES_SERVER_DATE_FIELDS)
 
+    def desired(self) -> Dict[str, Any]:
+        body = dict(self.params["body"])
+        return with_content_hash(body) if self.params["content_hash"] else body
 
-def fetch(client: ElasticsearchClient, name: str) -> Optional[Dict[str, Any]]:
-    found = client.get_or_none("/_ingest/pipeline/%s" % quote_segment(name), expect=dict)
-    if found is None:
-        return None
-    return normalize(found.get(name) if isinstance(found, dict) else None)
+    def wanted_state(self) -> Dict[str, Any]:
+        """The new body, refused before any write when it does not turn the samples into the expected documents."""
+        desired = self.desired()
+        if self.params["simulate_samples"]:
+            self.simulate_results = self.run_samples(desired)
+        return desired
 
+    def run_samples(self, body: Dict[str, Any]) -> List[Dict[str, Any]]:
+        samples = self.params["simulate_samples"]
+        answer = self.client.request("POST", "/_ingest/pipeline/_simulate", body=simulate_request(body, samples),
+                                     expect=dict)[1]
+        results = evaluate_simulation(answer, samples)
+        if not all(r["ok"] for r in results):
+            self.module.fail_json(
+                msg="Pipeline %s was not uploaded: the new body does not turn the samples into the expected "
+                "documents: %s" % (self.name, describe_simulation_failures(results)),
+                simulate_results=results,
+                changed=False,
+            )
+        return results
 
-def run_samples(module: AnsibleModule, client: ElasticsearchClient, body: Dict[str, Any]) -> List[Dict[str, Any]]:
-    samples = module.params["simulate_samples"]
-    _status, answer = client.request(
-        "POST", "/_ingest/pipeline/_simulate", body=simulate_request(body, samples), expect=dict
-    )
-    results = evaluate_simulation(answer, samples)
-    if not all(r["ok"] for r in results):
-        module.fail_json(
-            msg="Pipeline %s was not uploaded: the new body does not turn the samples into the expected documents: %s"
-            % (module.params["name"], describe_simulation_failures(results)),
-            simulate_results=results,
-            changed=False,
-        )
-    return results
+    def body(self) -> Dict[str, Any]:
+        return self.desired()
 
-
-def ensure_present(
-    module: AnsibleModule, client: ElasticsearchClient, current: Optional[Dict[str, Any]]
-) -> Dict[str, Any]:
-    name = module.params["name"]
-    desired = desired_body(module)
-    result: Dict[str, Any] = {"changed": False, "pipeline": desired}
-    if module.params["content_hash"]:
-        result["vigil_hash"] = desired["_meta"]["vigil_hash"]
-    if module.params["simulate_samples"]:
-        result["simulate_results"] = run_samples(module, client, desired)
-    result["changed_fields"] = changed_paths(current or {}, desired)
-    if current is not None and same(current, desired):
-        result["changed_fields"] = []
-        return result
-    result["changed"] = True
-    if module._diff:
-        result["diff"] = diff_result(current, desired)
-    if not module.check_mode:
-        client.request("PUT", "/_ingest/pipeline/%s" % quote_segment(name), body=desired, expect=dict)
-    return result
-
-
-def ensure_absent(
-    module: AnsibleModule, client: ElasticsearchClient, current: Optional[Dict[str, Any]]
-) -> Dict[str, Any]:
-    if current is None:
-        return {"changed": False, "pipeline": {}, "changed_fields": []}
-    result: Dict[str, Any] = {"changed": True, "pipeline": {}, "changed_fields": sorted(current)}
-    if module._diff:
-        result["diff"] = diff_result(current, None)
-    if not module.check_mode:
-        client.request(
-            "DELETE", "/_ingest/pipeline/%s" % quote_segment(module.params["name"]), expected=(200, 404), expect=None
-        )
-    return result
+    def extra_result(self) -> Dict[str, Any]:
+        extra = super().extra_result()
+        if self.state == "present" and self.params["content_hash"]:
+            extra["vigil_hash"] = self.desired()["_meta"]["vigil_hash"]
+        if self.simulate_results is not None:
+            extra["simulate_results"] = self.simulate_results
+        return extra
 
 
 def main() -> None:
-    module = ApiModule(
-        argument_spec=argument_spec(),
-        mutually_exclusive=ELASTIC_MUTUALLY_EXCLUSIVE,
-        required_together=ELASTIC_REQUIRED_TOGETHER,
-        required_if=[("state", "present", ("body",))],
-        supports_check_mode=True,
-    )
-    validate(module)
-    client = ElasticsearchClient(module)
-    name = module.params["name"]
-    try:
-        current = fetch(client, name)
-        if module.params["state"] == "present":
-            result = ensure_present(module, client, current)
-        else:
-            result = ensure_absent(module, client, current)
-    except ApiError as err:
-        fail_api(module, "Ingest pipeline %s" % name, err)
-        return
-    module.exit_json(name=name, **result)
+    module = elastic_module(argument_spec(), required_if=[("state", "present", ("body",))])
+    reconcile(IngestPipeline(module, ElasticsearchClient(module)))
 
 
 if __name__ == "__main__":

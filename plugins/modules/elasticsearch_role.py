@@ -27,12 +27,9 @@ author:
   - Vigil maintainers (@vigil-monitoring)
 extends_documentation_fragment:
   - vigil.monitoring.api
+  - vigil.monitoring.elasticsearch
+  - vigil.monitoring.resource
 options:
-  api_key:
-    description:
-      - Elasticsearch API key, sent in the C(Authorization) header with the C(ApiKey) scheme; the C(encoded)
-        value or C(id:api_key). Never logged. Mutually exclusive with O(api_token) and O(url_username).
-    type: str
   name:
     description: Role name.
     type: str
@@ -75,7 +72,6 @@ options:
     description: Description of the role (Elasticsearch 8.15 and later).
     type: str
 notes:
-  - Supports check mode and diff mode.
   - Needs the C(manage_security) cluster privilege (the C(elastic) user during bootstrap).
 """
 
@@ -105,45 +101,29 @@ role:
   description: The normalised role as it is (or, in check mode, would be) stored; empty when absent.
   returned: always
   type: dict
-changed_fields:
-  description: Dotted paths of the normalised role that differ from what was stored.
-  returned: always
-  type: list
-  elements: str
-diff:
-  description: C(before) and C(after) normalised roles.
-  returned: in diff mode
-  type: dict
 """
 
 from typing import Any, Dict, Optional  # noqa: E402
 
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import reconcile, state_option  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
-    ELASTIC_MUTUALLY_EXCLUSIVE,
-    ELASTIC_REQUIRED_TOGETHER,
     ElasticsearchClient,
-    changed_paths,
-    diff_result,
     elastic_argument_spec,
-    fail_api,
-    same,
+    elastic_module,
 )
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic_security import (  # noqa: E402
+    SecurityResource,
     descriptor_errors,
-    is_reserved,
     normalize_descriptor,
-    object_or_none,
 )
-from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiError, ApiModule, quote_segment  # noqa: E402
 
 DESCRIPTOR_OPTIONS = ("cluster", "indices", "applications", "run_as", "metadata", "description")
 
 
 def argument_spec() -> Dict[str, Any]:
-    spec = elastic_argument_spec()
-    spec.update(
+    return elastic_argument_spec(
         name=dict(type="str", required=True),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+        state=state_option(),
         cluster=dict(type="list", elements="str", default=[]),
         indices=dict(type="list", elements="dict", default=[]),
         applications=dict(type="list", elements="dict", default=[]),
@@ -151,62 +131,35 @@ def argument_spec() -> Dict[str, Any]:
         metadata=dict(type="dict", default={}),
         description=dict(type="str"),
     )
-    return spec
 
 
 def desired_body(params: Dict[str, Any]) -> Dict[str, Any]:
     """The PUT body: what the user set (empty lists are sent, so a removed privilege is removed)."""
-    body: Dict[str, Any] = {key: params[key] for key in DESCRIPTOR_OPTIONS if params.get(key) is not None}
-    return body
+    return {key: params[key] for key in DESCRIPTOR_OPTIONS if params.get(key) is not None}
 
 
-def fetch(client: ElasticsearchClient, name: str) -> Optional[Dict[str, Any]]:
-    found = object_or_none(client, "/_security/role/%s" % quote_segment(name))
-    if found is not None and isinstance(found.get(name), dict):
-        return found[name]
-    return None
+class Role(SecurityResource):
+    kind = "role"
+    result_key = "role"
+    prefix = "/_security/role"
+
+    def validate(self) -> Optional[str]:
+        errors = descriptor_errors(desired_body(self.params), "role %s" % self.name)
+        return "; ".join(errors) if errors else None
+
+    def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
+        return normalize_descriptor(raw)
+
+    def desired(self) -> Dict[str, Any]:
+        return normalize_descriptor(desired_body(self.params))
+
+    def body(self) -> Dict[str, Any]:
+        return desired_body(self.params)
 
 
 def main() -> None:
-    module = ApiModule(
-        argument_spec=argument_spec(),
-        mutually_exclusive=ELASTIC_MUTUALLY_EXCLUSIVE,
-        required_together=ELASTIC_REQUIRED_TOGETHER,
-        supports_check_mode=True,
-    )
-    name = module.params["name"]
-    body = desired_body(module.params)
-    if module.params["state"] == "present":
-        errors = descriptor_errors(body, "role %s" % name)
-        if errors:
-            module.fail_json(msg="; ".join(errors), errors=errors)
-    client = ElasticsearchClient(module)
-    path = "/_security/role/%s" % quote_segment(name)
-    desired: Optional[Dict[str, Any]] = None
-    try:
-        stored = fetch(client, name)
-        if is_reserved(stored):
-            module.fail_json(msg="role %s is a built-in (reserved) role of Elasticsearch and cannot be managed" % name)
-        current = normalize_descriptor(stored) if stored is not None else None
-        result: Dict[str, Any] = {"name": name}
-        if module.params["state"] == "present":
-            desired = normalize_descriptor(body)
-            up_to_date = current is not None and same(current, desired)
-            result.update(role=desired, changed=not up_to_date)
-            result["changed_fields"] = [] if up_to_date else changed_paths(current or {}, desired)
-            if result["changed"] and not module.check_mode:
-                client.request("PUT", path, body=body)
-        else:
-            result.update(role={}, changed=current is not None)
-            result["changed_fields"] = sorted(current) if current else []
-            if result["changed"] and not module.check_mode:
-                client.request("DELETE", path)
-    except ApiError as err:
-        fail_api(module, "Role %s" % name, err)
-        return
-    if result["changed"] and module._diff:
-        result["diff"] = diff_result(current, desired)
-    module.exit_json(**result)
+    module = elastic_module(argument_spec())
+    reconcile(Role(module, ElasticsearchClient(module)))
 
 
 if __name__ == "__main__":

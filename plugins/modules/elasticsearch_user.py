@@ -28,12 +28,9 @@ author:
   - Vigil maintainers (@vigil-monitoring)
 extends_documentation_fragment:
   - vigil.monitoring.api
+  - vigil.monitoring.elasticsearch
+  - vigil.monitoring.resource
 options:
-  api_key:
-    description:
-      - Elasticsearch API key, sent in the C(Authorization) header with the C(ApiKey) scheme; the C(encoded)
-        value or C(id:api_key). Never logged. Mutually exclusive with O(api_token) and O(url_username).
-    type: str
   name:
     description: User name (1 to 507 printable ASCII characters, no leading or trailing space).
     type: str
@@ -101,45 +98,34 @@ password_changed:
   description: Whether the password was (or, in check mode, would be) set in this run.
   returned: always
   type: bool
-changed_fields:
-  description: User fields that differ from what was stored (C(password) when only the password changes).
-  returned: always
-  type: list
-  elements: str
-diff:
-  description: C(before) and C(after) user; the password is shown only as C(password changed).
-  returned: in diff mode
-  type: dict
 """
 
-from typing import Any, Dict, List, Optional, Tuple  # noqa: E402
+from typing import Any, Dict, List, Optional  # noqa: E402
 
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import reconcile, state_option  # noqa: E402
+from ansible_collections.vigil.monitoring.plugins.module_utils.canonical import same  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
-    ELASTIC_MUTUALLY_EXCLUSIVE,
-    ELASTIC_REQUIRED_TOGETHER,
     ElasticsearchClient,
-    diff_result,
     elastic_argument_spec,
-    fail_api,
-    same,
+    elastic_module,
 )
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic_security import (  # noqa: E402
+    SecurityResource,
     authenticate,
     client_as,
-    is_reserved,
-    object_or_none,
 )
-from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiError, ApiModule, quote_segment  # noqa: E402
 
 FIELDS = ("roles", "full_name", "email", "metadata", "enabled")
 MIN_PASSWORD = 6
+# How the state shows the password: never its value, only whether this run sets it.
+PASSWORD_SET = "changed"
+PASSWORD_KEPT = "unchanged"
 
 
 def argument_spec() -> Dict[str, Any]:
-    spec = elastic_argument_spec()
-    spec.update(
+    return elastic_argument_spec(
         name=dict(type="str", required=True),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+        state=state_option(),
         user_password=dict(type="str", no_log=True),
         update_password=dict(type="str", choices=["always", "on_create"], default="always", no_log=False),
         roles=dict(type="list", elements="str", default=[]),
@@ -148,33 +134,20 @@ def argument_spec() -> Dict[str, Any]:
         metadata=dict(type="dict", default={}),
         enabled=dict(type="bool", default=True),
     )
-    return spec
 
 
-def validate(module: ApiModule) -> None:
-    name = module.params["name"]
+def argument_problem(params: Dict[str, Any]) -> Optional[str]:
+    name = params["name"]
     if not name or name != name.strip() or len(name) > 507 or not all(32 <= ord(c) < 127 for c in name):
-        module.fail_json(msg="name must be 1 to 507 printable ASCII characters without leading or trailing spaces")
-    password = module.params["user_password"]
+        return "name must be 1 to 507 printable ASCII characters without leading or trailing spaces"
+    password = params["user_password"]
     if password is not None and len(password) < MIN_PASSWORD:
-        module.fail_json(msg="user_password of %s is shorter than %d characters; Elasticsearch refuses it"
-                         % (name, MIN_PASSWORD))  # fmt: skip
+        return "user_password of %s is shorter than %d characters; Elasticsearch refuses it" % (name, MIN_PASSWORD)
+    return None
 
 
-def desired_user(params: Dict[str, Any]) -> Dict[str, Any]:
-    return {
-        "roles": sorted(set(params["roles"])),
-        "full_name": params["full_name"],
-        "email": params["email"],
-        "metadata": params["metadata"] or {},
-        "enabled": params["enabled"],
-    }
-
-
-def shown(user: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
-    """A stored user in the module's terms (roles as a sorted set, no server-only fields)."""
-    if user is None:
-        return None
+def user_fields(user: Dict[str, Any]) -> Dict[str, Any]:
+    """A user in the module's terms (roles as a sorted set, no server-only fields)."""
     return {
         "roles": sorted(set(user.get("roles") or [])),
         "full_name": user.get("full_name"),
@@ -184,88 +157,78 @@ def shown(user: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
     }
 
 
-def password_in_sync(module: ApiModule, name: str) -> bool:
-    """Log in as the user with the desired password: Elasticsearch confirms it or answers 401."""
-    who = authenticate(client_as(module, username=name, password=module.params["user_password"]))
-    return who is not None and who.get("username") == name
+class User(SecurityResource):
+    """A native user; its state carries ``password`` (changed or unchanged), never the password itself."""
 
+    kind = "user"
+    result_key = "user"
+    prefix = "/_security/user"
+    stored: Optional[Dict[str, Any]] = None
+    wanted: Optional[Dict[str, Any]] = None
 
-def plan_password(module: ApiModule, name: str, current: Optional[Dict[str, Any]],
-                  desired: Dict[str, Any]) -> bool:  # fmt: skip
-    """Whether the password has to be set on an existing user."""
-    if current is None or module.params["user_password"] is None or module.params["update_password"] == "on_create":
-        return False
-    if not current["enabled"] or not desired["enabled"]:
-        module.warn("user %s is disabled: its password cannot be checked by logging in and is left as it is" % name)
-        return False
-    return not password_in_sync(module, name)
+    def check_options(self) -> Optional[str]:
+        return argument_problem(self.params)
 
+    def fetch(self) -> Optional[Dict[str, Any]]:
+        self.stored = self.fetch_named()
+        return self.stored
 
-def apply(module: ApiModule, client: ElasticsearchClient, name: str, current: Optional[Dict[str, Any]],
-          desired: Dict[str, Any], fields: List[str], password: bool) -> None:  # fmt: skip
-    path = "/_security/user/%s" % quote_segment(name)
-    if current is None:
-        client.request("PUT", path, body=dict(desired, password=module.params["user_password"]))
-        return
-    if fields:
-        client.request("PUT", path, body=desired)
-    if password:
-        client.request("POST", path + "/_password", body={"password": module.params["user_password"]})
+    def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
+        return dict(user_fields(raw), password=PASSWORD_KEPT)
 
+    def desired(self) -> Dict[str, Any]:
+        if self.wanted is None:  # checking the password logs in once per run
+            fields = user_fields(self.params)
+            sets_password = self.stored is None or self.password_out_of_sync(fields)
+            self.wanted = dict(fields, password=PASSWORD_SET if sets_password else PASSWORD_KEPT)
+        return self.wanted
 
-def present(module: ApiModule, client: ElasticsearchClient, name: str,
-            current: Optional[Dict[str, Any]]) -> Tuple[Dict[str, Any], Dict[str, Any]]:  # fmt: skip
-    desired = desired_user(module.params)
-    if current is None and not module.params["user_password"]:
-        module.fail_json(msg="user %s does not exist: user_password is required to create it" % name)
-    fields = [] if current is None else [f for f in FIELDS if not same(current[f], desired[f])]
-    password = plan_password(module, name, current, desired)
-    changed = current is None or bool(fields) or password
-    if changed and not module.check_mode:
-        apply(module, client, name, current, desired, fields, password)
-    result = {
-        "user": dict(desired, username=name),
-        "changed": changed,
-        "password_changed": current is None or password,
-        "changed_fields": (list(FIELDS) if current is None else fields) + (["password"] if password else []),
-    }
-    return result, desired
+    def password_out_of_sync(self, desired: Dict[str, Any]) -> bool:
+        """Whether an existing user's password has to be set: log in as the user, set it when that fails."""
+        if self.params["user_password"] is None or self.params["update_password"] == "on_create":
+            return False
+        if not user_fields(self.stored or {})["enabled"] or not desired["enabled"]:
+            self.module.warn("user %s is disabled: its password cannot be checked by logging in and is left as it is"
+                             % self.name)
+            return False
+        who = authenticate(client_as(self.module, username=self.name, password=self.params["user_password"]))
+        return who is None or who.get("username") != self.name
+
+    def create_problem(self, desired: Dict[str, Any]) -> Optional[str]:
+        if not self.params["user_password"]:
+            return "user %s does not exist: user_password is required to create it" % self.name
+        return None
+
+    def changed_fields(self, current: Optional[Dict[str, Any]], desired: Optional[Dict[str, Any]]) -> List[str]:
+        if current is None or desired is None:
+            return list(FIELDS)
+        fields = [f for f in FIELDS if not same(current[f], desired[f])]
+        return fields + (["password"] if desired["password"] == PASSWORD_SET else [])
+
+    def create(self) -> Any:
+        return self.client.request("PUT", self.path, body=dict(user_fields(self.params),
+                                                               password=self.params["user_password"]))[1]
+
+    def update(self, raw: Dict[str, Any]) -> Any:
+        current, desired = self.normalise(raw), self.desired()
+        if any(not same(current[f], desired[f]) for f in FIELDS):  # without the password, so it is not reset
+            self.client.request("PUT", self.path, body=user_fields(self.params))
+        if desired["password"] == PASSWORD_SET:
+            self.client.request("POST", self.path + "/_password", body={"password": self.params["user_password"]})
+
+    def returned(self, after: Optional[Dict[str, Any]], raw: Any, answer: Any, changed: bool) -> Any:
+        if after is None:
+            return {}
+        return dict(user_fields(self.params), username=self.name)
+
+    def extra_result(self) -> Dict[str, Any]:
+        sets_password = self.outcome in ("created", "updated") and (self.wanted or {}).get("password") == PASSWORD_SET
+        return dict(super().extra_result(), password_changed=sets_password)
 
 
 def main() -> None:
-    module = ApiModule(
-        argument_spec=argument_spec(),
-        mutually_exclusive=ELASTIC_MUTUALLY_EXCLUSIVE,
-        required_together=ELASTIC_REQUIRED_TOGETHER,
-        supports_check_mode=True,
-    )
-    validate(module)
-    client = ElasticsearchClient(module)
-    name = module.params["name"]
-    path = "/_security/user/%s" % quote_segment(name)
-    desired: Optional[Dict[str, Any]] = None
-    try:
-        found = object_or_none(client, path)
-        stored = found.get(name) if found is not None else None
-        if is_reserved(stored):
-            module.fail_json(msg="user %s is a built-in (reserved) user of Elasticsearch and cannot be managed here"
-                             % name)  # fmt: skip
-        current = shown(stored)
-        if module.params["state"] == "present":
-            result, desired = present(module, client, name, current)
-        else:
-            result = {"user": {}, "changed": current is not None, "password_changed": False,
-                      "changed_fields": list(FIELDS) if current else []}  # fmt: skip
-            if result["changed"] and not module.check_mode:
-                client.request("DELETE", path)
-    except ApiError as err:
-        fail_api(module, "User %s" % name, err)
-        return
-    result["name"] = name
-    if result["changed"] and module._diff:
-        after = dict(desired, password="changed" if result["password_changed"] else "unchanged") if desired else None
-        result["diff"] = diff_result(current, after)
-    module.exit_json(**result)
+    module = elastic_module(argument_spec())
+    reconcile(User(module, ElasticsearchClient(module)))
 
 
 if __name__ == "__main__":

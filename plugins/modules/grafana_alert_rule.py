@@ -38,23 +38,12 @@ description:
   - Fields of the rule this module has no option for (for example C(record) or
     C(missingSeriesEvalsToResolve)) are kept as they are on update.
 author:
-  - Vigil maintainers
+  - Vigil maintainers (@vigil-monitoring)
 extends_documentation_fragment:
   - vigil.monitoring.api
+  - vigil.monitoring.grafana
+  - vigil.monitoring.resource
 options:
-  org_id:
-    description:
-      - Grafana organisation to work in, sent as the C(X-Grafana-Org-Id) header. Without it
-        Grafana uses the token's organisation (or the user's current one).
-    type: int
-  disable_provenance:
-    description:
-      - Send C(X-Disable-Provenance) on create and update so that the resource stays editable
-        in the Grafana UI (provenance empty). When false the resource gets provenance C(api).
-      - Never sent on delete; Grafana refuses a delete whose header does not match the stored
-        provenance, and a delete without it works for both.
-    type: bool
-    default: false
   uid:
     description:
       - UID of the rule, 1 to 40 characters from C(a-z A-Z 0-9 - _). You choose it; keep it
@@ -133,15 +122,6 @@ options:
       - Simplified routing (C(receiver), C(group_by), ...) in Grafana's API format. When
         omitted it is neither compared nor changed.
     type: dict
-attributes:
-  check_mode:
-    description: Check mode predicts the change (and the result) without sending any write request.
-    support: full
-  diff_mode:
-    description: Diff mode returns the normalised resource before and after the task.
-    support: full
-notes:
-  - Check mode and diff mode are supported; check mode sends no write request.
 seealso:
   - module: vigil.monitoring.grafana_rule_group
   - name: Grafana alerting provisioning HTTP API
@@ -205,7 +185,7 @@ RETURN = r"""
 rule:
   description:
     - The rule after the task in normalised API format (what the module compares), with
-      C(provenance) (C(api) or an empty string). Null when O(state=absent).
+      C(provenance) (C(api) or an empty string). C({}) when absent (after O(state=absent)).
     - In check mode, the rule as it would be.
   returned: always
   type: dict
@@ -228,32 +208,31 @@ uid:
   returned: always
   type: str
   sample: vigil-target-down
-diff:
-  description: The rule before and after the task (C(before) is empty when it did not exist).
-  returned: when diff mode is on
-  type: dict
 """
 
 from typing import Any, Dict, Optional
 
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import (
+    reconcile,
+    require_present_options,
+    state_option,
+)
 from ansible_collections.vigil.monitoring.plugins.module_utils.grafana import (
     GrafanaClient,
-    Resource,
+    GrafanaResource,
     desired_rule,
     grafana_argument_spec,
     grafana_module,
     managed_optional_fields,
     normalise_rule,
     provisioning_path,
-    reconcile,
-    require_present_options,
     rule_options_spec,
     rule_payload,
     validate_rule_options,
 )
 
 
-class AlertRule(Resource):
+class AlertRule(GrafanaResource):
     kind = "alert rule"
     result_key = "rule"
     api_to_none_allowed = True  # Grafana lets a rule PUT move provenance 'api' to ''.
@@ -302,7 +281,7 @@ class AlertRule(Resource):
 def main() -> None:
     spec = rule_options_spec()
     spec.update(
-        state=dict(type="str", default="present", choices=["present", "absent"]),
+        state=state_option(),
         folder_uid=dict(type="str"),
         rule_group=dict(type="str"),
     )

@@ -36,22 +36,12 @@ description:
     read, the module reads it again and updates it, with a warning. If the UID is still not
     visible the task fails with Grafana's message."
 author:
-  - Vigil maintainers
+  - Vigil maintainers (@vigil-monitoring)
 extends_documentation_fragment:
   - vigil.monitoring.api
+  - vigil.monitoring.grafana
+  - vigil.monitoring.resource
 options:
-  org_id:
-    description:
-      - Grafana organisation to work in, sent as the C(X-Grafana-Org-Id) header. Without it
-        Grafana uses the token's organisation (or the user's current one).
-    type: int
-  disable_provenance:
-    description:
-      - Send C(X-Disable-Provenance) on create and update so that the contact point stays
-        editable in the Grafana UI (provenance empty). When false it gets provenance C(api).
-      - Never sent on delete.
-    type: bool
-    default: false
   uid:
     description: UID of the integration, 1 to 40 characters from C(a-z A-Z 0-9 - _).
     type: str
@@ -97,13 +87,6 @@ options:
     description: Do not send a message when the alert is resolved.
     type: bool
     default: false
-attributes:
-  check_mode:
-    description: Check mode predicts the change (and the result) without sending any write request.
-    support: full
-  diff_mode:
-    description: Diff mode returns the normalised resource before and after the task.
-    support: full
 notes:
   - Check mode and diff mode are supported; check mode sends no write request. Secrets
     appear in the diff and the result as C([REDACTED]) key names only.
@@ -164,7 +147,7 @@ contact_point:
   description:
     - The integration after the task, normalised. C(settings) holds the non-secret settings,
       C(secure_settings) the names of the secret settings that are set (never their values),
-      plus C(provenance). Null when O(state=absent).
+      plus C(provenance). C({}) when absent (after O(state=absent)).
   returned: always
   type: dict
   sample:
@@ -179,26 +162,25 @@ uid:
   description: UID of the integration.
   returned: always
   type: str
-diff:
-  description: The integration before and after the task, secrets as key names only.
-  returned: when diff mode is on
-  type: dict
 """
 
 import copy
 from typing import Any, Dict, List, Optional, Tuple
 
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import (
+    first_problem,
+    reconcile,
+    require_present_options,
+    state_option,
+)
 from ansible_collections.vigil.monitoring.plugins.module_utils.grafana import (
     REDACTED,
     GrafanaClient,
-    Resource,
+    GrafanaResource,
     check_uid,
-    first_problem,
     grafana_argument_spec,
     grafana_module,
     provisioning_path,
-    reconcile,
-    require_present_options,
 )
 from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import LIST_OF_OBJECTS
 
@@ -243,7 +225,7 @@ def pop_path(settings: Dict[str, Any], path: str) -> bool:
     return True
 
 
-class ContactPoint(Resource):
+class ContactPoint(GrafanaResource):
     kind = "contact point"
     result_key = "contact_point"
 
@@ -353,7 +335,7 @@ class ContactPoint(Resource):
 def argument_spec() -> Dict[str, Dict[str, Any]]:
     return grafana_argument_spec(
         uid=dict(type="str", required=True),
-        state=dict(type="str", default="present", choices=["present", "absent"]),
+        state=state_option(),
         name=dict(type="str"),
         type=dict(type="str"),
         settings=dict(type="dict", default={}),

@@ -28,22 +28,12 @@ description:
   - Grafana refuses to delete a mute timing that a notification policy uses; change the
     policy tree first.
 author:
-  - Vigil maintainers
+  - Vigil maintainers (@vigil-monitoring)
 extends_documentation_fragment:
   - vigil.monitoring.api
+  - vigil.monitoring.grafana
+  - vigil.monitoring.resource
 options:
-  org_id:
-    description:
-      - Grafana organisation to work in, sent as the C(X-Grafana-Org-Id) header. Without it
-        Grafana uses the token's organisation (or the user's current one).
-    type: int
-  disable_provenance:
-    description:
-      - Send C(X-Disable-Provenance) on create and update so that the mute timing stays
-        editable in the Grafana UI (provenance empty). When false it gets provenance C(api).
-      - Never sent on delete.
-    type: bool
-    default: false
   name:
     description: Name of the mute timing, as referenced by notification policies (C(mute_time_intervals)).
     type: str
@@ -101,15 +91,6 @@ options:
       location:
         description: IANA time zone of the times, for example C(Europe/Paris). Grafana uses UTC when omitted.
         type: str
-attributes:
-  check_mode:
-    description: Check mode predicts the change (and the result) without sending any write request.
-    support: full
-  diff_mode:
-    description: Diff mode returns the normalised resource before and after the task.
-    support: full
-notes:
-  - Check mode and diff mode are supported; check mode sends no write request.
 seealso:
   - module: vigil.monitoring.grafana_notification_policy
 """
@@ -139,7 +120,7 @@ EXAMPLES = r"""
 RETURN = r"""
 mute_timing:
   description:
-    - The mute timing after the task in canonical form, with C(provenance). Null when O(state=absent).
+    - The mute timing after the task in canonical form, with C(provenance). C({}) when absent (after O(state=absent)).
   returned: always
   type: dict
   sample:
@@ -147,22 +128,18 @@ mute_timing:
     time_intervals:
       - weekdays: [saturday, sunday]
     provenance: api
-diff:
-  description: The mute timing before and after the task.
-  returned: when diff mode is on
-  type: dict
 """
 
 import re
 from typing import Any, Dict, List, Optional, Tuple
 
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import reconcile, state_option
 from ansible_collections.vigil.monitoring.plugins.module_utils.grafana import (
     GrafanaClient,
-    Resource,
+    GrafanaResource,
     grafana_argument_spec,
     grafana_module,
     provisioning_path,
-    reconcile,
     strip_empty,
 )
 from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiError
@@ -187,7 +164,7 @@ def canonical_names(value: Any, names: Tuple[str, ...], numbers_allowed: bool, w
             return int(text) - 1
         raise Invalid("%s %r is not a valid value or range, for example %s" % (where, value, example))
 
-    begin, _, end = str(value).partition(":")
+    begin, _colon, end = str(value).partition(":")
     low, high = position(begin), position(end or begin)
     if low > high:
         raise Invalid("%s %r ends before it starts; write the smaller value first" % (where, value))
@@ -249,7 +226,7 @@ def canonical_intervals(
     return [canonical_interval(item or {}, "%s[%d]" % (where, index)) for index, item in enumerate(intervals or [])]
 
 
-class MuteTiming(Resource):
+class MuteTiming(GrafanaResource):
     kind = "mute timing"
     result_key = "mute_timing"
 
@@ -317,7 +294,7 @@ def main() -> None:
     )
     module = grafana_module(grafana_argument_spec(
         name=dict(type="str", required=True),
-        state=dict(type="str", default="present", choices=["present", "absent"]),
+        state=state_option(),
         time_intervals=dict(type="list", elements="dict", default=[], options=interval),
     ))
     reconcile(MuteTiming(module, GrafanaClient(module)))

@@ -35,22 +35,12 @@ description:
     must exist; create them first with M(vigil.monitoring.grafana_contact_point) and
     M(vigil.monitoring.grafana_mute_timing). Grafana refuses the tree otherwise (HTTP 400).
 author:
-  - Vigil maintainers
+  - Vigil maintainers (@vigil-monitoring)
 extends_documentation_fragment:
   - vigil.monitoring.api
+  - vigil.monitoring.grafana
+  - vigil.monitoring.resource
 options:
-  org_id:
-    description:
-      - Grafana organisation whose tree is managed, sent as the C(X-Grafana-Org-Id) header.
-        Without it Grafana uses the token's organisation (or the user's current one).
-    type: int
-  disable_provenance:
-    description:
-      - Send C(X-Disable-Provenance) when writing the tree so that it stays editable in the
-        Grafana UI (provenance empty). When false it gets provenance C(api).
-      - Never sent on reset.
-    type: bool
-    default: false
   state:
     description:
       - V(present) makes the tree equal to O(tree).
@@ -70,15 +60,6 @@ options:
       - The string form C(matchers) is not accepted, because Grafana rewrites it and the
         tree would never compare equal; use C(object_matchers).
     type: dict
-attributes:
-  check_mode:
-    description: Check mode predicts the change (and the result) without sending any write request.
-    support: full
-  diff_mode:
-    description: Diff mode returns the normalised resource before and after the task.
-    support: full
-notes:
-  - Check mode and diff mode are supported; check mode sends no write request.
 seealso:
   - module: vigil.monitoring.grafana_contact_point
   - module: vigil.monitoring.grafana_mute_timing
@@ -122,31 +103,21 @@ policy_tree:
       - receiver: oncall
         object_matchers: [[severity, "=", critical]]
     provenance: api
-diff:
-  description: The tree before and after the task.
-  returned: when diff mode is on
-  type: dict
 """
 
 import copy
 from typing import Any, Dict, Optional
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import reconcile, state_option
+from ansible_collections.vigil.monitoring.plugins.module_utils.durations import canonical_duration, check_duration
 from ansible_collections.vigil.monitoring.plugins.module_utils.grafana import (
-    PROVENANCE_API,
     PROVENANCE_NONE,
     GrafanaClient,
-    canonical_duration,
-    check_duration,
-    current_provenance,
-    fail_api,
-    foreign_owner_message,
+    GrafanaResource,
     grafana_argument_spec,
     grafana_module,
-    provenance_problem,
     provisioning_path,
 )
-from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiError
 
 KIND = "notification policy tree"
 DEFAULT_TREE = {"receiver": "grafana-default-email", "group_by": ["grafana_folder", "alertname"]}
@@ -181,8 +152,8 @@ def route_problem(route: Any, where: str, root: bool) -> Optional[str]:
     unknown = sorted(set(route) - ALLOWED_KEYS - {"provenance"})
     if unknown:
         hint = "; use object_matchers" if "matchers" in unknown else ""
-        return "%s has unknown key(s) %s; allowed: %s%s" % (where, ", ".join(unknown), ", ".join(sorted(ALLOWED_KEYS)),
-                                                           hint)
+        return "%s has unknown key(s) %s; allowed: %s%s" % (
+            where, ", ".join(unknown), ", ".join(sorted(ALLOWED_KEYS)), hint)
     if root:
         if not isinstance(route.get("receiver"), str) or not route.get("receiver"):
             return "%s.receiver is required: the contact point that gets every alert no nested policy catches" % where
@@ -219,91 +190,66 @@ def first_field_problem(route: Dict[str, Any], where: str) -> Optional[str]:
     return None
 
 
-class PolicyTree:
-    def __init__(self, module: AnsibleModule, client: GrafanaClient):
-        self.module = module
-        self.client = client
-        self.path = provisioning_path("policies")
+class PolicyTree(GrafanaResource):
+    """The organisation's one policy tree: it always exists; state=absent resets it to Grafana's default."""
 
-    def run(self) -> None:
-        if self.module.params["state"] == "present":
-            self.validate()
-        try:
-            raw = self.client.get(self.path, expect=dict)
-        except ApiError as exc:
-            fail_api(self.module, "GET %s" % KIND, exc)
-        provenance = current_provenance(raw)
-        before = self.shown(normalise_route(raw), provenance)
-        if self.module.params["state"] == "absent":
-            self.reset(before, provenance)
-        else:
-            self.apply(before, provenance)
+    kind = KIND
+    result_key = "policy_tree"
+    singleton = True
+    path = provisioning_path("policies")
 
     @property
-    def label(self) -> str:
-        org_id = self.module.params.get("org_id")
+    def name(self) -> str:
+        org_id = self.params.get("org_id")
         return "of org %d" % org_id if org_id else "of the token's org"
 
-    @staticmethod
-    def shown(tree: Dict[str, Any], provenance: str) -> Dict[str, Any]:
-        return dict(tree, provenance=provenance)
+    @property
+    def wanted_provenance(self) -> str:
+        # A reset tree is Grafana's own (no provenance).
+        return PROVENANCE_NONE if self.state == "absent" else self.client.wanted_provenance
 
-    def validate(self) -> None:
-        tree = self.module.params.get("tree")
+    def validate(self) -> Optional[str]:
+        tree = self.params.get("tree")
         if not tree:
-            self.module.fail_json(msg="state=present needs tree: the whole notification policy tree (its root policy)")
-        problem = route_problem(tree, "tree", root=True)
-        if problem:
-            self.module.fail_json(msg=problem)
+            return "state=present needs tree: the whole notification policy tree (its root policy)"
+        return route_problem(tree, "tree", root=True)
 
-    def apply(self, before: Dict[str, Any], provenance: str) -> None:
-        desired = normalise_route(self.module.params["tree"])
-        wanted = self.client.wanted_provenance
-        after = self.shown(desired, wanted)
-        if after == before:
-            return self.finish(False, before, before)
-        problem = provenance_problem(KIND, self.label, provenance, wanted, api_to_none_allowed=False)
-        if problem:
-            self.module.fail_json(msg=problem)
-        if not self.module.check_mode:
-            try:
-                self.client.write("PUT", self.path, desired, expected=(200, 202, 204), expect=dict)
-            except ApiError as exc:
-                fail_api(self.module, "PUT %s" % KIND, exc)
-        return self.finish(True, before, after)
+    def fetch(self) -> Dict[str, Any]:
+        return self.client.get(self.path, expect=dict)
 
-    def reset(self, before: Dict[str, Any], provenance: str) -> None:
-        after = self.shown(normalise_route(DEFAULT_TREE), PROVENANCE_NONE)
-        if before == after:
-            return self.finish(False, before, before)
-        if provenance not in (PROVENANCE_NONE, PROVENANCE_API):
-            self.module.fail_json(msg=foreign_owner_message(KIND, self.label, provenance))
-        if not self.module.check_mode:
-            try:
-                self.client.delete(self.path)
-                raw = self.client.get(self.path, expect=dict)
-            except ApiError as exc:
-                fail_api(self.module, "%s %s" % (exc.method, KIND), exc)
-            actual = self.shown(normalise_route(raw), current_provenance(raw))
-            if actual != after:
-                self.module.warn("Grafana reset the tree to %r, not to the default this module expects (%r); "
-                                 "state=absent will report a change on every run" % (actual, after))
-            after = actual
-        return self.finish(True, before, after)
+    def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
+        return normalise_route(raw)
 
-    def finish(self, changed: bool, before: Dict[str, Any], after: Dict[str, Any]) -> None:
-        result: Dict[str, Any] = dict(changed=changed, policy_tree=after)
-        if self.module._diff:
-            result["diff"] = dict(before=before, after=after)
-        self.module.exit_json(**result)
+    def desired(self) -> Dict[str, Any]:
+        return normalise_route(DEFAULT_TREE if self.state == "absent" else self.params["tree"])
+
+    def update_problem(self, raw: Any, current: Dict[str, Any], desired: Dict[str, Any]) -> Optional[str]:
+        if self.state == "absent":  # a DELETE resets an 'api' tree as well; only another owner stops it
+            return self.delete_problem(raw)
+        return super().update_problem(raw, current, desired)
+
+    def update(self, raw: Dict[str, Any]) -> Any:
+        if self.state == "absent":
+            self.client.delete(self.path)
+            return self.client.get(self.path, expect=dict)
+        return self.client.write("PUT", self.path, self.desired(), expected=(200, 202, 204), expect=dict)
+
+    def written(self, desired: Dict[str, Any], answer: Any) -> Dict[str, Any]:
+        if self.state != "absent":
+            return desired
+        actual = self.state_of(answer)
+        if actual != desired:
+            self.module.warn("Grafana reset the tree to %r, not to the default this module expects (%r); "
+                             "state=absent will report a change on every run" % (actual, desired))
+        return actual
 
 
 def main() -> None:
     module = grafana_module(grafana_argument_spec(
-        state=dict(type="str", default="present", choices=["present", "absent"]),
+        state=state_option(),
         tree=dict(type="dict"),
     ))
-    PolicyTree(module, GrafanaClient(module)).run()
+    reconcile(PolicyTree(module, GrafanaClient(module)))
 
 
 if __name__ == "__main__":

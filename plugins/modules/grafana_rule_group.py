@@ -30,23 +30,12 @@ description:
     DELETE endpoint (it is in the Grafana 11 and 12 API reference); older versions answer with an
     error and the task fails saying so.
 author:
-  - Vigil maintainers
+  - Vigil maintainers (@vigil-monitoring)
 extends_documentation_fragment:
   - vigil.monitoring.api
+  - vigil.monitoring.grafana
+  - vigil.monitoring.resource
 options:
-  org_id:
-    description:
-      - Grafana organisation to work in, sent as the C(X-Grafana-Org-Id) header. Without it
-        Grafana uses the token's organisation (or the user's current one).
-    type: int
-  disable_provenance:
-    description:
-      - Send C(X-Disable-Provenance) on writes so that the rules stay editable in the Grafana
-        UI (provenance empty). When false they get provenance C(api).
-      - Never sent on delete; Grafana refuses a delete whose header does not match the stored
-        provenance, and a delete without it works for both.
-    type: bool
-    default: false
   folder_uid:
     description: UID of the Grafana folder of the group. It must exist.
     type: str
@@ -130,15 +119,6 @@ options:
       notification_settings:
         description: Simplified routing in Grafana's API format. Not compared nor changed when omitted.
         type: dict
-attributes:
-  check_mode:
-    description: Check mode predicts the change (and the result) without sending any write request.
-    support: full
-  diff_mode:
-    description: Diff mode returns the normalised resource before and after the task.
-    support: full
-notes:
-  - Check mode and diff mode are supported; check mode sends no write request.
 seealso:
   - module: vigil.monitoring.grafana_alert_rule
 """
@@ -180,7 +160,7 @@ RETURN = r"""
 group:
   description:
     - The group after the task, normalised (C(title), C(folderUid), C(interval) as a
-      duration, C(rules) in API format), with C(provenance). Null when O(state=absent).
+      duration, C(rules) in API format), with C(provenance). C({}) when absent (after O(state=absent)).
   returned: always
   type: dict
   sample:
@@ -189,29 +169,27 @@ group:
     interval: 1m
     rules: []
     provenance: api
-diff:
-  description: The group before and after the task.
-  returned: when diff mode is on
-  type: dict
 """
 
 from typing import Any, Dict, List, Optional
 
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import reconcile, state_option
+from ansible_collections.vigil.monitoring.plugins.module_utils.durations import (
+    canonical_duration,
+    check_duration,
+    duration_ms,
+)
 from ansible_collections.vigil.monitoring.plugins.module_utils.grafana import (
     PROVENANCE_API,
     PROVENANCE_NONE,
     GrafanaClient,
-    Resource,
-    canonical_duration,
-    check_duration,
+    GrafanaResource,
     desired_rule,
-    duration_ms,
     grafana_argument_spec,
     grafana_module,
     managed_optional_fields,
     normalise_rule,
     provisioning_path,
-    reconcile,
     rule_options_spec,
     rule_payload,
     validate_rule_options,
@@ -220,7 +198,7 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.grafana import (
 BASE_INTERVAL_MS = 10000
 
 
-class RuleGroup(Resource):
+class RuleGroup(GrafanaResource):
     kind = "rule group"
     result_key = "group"
     api_to_none_allowed = True  # Grafana lets a group PUT move its rules from 'api' to ''.
@@ -331,7 +309,7 @@ def main() -> None:
     module = grafana_module(grafana_argument_spec(
         folder_uid=dict(type="str", required=True),
         name=dict(type="str", required=True),
-        state=dict(type="str", default="present", choices=["present", "absent"]),
+        state=state_option(),
         interval=dict(type="str"),
         rules=dict(type="list", elements="dict", options=rule_suboptions()),
     ))

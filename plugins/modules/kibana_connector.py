@@ -23,21 +23,13 @@ description:
     update API replaces the secrets. When Kibana reports C(is_missing_secrets) (for example after its
     encryption key changed) and O(secrets) is given, the connector is rewritten.
   - C(connector_type_id) cannot be changed by the update API; a different type fails the task.
-  - Every request carries the C(kbn-xsrf) header Kibana requires on writes.
 author:
   - Vigil maintainers (@vigil-monitoring)
 extends_documentation_fragment:
   - vigil.monitoring.api
+  - vigil.monitoring.kibana
+  - vigil.monitoring.resource
 options:
-  api_key:
-    description:
-      - Elasticsearch API key accepted by Kibana, sent in the C(Authorization) header with the C(ApiKey)
-        scheme; the C(encoded) value or C(id:api_key). Never logged.
-      - Mutually exclusive with O(api_token) and O(url_username).
-    type: str
-  space_id:
-    description: Kibana space; unset or C(default) means the default space (no C(/s/<space>) prefix).
-    type: str
   id:
     description:
       - Connector ID, chosen by you so that runs are idempotent. Kibana 8.x documents it as a UUID v1 or
@@ -123,148 +115,126 @@ secrets_sent:
   description: Whether this run sent O(secrets) to Kibana (in check mode, whether it would have).
   returned: always
   type: bool
-changed_fields:
-  description: Which of C(name) and the C(config) keys differ (C(secrets) when only a forced secret update).
-  returned: always
-  type: list
-  elements: str
-diff:
-  description: C(before) and C(after) of C(name), C(connector_type_id) and C(config). Never secrets.
-  returned: in diff mode
-  type: dict
 """
 
 from typing import Any, Dict, List, Optional  # noqa: E402
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
-    ELASTIC_MUTUALLY_EXCLUSIVE,
-    ELASTIC_REQUIRED_TOGETHER,
-    KibanaClient,
-    diff_result,
-    fail_api,
-    kibana_argument_spec,
-    looks_like_uuid,
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import (  # noqa: E402
+    ApiResource,
     project,
+    reconcile,
+    state_option,
     subset_changed_paths,
 )
-from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import (  # noqa: E402
-    ApiError,
-    ApiModule,
-    quote_segment,
+from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
+    KibanaClient,
+    elastic_module,
+    kibana_argument_spec,
+    kibana_returned,
+    looks_like_uuid,
 )
+from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiError, quote_segment  # noqa: E402
 
 MANAGED = ("name", "connector_type_id", "config")
 
 
 def argument_spec() -> Dict[str, Any]:
-    spec = kibana_argument_spec()
-    spec.update(
+    return kibana_argument_spec(
         id=dict(type="str", required=True),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+        state=state_option(),
         name=dict(type="str"),
         connector_type_id=dict(type="str", default=".webhook"),
         config=dict(type="dict", default={}),
         secrets=dict(type="dict", no_log=True),
         force_secret_update=dict(type="bool", default=False),
     )
-    return spec
 
 
-def path_of(connector_id: str) -> str:
-    return "/api/actions/connector/%s" % quote_segment(connector_id)
+class Connector(ApiResource):
+    """A connector; Kibana adds defaults to ``config`` (only the keys set are compared) and never returns secrets."""
 
+    kind = "Kibana connector"
+    result_key = "connector"
+    raw: Dict[str, Any] = {}
 
-def desired_of(module: AnsibleModule) -> Dict[str, Any]:
-    p = module.params
-    return {"name": p["name"], "connector_type_id": p["connector_type_id"], "config": p["config"] or {}}
+    @property
+    def name(self) -> str:
+        return self.params["id"]
 
+    @property
+    def path(self) -> str:
+        return "/api/actions/connector/%s" % quote_segment(self.params["id"])
 
-def changes(desired: Dict[str, Any], current: Dict[str, Any]) -> List[str]:
-    found = [] if desired["name"] == current.get("name") else ["name"]
-    return found + subset_changed_paths({"config": desired["config"]}, {"config": current.get("config") or {}})
+    def fetch(self) -> Optional[Dict[str, Any]]:
+        self.raw = self.client.get_optional(self.path) or {}
+        return self.raw or None
 
+    def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
+        return project(raw, MANAGED)
 
-def secrets_reason(module: AnsibleModule, current: Dict[str, Any]) -> Optional[str]:
-    """Why secrets alone force a write (None when they do not)."""
-    if module.params["secrets"] is None:
+    def desired(self) -> Dict[str, Any]:
+        p = self.params
+        return {"name": p["name"], "connector_type_id": p["connector_type_id"], "config": p["config"] or {}}
+
+    def secrets_reason(self) -> Optional[str]:
+        """Why secrets alone force a write (None when they do not)."""
+        if self.params["secrets"] is None:
+            return None
+        if self.params["force_secret_update"]:
+            return "secrets"
+        if self.raw.get("is_missing_secrets"):
+            return "secrets (Kibana reports them missing)"
         return None
-    if module.params["force_secret_update"]:
-        return "secrets"
-    if current.get("is_missing_secrets"):
-        return "secrets (Kibana reports them missing)"
-    return None
 
+    def same(self, current: Dict[str, Any], desired: Dict[str, Any]) -> bool:
+        return not self.changed_fields(current, desired)
 
-def ensure_present(module: AnsibleModule, client: KibanaClient, current: Optional[Dict[str, Any]]) -> Dict[str, Any]:
-    desired = desired_of(module)
-    secrets = module.params["secrets"]
-    path = path_of(module.params["id"])
-    result: Dict[str, Any] = {
-        "changed": True,
-        "secrets_sent": secrets is not None,
-        "connector": dict(desired, id=module.params["id"]),
-    }
-    if current is None:
-        result["changed_fields"] = list(MANAGED)
-        body = dict(desired, secrets=secrets or {})
-        if not module.check_mode:
-            result["connector"] = client.request("POST", path, body=body, expect=dict)[1]
-        return result
-    if current.get("connector_type_id") != desired["connector_type_id"]:
-        module.fail_json(
-            msg="Connector %s is of type %s; connector_type_id cannot be changed to %s by the update API. "
-            "Delete it first (state=absent) or use another id."
-            % (module.params["id"], current.get("connector_type_id"), desired["connector_type_id"])
-        )
-    fields = changes(desired, current)
-    reason = secrets_reason(module, current)
-    if not fields and reason is None:
-        return {"changed": False, "secrets_sent": False, "connector": current, "changed_fields": []}
-    result["changed_fields"] = fields + ([reason] if reason else [])
-    if not module.check_mode:
-        body = {"name": desired["name"], "config": desired["config"], "secrets": secrets or {}}
-        result["connector"] = client.request("PUT", path, body=body, expect=dict)[1]
-    return result
+    def changed_fields(self, current: Optional[Dict[str, Any]], desired: Optional[Dict[str, Any]]) -> List[str]:
+        if current is None or desired is None:
+            return list(MANAGED)
+        if current.get("connector_type_id") != desired["connector_type_id"]:
+            return ["connector_type_id"]
+        found = [] if desired["name"] == current.get("name") else ["name"]
+        found += subset_changed_paths({"config": desired["config"]}, {"config": current.get("config") or {}})
+        reason = self.secrets_reason()
+        return found + ([reason] if reason else [])
+
+    def update_problem(self, raw: Any, current: Dict[str, Any], desired: Dict[str, Any]) -> Optional[str]:
+        if current.get("connector_type_id") != desired["connector_type_id"]:
+            return ("Connector %s is of type %s; connector_type_id cannot be changed to %s by the update API. "
+                    "Delete it first (state=absent) or use another id."
+                    % (self.name, current.get("connector_type_id"), desired["connector_type_id"]))
+        return None
+
+    def create(self) -> Any:
+        body = dict(self.desired(), secrets=self.params["secrets"] or {})
+        return self.client.request("POST", self.path, body=body, expect=dict)[1]
+
+    def update(self, raw: Dict[str, Any]) -> Any:
+        desired = self.desired()
+        body = {"name": desired["name"], "config": desired["config"], "secrets": self.params["secrets"] or {}}
+        return self.client.request("PUT", self.path, body=body, expect=dict)[1]
+
+    def delete(self, raw: Dict[str, Any]) -> None:
+        self.client.request("DELETE", self.path, expected=(200, 204, 404), expect=None)
+
+    def returned(self, after: Optional[Dict[str, Any]], raw: Any, answer: Any, changed: bool) -> Any:
+        return kibana_returned(after, raw, answer, changed, id=self.params["id"])
+
+    def error_hint(self, exc: ApiError) -> str:
+        if exc.status == 400 and not looks_like_uuid(self.params["id"]):
+            return ("Kibana 8.x documents connector ids as UUID v1/v4; generate one once (uuidgen) and keep it in "
+                    "your variables")
+        return ""
+
+    def extra_result(self) -> Dict[str, Any]:
+        sent = self.outcome in ("created", "updated") and self.params["secrets"] is not None
+        return {"id": self.params["id"], "secrets_sent": sent}
 
 
 def main() -> None:
-    module = ApiModule(
-        argument_spec=argument_spec(),
-        mutually_exclusive=ELASTIC_MUTUALLY_EXCLUSIVE,
-        required_together=ELASTIC_REQUIRED_TOGETHER,
-        required_if=[("state", "present", ("name",))],
-        supports_check_mode=True,
-    )
-    client = KibanaClient(module)
-    connector_id = module.params["id"]
-    try:
-        current = client.get_or_none(path_of(connector_id), expect=dict)
-        if module.params["state"] == "present":
-            result = ensure_present(module, client, current)
-            after: Optional[Dict[str, Any]] = desired_of(module)
-        else:
-            after = None
-            result = {
-                "changed": current is not None,
-                "secrets_sent": False,
-                "connector": {},
-                "changed_fields": list(MANAGED) if current else [],
-            }
-            if current is not None and not module.check_mode:
-                client.request("DELETE", path_of(connector_id), expected=(200, 204, 404), expect=None)
-    except ApiError as err:
-        hint = None
-        if err.status == 400 and not looks_like_uuid(connector_id):
-            hint = (
-                "Kibana 8.x documents connector ids as UUID v1/v4; "
-                "generate one once (uuidgen) and keep it in your variables"
-            )
-        fail_api(module, "Kibana connector %s" % connector_id, err, hint=hint)
-        return
-    if result["changed"] and module._diff:
-        result["diff"] = diff_result(project(current, MANAGED) if current else None, after)
-    module.exit_json(id=connector_id, **result)
+    module = elastic_module(argument_spec(), required_if=[("state", "present", ("name",))])
+    reconcile(Connector(module, KibanaClient(module)))
 
 
 if __name__ == "__main__":

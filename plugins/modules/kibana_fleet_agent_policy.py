@@ -21,21 +21,13 @@ description:
   - With O(package_policies), the named integrations are created in the policy or updated (Fleet's
     C(simplified) format, C(/api/fleet/package_policies)); each is found by name among the policy's
     package policies and compared on the keys you set. O(purge_package_policies) removes the others.
-  - Every request carries C(kbn-xsrf).
 author:
   - Vigil maintainers (@vigil-monitoring)
 extends_documentation_fragment:
   - vigil.monitoring.api
+  - vigil.monitoring.kibana
+  - vigil.monitoring.resource
 options:
-  api_key:
-    description:
-      - Elasticsearch API key accepted by Kibana, sent in the C(Authorization) header with the C(ApiKey)
-        scheme; the C(encoded) value or C(id:api_key). Never logged.
-      - Mutually exclusive with O(api_token) and O(url_username).
-    type: str
-  space_id:
-    description: Kibana space; unset or C(default) means the default space.
-    type: str
   id:
     description:
       - Agent policy ID. When set, the policy is looked up (and created) with this ID; otherwise it is
@@ -89,7 +81,6 @@ options:
     type: bool
     default: false
 notes:
-  - Supports check mode and diff mode.
   - Deleting a policy with enrolled agents fails; Fleet's error is reported.
 """
 
@@ -131,11 +122,6 @@ id:
   description: The agent policy ID (unknown in check mode when the policy would be created without O(id)).
   returned: always
   type: str
-changed_fields:
-  description: Dotted paths of the policy fields that differed.
-  returned: always
-  type: list
-  elements: str
 package_policies:
   description:
     - What happened to each package policy, items with C(name), C(id) and C(action) (C(created),
@@ -143,44 +129,37 @@ package_policies:
   returned: when package_policies or purge_package_policies is set
   type: list
   elements: dict
-diff:
-  description: C(before) and C(after) of the managed fields and package policy names.
-  returned: in diff mode
-  type: dict
 """
 
 import copy  # noqa: E402
 from typing import Any, Dict, List, Optional  # noqa: E402
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
-    ELASTIC_MUTUALLY_EXCLUSIVE,
-    ELASTIC_REQUIRED_TOGETHER,
-    KibanaClient,
-    diff_result,
-    fail_api,
-    kibana_argument_spec,
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import (  # noqa: E402
+    ApiResource,
     project,
+    reconcile,
+    state_option,
     subset_changed_paths,
 )
-from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import (  # noqa: E402
-    ApiError,
-    ApiModule,
-    quote_segment,
+from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
+    KibanaClient,
+    elastic_module,
+    fleet_items,
+    kibana_argument_spec,
 )
+from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import quote_segment  # noqa: E402
 
 POLICIES = "/api/fleet/agent_policies"
 PACKAGE_POLICIES = "/api/fleet/package_policies"
-PER_PAGE = 100
 PACKAGE_POLICY_KEYS = ("name", "package", "id", "namespace", "description", "vars", "inputs")
+SHOWN_WHEN_DELETED = ("name", "namespace", "description")
 
 
 def argument_spec() -> Dict[str, Any]:
-    spec = kibana_argument_spec()
-    spec.update(
+    return kibana_argument_spec(
         id=dict(type="str"),
         name=dict(type="str"),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+        state=state_option(),
         namespace=dict(type="str", default="default"),
         description=dict(type="str"),
         monitoring_enabled=dict(
@@ -192,7 +171,6 @@ def argument_spec() -> Dict[str, Any]:
         package_policies=dict(type="list", elements="dict"),
         purge_package_policies=dict(type="bool", default=False),
     )
-    return spec
 
 
 def package_policy_errors(items: Optional[List[Any]]) -> List[str]:
@@ -236,63 +214,17 @@ def comparable(item: Dict[str, Any]) -> Dict[str, Any]:
     return out
 
 
-def list_all(client: KibanaClient, path: str) -> List[Dict[str, Any]]:
-    """Every item of a Fleet list endpoint, page by page."""
-    items: List[Dict[str, Any]] = []
-    page = 1
-    while True:
-        sep = "&" if "?" in path else "?"
-        answer = client.request("GET", "%s%spage=%d&perPage=%d" % (path, sep, page, PER_PAGE), expect=dict)[1]
-        batch = answer.get("items") or []
-        items.extend(batch)
-        if not batch or len(items) >= int(answer.get("total") or 0):
-            return items
-        page += 1
-
-
 def get_policy(client: KibanaClient, policy_id: str) -> Optional[Dict[str, Any]]:
-    found = client.get_or_none("%s/%s" % (POLICIES, quote_segment(policy_id)), expect=dict)
+    found = client.get_optional("%s/%s" % (POLICIES, quote_segment(policy_id)), expect=dict)
     return None if found is None else found.get("item")
 
 
 def find_policy(client: KibanaClient, params: Dict[str, Any]) -> Optional[Dict[str, Any]]:
     if params["id"]:
         return get_policy(client, params["id"])
-    matches = [p for p in list_all(client, POLICIES) if p.get("name") == params["name"]]
+    matches = [p for p in fleet_items(client, POLICIES) if p.get("name") == params["name"]]
     # The single GET includes package_policies; the list does not.
     return get_policy(client, matches[0]["id"]) if matches else None
-
-
-def create_policy(module: AnsibleModule, client: KibanaClient, desired: Dict[str, Any]) -> Dict[str, Any]:
-    body = dict(desired)
-    if module.params["id"]:
-        body["id"] = module.params["id"]
-    if module.check_mode:
-        return body
-    query = "?sys_monitoring=true" if module.params["sys_monitoring"] else ""
-    return client.request("POST", POLICIES + query, body=body, expect=dict)[1]["item"]
-
-
-def ensure_policy(module: AnsibleModule, client: KibanaClient, current: Optional[Dict[str, Any]]) -> Dict[str, Any]:
-    desired = desired_policy(module.params)
-    if current is None:
-        item = create_policy(module, client, desired)
-        return {
-            "changed": True,
-            "agent_policy": item,
-            "changed_fields": sorted(desired),
-            "before": None,
-            "after": desired,
-        }
-    fields = subset_changed_paths(desired, comparable(current))
-    result = {"changed": bool(fields), "agent_policy": current, "changed_fields": fields}
-    result.update(before=project(comparable(current), desired), after=desired)
-    if fields and not module.check_mode:
-        path = "%s/%s" % (POLICIES, quote_segment(current["id"]))
-        item = client.request("PUT", path, body=desired, expect=dict)[1]["item"]
-        item.setdefault("package_policies", current.get("package_policies", []))
-        result["agent_policy"] = item
-    return result
 
 
 # -- package policies -----------------------------------------------------------------
@@ -304,107 +236,153 @@ def package_policy_body(item: Dict[str, Any], policy_id: Optional[str]) -> Dict[
     return body
 
 
-def sync_package_policy(
-    module: AnsibleModule,
-    client: KibanaClient,
-    item: Dict[str, Any],
-    existing: Optional[Dict[str, Any]],
-    policy_id: Optional[str],
-) -> Dict[str, Any]:
-    body = package_policy_body(item, policy_id)
-    if existing is None:
-        if item.get("id"):
-            body["id"] = item["id"]
-        created_id = item.get("id")
-        if not module.check_mode:
-            created_id = client.request("POST", PACKAGE_POLICIES, body=body, expect=dict)[1]["item"]["id"]
-        return {"name": item["name"], "id": created_id, "action": "created"}
-    path = "%s/%s" % (PACKAGE_POLICIES, quote_segment(existing["id"]))
-    current = client.request("GET", path + "?format=simplified", expect=dict)[1]["item"]
-    fields = subset_changed_paths(without_policy_id(body), current)
-    if not fields:
-        return {"name": item["name"], "id": existing["id"], "action": "unchanged"}
-    if not module.check_mode:
-        client.request("PUT", path, body=body, expect=dict)
-    return {"name": item["name"], "id": existing["id"], "action": "updated", "changed_fields": fields}
-
-
 def without_policy_id(body: Dict[str, Any]) -> Dict[str, Any]:
     return {k: v for k, v in body.items() if k != "policy_id"}
 
 
-def sync_package_policies(module: AnsibleModule, client: KibanaClient, policy: Dict[str, Any]) -> List[Dict[str, Any]]:
-    wanted = module.params["package_policies"] or []
-    attached = {pp.get("name"): pp for pp in policy.get("package_policies") or [] if isinstance(pp, dict)}
-    outcome = [
-        sync_package_policy(module, client, item, attached.get(item["name"]), policy.get("id")) for item in wanted
-    ]
-    if module.params["purge_package_policies"]:
-        names = {item["name"] for item in wanted}
-        for name, pp in sorted(attached.items(), key=lambda kv: str(kv[0])):
-            if name in names:
-                continue
-            if not module.check_mode:
-                client.request("DELETE", "%s/%s" % (PACKAGE_POLICIES, quote_segment(pp["id"])), expect=None)
-            outcome.append({"name": name, "id": pp["id"], "action": "deleted"})
-    return outcome
+def attached_policies(policy: Optional[Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
+    return {pp.get("name"): pp for pp in (policy or {}).get("package_policies") or [] if isinstance(pp, dict)}
 
 
-# -- main -----------------------------------------------------------------------------
+# -- the resource ---------------------------------------------------------------------
 
 
-def delete_policy(module: AnsibleModule, client: KibanaClient, current: Optional[Dict[str, Any]]) -> Dict[str, Any]:
-    result: Dict[str, Any] = {
-        "changed": current is not None,
-        "agent_policy": {},
-        "changed_fields": ["(policy)"] if current else [],
-    }
-    result.update(before=project(current, ("name", "namespace", "description")) if current else None, after=None)
-    if current is not None and not module.check_mode:
-        client.request("POST", POLICIES + "/delete", body={"agentPolicyId": current["id"]}, expect=dict)
-    return result
+class AgentPolicy(ApiResource):
+    """An agent policy, compared on the fields set; its package policies are planned (read) before any write."""
+
+    kind = "Fleet agent policy"
+    result_key = "agent_policy"
+    plan: Optional[List[Dict[str, Any]]] = None
+    stored: Optional[Dict[str, Any]] = None  # the policy as fetched
+    item: Optional[Dict[str, Any]] = None  # the policy as Fleet answered the write
+
+    def check_options(self) -> Optional[str]:
+        return "; ".join(package_policy_errors(self.params["package_policies"])) or None
+
+    @property
+    def name(self) -> str:
+        return self.params["id"] or self.params["name"]
+
+    @property
+    def manages_packages(self) -> bool:
+        return self.params["package_policies"] is not None or self.params["purge_package_policies"]
+
+    def fetch(self) -> Optional[Dict[str, Any]]:
+        self.stored = find_policy(self.client, self.params)
+        return self.stored
+
+    def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
+        if self.state == "absent":
+            return project(raw, SHOWN_WHEN_DELETED)
+        state = project(comparable(raw), desired_policy(self.params))
+        if self.manages_packages:
+            state["package_policies"] = sorted(attached_policies(raw))
+        return state
+
+    def desired(self) -> Dict[str, Any]:
+        state = desired_policy(self.params)
+        if self.manages_packages:
+            state["package_policies"] = sorted(p["name"] for p in self.planned() if p["action"] != "deleted")
+        return state
+
+    def planned(self) -> List[Dict[str, Any]]:
+        """What happens to each package policy (reads only): created, updated, unchanged or deleted."""
+        if self.plan is None:
+            attached = attached_policies(self.stored)
+            wanted = self.params["package_policies"] or []
+            self.plan = [self.plan_one(item, attached.get(item["name"])) for item in wanted]
+            if self.params["purge_package_policies"]:
+                names = {item["name"] for item in wanted}
+                self.plan.extend({"name": name, "id": pp["id"], "action": "deleted"}
+                                 for name, pp in sorted(attached.items(), key=lambda kv: str(kv[0]))
+                                 if name not in names)
+        return self.plan
+
+    def plan_one(self, item: Dict[str, Any], existing: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+        if existing is None:
+            return {"name": item["name"], "id": item.get("id"), "action": "created", "item": item}
+        path = "%s/%s" % (PACKAGE_POLICIES, quote_segment(existing["id"]))
+        current = self.client.request("GET", path + "?format=simplified", expect=dict)[1]["item"]
+        fields = subset_changed_paths(without_policy_id(package_policy_body(item, None)), current)
+        if not fields:
+            return {"name": item["name"], "id": existing["id"], "action": "unchanged"}
+        return {"name": item["name"], "id": existing["id"], "action": "updated", "changed_fields": fields,
+                "item": item}
+
+    def policy_fields(self, current: Dict[str, Any]) -> List[str]:
+        return subset_changed_paths(desired_policy(self.params), without_keys_pp(current))
+
+    def same(self, current: Dict[str, Any], desired: Dict[str, Any]) -> bool:
+        return not self.changed_fields(current, desired)
+
+    def changed_fields(self, current: Optional[Dict[str, Any]], desired: Optional[Dict[str, Any]]) -> List[str]:
+        if current is None or desired is None:
+            return super().changed_fields(current, desired)
+        touched = ["package_policies.%s" % p["name"] for p in self.planned() if p["action"] != "unchanged"]
+        return self.policy_fields(current) + touched
+
+    def create(self) -> Any:
+        body = desired_policy(self.params)
+        if self.params["id"]:
+            body["id"] = self.params["id"]
+        query = "?sys_monitoring=true" if self.params["sys_monitoring"] else ""
+        self.item = self.client.request("POST", POLICIES + query, body=body, expect=dict)[1]["item"]
+        self.apply_plan(self.item.get("id"))
+        return self.item
+
+    def update(self, raw: Dict[str, Any]) -> Any:
+        item = raw
+        if self.policy_fields(self.normalise(raw)):
+            path = "%s/%s" % (POLICIES, quote_segment(raw["id"]))
+            item = self.client.request("PUT", path, body=desired_policy(self.params), expect=dict)[1]["item"]
+            item.setdefault("package_policies", raw.get("package_policies", []))
+        self.item = item
+        self.apply_plan(raw.get("id"))
+        return item
+
+    def apply_plan(self, policy_id: Optional[str]) -> None:
+        for step in self.planned():
+            if step["action"] == "created":
+                body = package_policy_body(step["item"], policy_id)
+                if step["item"].get("id"):
+                    body["id"] = step["item"]["id"]
+                step["id"] = self.client.request("POST", PACKAGE_POLICIES, body=body, expect=dict)[1]["item"]["id"]
+            elif step["action"] == "updated":
+                path = "%s/%s" % (PACKAGE_POLICIES, quote_segment(step["id"]))
+                self.client.request("PUT", path, body=package_policy_body(step["item"], policy_id), expect=dict)
+            elif step["action"] == "deleted":
+                self.client.request("DELETE", "%s/%s" % (PACKAGE_POLICIES, quote_segment(step["id"])), expect=None)
+
+    def delete(self, raw: Dict[str, Any]) -> None:
+        self.client.request("POST", POLICIES + "/delete", body={"agentPolicyId": raw["id"]}, expect=dict)
+
+    def returned(self, after: Optional[Dict[str, Any]], raw: Any, answer: Any, changed: bool) -> Any:
+        if after is None:
+            return {}
+        if answer is not None:
+            return answer
+        if raw is not None:
+            return raw
+        request = desired_policy(self.params)  # check mode: the create request
+        if self.params["id"]:
+            request["id"] = self.params["id"]
+        return request
+
+    def extra_result(self) -> Dict[str, Any]:
+        extra: Dict[str, Any] = {"id": (self.item or self.stored or {}).get("id") or self.params["id"]}
+        if self.manages_packages and self.state == "present":
+            extra["package_policies"] = [{k: v for k, v in step.items() if k != "item"} for step in self.planned()]
+        return extra
+
+
+def without_keys_pp(state: Dict[str, Any]) -> Dict[str, Any]:
+    return {k: v for k, v in state.items() if k != "package_policies"}
 
 
 def main() -> None:
-    module = ApiModule(
-        argument_spec=argument_spec(),
-        mutually_exclusive=ELASTIC_MUTUALLY_EXCLUSIVE,
-        required_together=ELASTIC_REQUIRED_TOGETHER,
-        required_if=[("state", "present", ("name",))],
-        required_one_of=[("id", "name")],
-        supports_check_mode=True,
-    )
-    errors = package_policy_errors(module.params["package_policies"])
-    if errors:
-        module.fail_json(msg="; ".join(errors))
-    client = KibanaClient(module)
-    label = module.params["id"] or module.params["name"]
-    try:
-        current = find_policy(client, module.params)
-        if module.params["state"] == "absent":
-            result = delete_policy(module, client, current)
-        else:
-            result = ensure_policy(module, client, current)
-            if module.params["package_policies"] is not None or module.params["purge_package_policies"]:
-                policy = dict(result["agent_policy"], package_policies=(current or {}).get("package_policies", []))
-                result["package_policies"] = sync_package_policies(module, client, policy)
-                touched = [p for p in result["package_policies"] if p["action"] != "unchanged"]
-                result["changed"] = result["changed"] or bool(touched)
-                result["before"] = dict(
-                    result["before"] or {},
-                    package_policies=sorted(p.get("name") for p in (current or {}).get("package_policies") or []),
-                )
-                result["after"] = dict(
-                    result["after"],
-                    package_policies=sorted(p["name"] for p in result["package_policies"] if p["action"] != "deleted"),
-                )
-    except ApiError as err:
-        fail_api(module, "Fleet agent policy %s" % label, err)
-        return
-    before, after = result.pop("before", None), result.pop("after", None)
-    if result["changed"] and module._diff:
-        result["diff"] = diff_result(before, after)
-    module.exit_json(id=(result["agent_policy"] or current or {}).get("id") or module.params["id"], **result)
+    module = elastic_module(argument_spec(), required_if=[("state", "present", ("name",))],
+                            required_one_of=[("id", "name")])
+    reconcile(AgentPolicy(module, KibanaClient(module)))
 
 
 if __name__ == "__main__":

@@ -27,16 +27,8 @@ author:
   - Vigil maintainers (@vigil-monitoring)
 extends_documentation_fragment:
   - vigil.monitoring.api
+  - vigil.monitoring.kibana
 options:
-  api_key:
-    description:
-      - Elasticsearch API key accepted by Kibana, sent in the C(Authorization) header with the C(ApiKey)
-        scheme; the C(encoded) value or C(id:api_key). Never logged.
-      - Mutually exclusive with O(api_token) and O(url_username).
-    type: str
-  space_id:
-    description: Kibana space; unset or C(default) means the default space.
-    type: str
   policy_id:
     description: ID of the agent policy. One of O(policy_id) and O(policy_name) is required.
     type: str
@@ -103,58 +95,34 @@ revoked:
 from typing import Any, Dict, List, Optional  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import fail_api, state_option  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
-    ELASTIC_MUTUALLY_EXCLUSIVE,
-    ELASTIC_REQUIRED_TOGETHER,
     KibanaClient,
-    diff_result,
-    fail_api,
+    elastic_module,
+    fleet_items,
     kibana_argument_spec,
 )
-from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import (  # noqa: E402
-    ApiError,
-    ApiModule,
-    quote_segment,
-)
+from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiError, quote_segment  # noqa: E402
 
 KEYS = "/api/fleet/enrollment_api_keys"
 POLICIES = "/api/fleet/agent_policies"
-PER_PAGE = 100
 METADATA = ("id", "name", "policy_id", "active", "created_at", "api_key_id")
 
 
 def argument_spec() -> Dict[str, Any]:
-    spec = kibana_argument_spec()
-    spec.update(
+    return kibana_argument_spec(
         policy_id=dict(type="str"),
         policy_name=dict(type="str"),
         name=dict(type="str"),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+        state=state_option(),
     )
-    return spec
-
-
-def list_all(client: KibanaClient, path: str) -> List[Dict[str, Any]]:
-    """Every item of a Fleet list endpoint, page by page."""
-    items: List[Dict[str, Any]] = []
-    page = 1
-    while True:
-        sep = "&" if "?" in path else "?"
-        answer = client.request("GET", "%s%spage=%d&perPage=%d" % (path, sep, page, PER_PAGE), expect=dict)[1]
-        batch = answer.get("items")
-        if batch is None:
-            batch = answer.get("list") or []  # deprecated name of the same list
-        items.extend(batch)
-        if not batch or len(items) >= int(answer.get("total") or 0):
-            return items
-        page += 1
 
 
 def resolve_policy(module: AnsibleModule, client: KibanaClient) -> Optional[str]:
     if module.params["policy_id"]:
         return module.params["policy_id"]
     name = module.params["policy_name"]
-    for policy in list_all(client, POLICIES):
+    for policy in fleet_items(client, POLICIES):
         if policy.get("name") == name:
             return policy.get("id")
     message = "No Fleet agent policy is named %r; create it first (kibana_fleet_agent_policy) or pass policy_id" % name
@@ -173,7 +141,7 @@ def name_matches(key_name: Optional[str], wanted: Optional[str]) -> bool:
 
 def matching_keys(client: KibanaClient, policy_id: str, wanted: Optional[str]) -> List[Dict[str, Any]]:
     kuery = quote_segment('policy_id:"%s"' % policy_id)
-    keys = list_all(client, "%s?kuery=%s" % (KEYS, kuery))
+    keys = fleet_items(client, "%s?kuery=%s" % (KEYS, kuery))
     return [
         k
         for k in keys
@@ -211,13 +179,8 @@ def ensure_absent(module: AnsibleModule, client: KibanaClient, policy_id: Option
 
 
 def main() -> None:
-    module = ApiModule(
-        argument_spec=argument_spec(),
-        mutually_exclusive=ELASTIC_MUTUALLY_EXCLUSIVE + [("policy_id", "policy_name")],
-        required_together=ELASTIC_REQUIRED_TOGETHER,
-        required_one_of=[("policy_id", "policy_name")],
-        supports_check_mode=True,
-    )
+    module = elastic_module(argument_spec(), mutually_exclusive=[("policy_id", "policy_name")],
+                            required_one_of=[("policy_id", "policy_name")])
     if not module.no_log and module.params["state"] == "present":
         module.warn("kibana_fleet_enrollment_token returns a secret token: set 'no_log: true' on this task")
     client = KibanaClient(module)
@@ -236,9 +199,10 @@ def main() -> None:
             err,
         )
         return
-    if result["changed"] and module._diff:
+    result["changed_fields"] = sorted(after) if result["changed"] else []
+    if module._diff:
         before = {"active_keys": result.get("revoked", [])} if module.params["state"] == "absent" else {}
-        result["diff"] = diff_result(before, after)
+        result["diff"] = {"before": before if result["changed"] else after, "after": after}
     module.exit_json(policy_id=policy_id, **result)
 
 

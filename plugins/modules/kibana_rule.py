@@ -32,17 +32,9 @@ author:
   - Vigil maintainers (@vigil-monitoring)
 extends_documentation_fragment:
   - vigil.monitoring.api
+  - vigil.monitoring.kibana
+  - vigil.monitoring.resource
 options:
-  api_key:
-    description:
-      - Elasticsearch API key accepted by Kibana, sent in the C(Authorization) header with the C(ApiKey)
-        scheme; the C(encoded) value or C(id:api_key). Never logged.
-      - Mutually exclusive with O(api_token) and O(url_username).
-      - Kibana runs rules with the privileges of the API key or user that last wrote them.
-    type: str
-  space_id:
-    description: Kibana space; unset or C(default) means the default space.
-    type: str
   id:
     description:
       - Stable rule identifier. For alerting rules the rule ID (Kibana before 8.17 accepts only a UUID
@@ -172,7 +164,6 @@ options:
             example C(1h). Default O(alertmanager.hold_intervals) x O(interval).
         type: str
 notes:
-  - Supports check mode and diff mode.
   - Keys you remove from O(params) or O(detection) are not noticed by themselves, because Kibana fills
     defaults in; detection rules are replaced as a whole (C(PUT)) whenever anything you set differs.
 """
@@ -247,39 +238,29 @@ api:
   description: Which API manages the rule, C(alerting) or C(detection_engine).
   returned: always
   type: str
-changed_fields:
-  description: Dotted paths of what differed from Kibana (C(enabled) when only the state toggled).
-  returned: always
-  type: list
-  elements: str
-diff:
-  description: C(before) (Kibana's values of the managed fields) and C(after) (the desired fields).
-  returned: in diff mode
-  type: dict
 """
 
 import copy  # noqa: E402
 from typing import Any, Dict, List, Optional, Tuple  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
-    ELASTIC_MUTUALLY_EXCLUSIVE,
-    ELASTIC_REQUIRED_TOGETHER,
-    HOLD_INTERVALS_DEFAULT,
-    KibanaClient,
-    diff_result,
-    kibana_alertmanager_actions,
-    fail_api,
-    kibana_argument_spec,
-    looks_like_uuid,
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import (  # noqa: E402
+    ApiResource,
     project,
+    reconcile,
+    state_option,
     subset_changed_paths,
 )
-from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import (  # noqa: E402
-    ApiError,
-    ApiModule,
-    quote_segment,
+from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
+    HOLD_INTERVALS_DEFAULT,
+    KibanaClient,
+    elastic_module,
+    kibana_alertmanager_actions,
+    kibana_argument_spec,
+    kibana_returned,
+    looks_like_uuid,
 )
+from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiError, quote_segment  # noqa: E402
 
 DETECTION_TYPES = {
     "siem.indicatorRule": "threat_match",
@@ -309,10 +290,9 @@ DETECTION_API = "/api/detection_engine/rules"
 
 
 def argument_spec() -> Dict[str, Any]:
-    spec = kibana_argument_spec()
-    spec.update(
+    return kibana_argument_spec(
         id=dict(type="str", required=True, aliases=["rule_id"]),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+        state=state_option(),
         rule_type_id=dict(type="str"),
         name=dict(type="str"),
         tags=dict(type="list", elements="str", default=[]),
@@ -345,7 +325,6 @@ def argument_spec() -> Dict[str, Any]:
             ),
         ),
     )
-    return spec
 
 
 def is_detection(rule_type_id: Optional[str]) -> bool:
@@ -479,41 +458,6 @@ def alerting_desired(params: Dict[str, Any]) -> Dict[str, Any]:
     }
 
 
-def ensure_alerting(module: AnsibleModule, client: KibanaClient, current: Optional[Dict[str, Any]]) -> Dict[str, Any]:
-    params = module.params
-    desired = alerting_desired(params)
-    path = alerting_path(params["id"])
-    if current is None:
-        rule = desired if module.check_mode else client.request("POST", path, body=desired, expect=dict)[1]
-        return {"changed": True, "rule": rule, "changed_fields": sorted(desired), "before": None, "after": desired}
-    for fixed in ("rule_type_id", "consumer"):
-        if current.get(fixed) != desired[fixed]:
-            module.fail_json(
-                msg="Rule %s has %s %r; Kibana cannot change %s on update. "
-                "Delete the rule (state=absent) or use another id." % (params["id"], fixed, current.get(fixed), fixed)
-            )
-    fields = subset_changed_paths(without(desired, ("rule_type_id", "consumer", "enabled")), current)
-    toggle = current.get("enabled") != desired["enabled"]
-    result = {
-        "changed": bool(fields) or toggle,
-        "rule": current,
-        "changed_fields": fields + (["enabled"] if toggle else []),
-    }
-    result.update(before=project(current, desired), after=desired)
-    if module.check_mode or not result["changed"]:
-        return result
-    if fields:
-        client.request("PUT", path, body={k: desired[k] for k in ALERTING_UPDATABLE}, expect=dict)
-    if toggle:
-        client.request(
-            "POST", alerting_path(params["id"], "/_enable" if desired["enabled"] else "/_disable"),
-            expected=(200, 204),
-            expect=None,
-        )
-    result["rule"] = client.request("GET", path, expect=dict)[1]
-    return result
-
-
 def without(values: Dict[str, Any], keys: Tuple[str, ...]) -> Dict[str, Any]:
     return {k: v for k, v in values.items() if k not in keys}
 
@@ -526,7 +470,7 @@ def detection_query(rule_id: str) -> str:
 
 
 def connector_type(module: AnsibleModule, client: KibanaClient, index: int, connector_id: str) -> Optional[str]:
-    found = client.get_or_none("/api/actions/connector/%s" % quote_segment(connector_id), expect=dict)
+    found = client.get_optional("/api/actions/connector/%s" % quote_segment(connector_id), expect=dict)
     if found is not None:
         return found.get("connector_type_id")
     message = (
@@ -572,29 +516,6 @@ def detection_desired(module: AnsibleModule, client: KibanaClient) -> Dict[str, 
     return body
 
 
-def ensure_detection(module: AnsibleModule, client: KibanaClient, current: Optional[Dict[str, Any]]) -> Dict[str, Any]:
-    desired = detection_desired(module, client)
-    if current is None:
-        rule = desired if module.check_mode else client.request("POST", DETECTION_API, body=desired, expect=dict)[1]
-        return {"changed": True, "rule": rule, "changed_fields": sorted(desired), "before": None, "after": desired}
-    if current.get("type") != desired["type"]:
-        module.fail_json(
-            msg="Detection rule %s is of type %s, not %s; delete it first (state=absent)"
-            % (module.params["id"], current.get("type"), desired["type"])
-        )
-    fields = subset_changed_paths(desired, current)
-    result = {
-        "changed": bool(fields),
-        "rule": current,
-        "changed_fields": fields,
-        "before": project(current, desired),
-        "after": desired,
-    }
-    if fields and not module.check_mode:
-        result["rule"] = client.request("PUT", DETECTION_API, body=desired, expect=dict)[1]
-    return result
-
-
 # -- main -----------------------------------------------------------------------------
 
 
@@ -603,29 +524,11 @@ def find(
 ) -> Tuple[Optional[str], Optional[Dict[str, Any]]]:
     """(api, rule) for the rule with this id; api is None when it does not exist."""
     if not is_detection(rule_type_id):
-        found = client.get_or_none(alerting_path(rule_id), expect=dict)
+        found = client.get_optional(alerting_path(rule_id), expect=dict)
         if found is not None or rule_type_id:
             return ("alerting" if found is not None else None), found
-    found = client.get_or_none(detection_query(rule_id), expect=dict)
+    found = client.get_optional(detection_query(rule_id), expect=dict)
     return ("detection_engine" if found is not None else None), found
-
-
-def remove(
-    module: AnsibleModule, client: KibanaClient, api: Optional[str], current: Optional[Dict[str, Any]]
-) -> Dict[str, Any]:
-    result: Dict[str, Any] = {
-        "changed": current is not None,
-        "rule": {},
-        "changed_fields": ["(rule)"] if current else [],
-    }
-    result.update(before=current, after=None)
-    if current is None or module.check_mode:
-        return result
-    if api == "alerting":
-        client.request("DELETE", alerting_path(module.params["id"]), expected=(200, 204, 404), expect=None)
-    else:
-        client.request("DELETE", detection_query(module.params["id"]), expected=(200, 404), expect=None)
-    return result
 
 
 def lifecycle_actions(params: Dict[str, Any]) -> List[Dict[str, Any]]:
@@ -650,14 +553,99 @@ def lifecycle_actions(params: Dict[str, Any]) -> List[Dict[str, Any]]:
     return [dict({"group": None, "params": {}, "frequency": None, "action_type_id": None}, **a) for a in actions]
 
 
+class Rule(ApiResource):
+    """A rule of the alerting API or of the detection engine (siem.* rule types), by its id."""
+
+    kind = "Kibana rule"
+    result_key = "rule"
+    api: Optional[str] = None
+    wanted: Optional[Dict[str, Any]] = None
+
+    @property
+    def name(self) -> str:
+        return self.params["id"]
+
+    @property
+    def detection(self) -> bool:
+        return is_detection(self.params["rule_type_id"])
+
+    def fetch(self) -> Optional[Dict[str, Any]]:
+        self.api, found = find(self.client, self.params["id"], self.params["rule_type_id"])
+        return found
+
+    def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
+        """Kibana's values of the managed fields (the whole rule when it is to be deleted)."""
+        return raw if self.state == "absent" else project(raw, self.desired())
+
+    def desired(self) -> Dict[str, Any]:
+        if self.wanted is None:  # a detection rule's actions need the connectors' types (one GET each)
+            self.wanted = detection_desired(self.module, self.client) if self.detection else alerting_desired(
+                self.params)
+        return self.wanted
+
+    def immutable(self, current: Dict[str, Any], desired: Dict[str, Any]) -> List[str]:
+        fixed = ("type",) if self.detection else ("rule_type_id", "consumer")
+        return [key for key in fixed if current.get(key) != desired[key]]
+
+    def same(self, current: Dict[str, Any], desired: Dict[str, Any]) -> bool:
+        return not self.changed_fields(current, desired)
+
+    def changed_fields(self, current: Optional[Dict[str, Any]], desired: Optional[Dict[str, Any]]) -> List[str]:
+        if current is None or desired is None:
+            return super().changed_fields(current, desired)
+        if self.immutable(current, desired):
+            return self.immutable(current, desired)
+        if self.detection:
+            return subset_changed_paths(desired, current)
+        fields = subset_changed_paths(without(desired, ("rule_type_id", "consumer", "enabled")), current)
+        return fields + (["enabled"] if current.get("enabled") != desired["enabled"] else [])
+
+    def update_problem(self, raw: Any, current: Dict[str, Any], desired: Dict[str, Any]) -> Optional[str]:
+        fixed = self.immutable(current, desired)
+        if not fixed:
+            return None
+        if self.detection:
+            return "Detection rule %s is of type %s, not %s; delete it first (state=absent)" % (
+                self.name, current.get("type"), desired["type"])
+        return ("Rule %s has %s %r; Kibana cannot change %s on update. Delete the rule (state=absent) or use another "
+                "id." % (self.name, fixed[0], current.get(fixed[0]), fixed[0]))
+
+    def create(self) -> Any:
+        path = DETECTION_API if self.detection else alerting_path(self.params["id"])
+        return self.client.request("POST", path, body=self.desired(), expect=dict)[1]
+
+    def update(self, raw: Dict[str, Any]) -> Any:
+        desired = self.desired()
+        if self.detection:
+            return self.client.request("PUT", DETECTION_API, body=desired, expect=dict)[1]
+        path = alerting_path(self.params["id"])
+        changed = self.changed_fields(self.normalise(raw), desired)
+        if [field for field in changed if field != "enabled"]:
+            self.client.request("PUT", path, body={k: desired[k] for k in ALERTING_UPDATABLE}, expect=dict)
+        if "enabled" in changed:
+            toggle = "/_enable" if desired["enabled"] else "/_disable"
+            self.client.request("POST", alerting_path(self.params["id"], toggle), expected=(200, 204), expect=None)
+        return self.client.request("GET", path, expect=dict)[1]
+
+    def delete(self, raw: Dict[str, Any]) -> None:
+        if self.api == "alerting":
+            self.client.request("DELETE", alerting_path(self.params["id"]), expected=(200, 204, 404), expect=None)
+        else:
+            self.client.request("DELETE", detection_query(self.params["id"]), expected=(200, 404), expect=None)
+
+    def returned(self, after: Optional[Dict[str, Any]], raw: Any, answer: Any, changed: bool) -> Any:
+        return kibana_returned(after, raw, answer, changed)
+
+    def error_hint(self, exc: ApiError) -> str:
+        return id_hint(self.params["id"], self.params["rule_type_id"], exc) or ""
+
+    def extra_result(self) -> Dict[str, Any]:
+        api = self.api if self.state == "absent" else None
+        return {"id": self.params["id"], "api": api or ("detection_engine" if self.detection else "alerting")}
+
+
 def main() -> None:
-    module = ApiModule(
-        argument_spec=argument_spec(),
-        mutually_exclusive=ELASTIC_MUTUALLY_EXCLUSIVE,
-        required_together=ELASTIC_REQUIRED_TOGETHER,
-        required_if=[("state", "present", ("rule_type_id", "name"))],
-        supports_check_mode=True,
-    )
+    module = elastic_module(argument_spec(), required_if=[("state", "present", ("rule_type_id", "name"))])
     errors = validation_errors(module.params)
     try:
         module.params["actions"] = list(module.params["actions"]) + lifecycle_actions(module.params)
@@ -665,28 +653,7 @@ def main() -> None:
         errors.append(str(exc))
     if errors:
         module.fail_json(msg="; ".join(errors))
-    client = KibanaClient(module)
-    rule_id = module.params["id"]
-    rule_type_id = module.params["rule_type_id"]
-    try:
-        api, current = find(client, rule_id, rule_type_id)
-        if module.params["state"] == "absent":
-            result = remove(module, client, api, current)
-        elif is_detection(rule_type_id):
-            api = "detection_engine"
-            result = ensure_detection(module, client, current)
-        else:
-            api = "alerting"
-            result = ensure_alerting(module, client, current)
-    except ApiError as err:
-        fail_api(module, "Kibana rule %s" % rule_id, err, hint=id_hint(rule_id, rule_type_id, err))
-        return
-    before, after = result.pop("before", None), result.pop("after", None)
-    if result["changed"] and module._diff:
-        result["diff"] = diff_result(before, after)
-    module.exit_json(
-        id=rule_id, api=api or ("detection_engine" if is_detection(rule_type_id) else "alerting"), **result
-    )
+    reconcile(Rule(module, KibanaClient(module)))
 
 
 def id_hint(rule_id: str, rule_type_id: Optional[str], err: ApiError) -> Optional[str]:

@@ -48,7 +48,7 @@ description:
     replaced. Two different strings for one machine (C(node1:9100) and
     C(10.0.0.5:9100)) are not recognised as the same target.
 author:
-  - Vigil maintainers
+  - Vigil maintainers (@vigil-monitoring)
 requirements:
   - PyYAML on the Prometheus host when O(path) ends in C(.yml) or C(.yaml)
   - A POSIX system with C(fcntl.flock) (Linux, BSD)
@@ -135,8 +135,10 @@ seealso:
     link: https://prometheus.io/docs/prometheus/latest/configuration/configuration/#file_sd_config
 attributes:
   check_mode:
+    description: Check mode reads the file and reports whether it would change, without writing it.
     support: full
   diff_mode:
+    description: Diff mode returns the text of the file before and after the task.
     support: full
 """
 

@@ -152,7 +152,7 @@ def assert_lifecycle(run, module, create, update, absent, key):
     assert updated["changed"] is True and updated["diff"]["before"] != updated["diff"]["after"]
     assert run(module, update)["changed"] is False
     removed = run(module, absent)
-    assert removed["changed"] is True and removed[key] is None
+    assert removed["changed"] is True and removed[key] == {}  # one result shape: {} when absent
     assert run(module, absent)["changed"] is False
 
 

@@ -272,12 +272,12 @@ def test_hash_changes_with_content_and_version_but_not_with_key_order():
 
 
 def test_hash_is_the_one_the_upload_module_writes():
-    elastic = pytest.importorskip(
-        "ansible_collections.vigil.monitoring.plugins.module_utils.elastic",
-        reason="the elasticsearch_ingest_pipeline module_utils is not in this checkout",
+    upload = pytest.importorskip(
+        "ansible_collections.vigil.monitoring.plugins.modules.elasticsearch_ingest_pipeline",
+        reason="the elasticsearch_ingest_pipeline module is not in this checkout",
     )
     body = ep.ecs_pipeline(base_map())
-    assert elastic.with_content_hash(body) == body
+    assert upload.with_content_hash(body) == body
 
 
 def test_samples_become_simulate_documents_for_the_upload_module():

@@ -126,7 +126,7 @@ def test_delete_removes_the_rule_then_is_a_noop(run_module, grafana):
 
     result = run(run_module, module_args(grafana, uid="vigil-target-down", state="absent"), diff=True)
 
-    assert result["changed"] is True and result["rule"] is None
+    assert result["changed"] is True and result["rule"] == {}  # one result shape: {} when absent
     assert result["diff"]["before"]["title"] == "Target down" and result["diff"]["after"] == {}
     assert [(r.method, r.path) for r in grafana.writes()] == [
         ("DELETE", "/api/v1/provisioning/alert-rules/vigil-target-down")]

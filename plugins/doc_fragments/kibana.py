@@ -1,0 +1,28 @@
+# -*- coding: utf-8 -*-
+# Copyright: Vigil maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Options and attributes of the Kibana modules (with vigil.monitoring.api)."""
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    DOCUMENTATION = r"""
+options:
+  api_key:
+    description:
+      - Elasticsearch API key accepted by Kibana, sent in the C(Authorization) header with the C(ApiKey) scheme; the
+        C(encoded) value or C(id:api_key). Never logged.
+      - Mutually exclusive with O(api_token) and O(url_username).
+    type: str
+  space_id:
+    description: Kibana space; unset or C(default) means the default space (no C(/s/<space>) prefix).
+    type: str
+attributes:
+  action_group:
+    description: Set the connection options once per play or block with C(module_defaults) and C(group/vigil.monitoring.kibana).
+    support: full
+    membership: [vigil.monitoring.kibana]
+notes:
+  - Every request carries the C(kbn-xsrf) header Kibana requires on writes.
+"""
