@@ -1,0 +1,95 @@
+# -*- coding: utf-8 -*-
+# Copyright: Vigil maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a role's internal variables evaluate to, rendered by ansible-playbook on the controller.
+
+A play loads a role's ``vars/main.yml`` (the role itself does not run) on the hosts of a
+small inventory (connection local, no facts) and writes, per host, the values of the
+variables asked for as JSON. The role's ``defaults/main.yml`` is the inventory's
+``group_vars/all``, so that, as with role defaults, the inventory's group and host
+variables override it. Tests then assert on what the role
+would write or send (policies, datasources, settings) for realistic inventories.
+
+The golden files in ``tests/golden/role_vars/`` hold the same values for fixed
+scenarios, so that a refactoring of how a variable is computed (a Jinja program moved
+into a filter) shows any change in what it evaluates to. Rewrite them with
+``VIGIL_UPDATE_GOLDEN=1`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Dict, Iterable, Optional, Sequence
+
+import yaml
+
+from local_playbook import ROOT, find_ansible_playbook, run_local_playbook
+
+GOLDEN = ROOT / "tests" / "golden" / "role_vars"
+UPDATE = os.environ.get("VIGIL_UPDATE_GOLDEN") == "1"
+
+_PLAY = """\
+---
+- name: Evaluate the variables of the role {role}
+  hosts: "{hosts}"
+  gather_facts: false
+  vars_files:
+{vars_files}
+  tasks:
+    - name: Write the variables of this host
+      ansible.builtin.copy:
+        content: "{{{{ dict(vigil_render_names | zip(query('ansible.builtin.vars', *vigil_render_names))) | to_json }}}}"
+        dest: "{{{{ vigil_render_out }}}}/{{{{ inventory_hostname }}}}.json"
+        mode: "0600"
+"""
+
+
+def render_role_vars(
+    workdir: Path,
+    role: str,
+    names: Sequence[str],
+    extra_vars: Optional[Dict[str, Any]] = None,
+    inventory: Optional[Dict[str, Any]] = None,
+    hosts: str = "all",
+    vars_files: Iterable[str] = ("vars/main.yml",),
+) -> Dict[str, Dict[str, Any]]:
+    """{host: {variable: value}} for the variables `names` of roles/`role`, on the hosts of
+    `inventory` (a YAML inventory as data; default: localhost alone). Fails with
+    ansible-playbook's output when the play fails."""
+    role_dir = ROOT / "roles" / role
+    out = workdir / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    group_vars = workdir / "group_vars" / "all"
+    group_vars.mkdir(parents=True, exist_ok=True)
+    (group_vars / "role_defaults.yml").write_text((role_dir / "defaults" / "main.yml").read_text(encoding="utf-8"),
+                                                   encoding="utf-8")
+    if inventory is None:
+        inventory = {"all": {"hosts": {"localhost": {}}}}
+    inventory = {"all": dict(inventory["all"], vars=dict(inventory["all"].get("vars") or {}, ansible_connection="local"))}
+    play = _PLAY.format(
+        role=role,
+        hosts=hosts,
+        vars_files="\n".join("    - %s/%s" % (role_dir, name) for name in vars_files),
+    )
+    variables = dict(extra_vars or {}, vigil_render_names=list(names), vigil_render_out=str(out), role_path=str(role_dir))
+    result = run_local_playbook(workdir, find_ansible_playbook(), play, variables, inventory=yaml.safe_dump(inventory))
+    assert result.returncode == 0, result.stdout + result.stderr
+    return {path.stem: json.loads(path.read_text(encoding="utf-8")) for path in sorted(out.glob("*.json"))}
+
+
+def check_golden(name: str, rendered: Any) -> None:
+    """Compare `rendered` with tests/golden/role_vars/`name`.yml (written when VIGIL_UPDATE_GOLDEN=1)."""
+    path = GOLDEN / ("%s.yml" % name)
+    text = yaml.safe_dump(rendered, sort_keys=True, default_flow_style=False, allow_unicode=True, width=120)
+    if UPDATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("# Written by VIGIL_UPDATE_GOLDEN=1 (tests/unit/role_vars_render.py); review the diff.\n" + text,
+                        encoding="utf-8")
+    assert path.exists(), "%s is missing: run with VIGIL_UPDATE_GOLDEN=1 to write it" % path
+    expected = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert rendered == expected, (
+        "the role's variables differ from %s; if the change is intended, rewrite it with VIGIL_UPDATE_GOLDEN=1 and "
+        "review the diff" % path
+    )
