@@ -30,20 +30,27 @@ from local_playbook import ROOT, find_ansible_playbook, run_local_playbook
 GOLDEN = ROOT / "tests" / "golden" / "role_vars"
 UPDATE = os.environ.get("VIGIL_UPDATE_GOLDEN") == "1"
 
-_PLAY = """\
----
-- name: Evaluate the variables of the role {role}
-  hosts: "{hosts}"
-  gather_facts: false
-  vars_files:
-{vars_files}
-  tasks:
-    - name: Write the variables of this host
-      ansible.builtin.copy:
-        content: "{{{{ dict(vigil_render_names | zip(query('ansible.builtin.vars', *vigil_render_names))) | to_json }}}}"
-        dest: "{{{{ vigil_render_out }}}}/{{{{ inventory_hostname }}}}.json"
-        mode: "0600"
-"""
+_CONTENT = "{{ dict(vigil_render_names | zip(query('ansible.builtin.vars', *vigil_render_names))) | to_json }}"
+
+
+def task_vars(role: str, tasks_file: str, task_name: str) -> Dict[str, str]:
+    """The variables a task of roles/`role`/tasks/`tasks_file` defines: its ``vars`` and, for
+    set_fact, the facts it sets; as written (templates), to be evaluated by render_role_vars."""
+    tasks = yaml.safe_load((ROOT / "roles" / role / "tasks" / tasks_file).read_text(encoding="utf-8"))
+    for task in _walk(tasks):
+        if task.get("name") == task_name:
+            found = dict(task.get("vars") or {})
+            for key in ("ansible.builtin.set_fact", "set_fact"):
+                found.update({k: v for k, v in (task.get(key) or {}).items() if k != "cacheable"})
+            return found
+    raise AssertionError("no task named %r in roles/%s/tasks/%s" % (task_name, role, tasks_file))
+
+
+def _walk(tasks: Any) -> Iterable[Dict[str, Any]]:
+    for task in tasks or []:
+        yield task
+        for key in ("block", "rescue", "always"):
+            yield from _walk(task.get(key))
 
 
 def render_role_vars(
@@ -54,10 +61,12 @@ def render_role_vars(
     inventory: Optional[Dict[str, Any]] = None,
     hosts: str = "all",
     vars_files: Iterable[str] = ("vars/main.yml",),
+    extra_task_vars: Optional[Dict[str, Any]] = None,
 ) -> Dict[str, Dict[str, Any]]:
     """{host: {variable: value}} for the variables `names` of roles/`role`, on the hosts of
-    `inventory` (a YAML inventory as data; default: localhost alone). Fails with
-    ansible-playbook's output when the play fails."""
+    `inventory` (a YAML inventory as data; default: localhost alone). `extra_task_vars` are
+    set on the task that evaluates them (see task_vars). Fails with ansible-playbook's
+    output when the play fails."""
     role_dir = ROOT / "roles" / role
     out = workdir / "out"
     out.mkdir(parents=True, exist_ok=True)
@@ -68,11 +77,20 @@ def render_role_vars(
     if inventory is None:
         inventory = {"all": {"hosts": {"localhost": {}}}}
     inventory = {"all": dict(inventory["all"], vars=dict(inventory["all"].get("vars") or {}, ansible_connection="local"))}
-    play = _PLAY.format(
-        role=role,
-        hosts=hosts,
-        vars_files="\n".join("    - %s/%s" % (role_dir, name) for name in vars_files),
-    )
+    task = {
+        "name": "Write the variables of this host",
+        "ansible.builtin.copy": {"content": _CONTENT, "dest": "{{ vigil_render_out }}/{{ inventory_hostname }}.json",
+                                 "mode": "0600"},
+    }
+    if extra_task_vars:
+        task["vars"] = extra_task_vars
+    play = yaml.safe_dump([{
+        "name": "Evaluate the variables of the role %s" % role,
+        "hosts": hosts,
+        "gather_facts": False,
+        "vars_files": [str(role_dir / name) for name in vars_files],
+        "tasks": [task],
+    }], sort_keys=False, width=1000)
     variables = dict(extra_vars or {}, vigil_render_names=list(names), vigil_render_out=str(out), role_path=str(role_dir))
     result = run_local_playbook(workdir, find_ansible_playbook(), play, variables, inventory=yaml.safe_dump(inventory))
     assert result.returncode == 0, result.stdout + result.stderr
