@@ -17,7 +17,7 @@ from typing import Any, Dict
 
 import pytest
 
-from role_vars_render import check_golden, render_role_vars
+from role_vars_render import check_golden, render_role_vars, task_vars
 
 NAMES = [
     "_elasticsearch_master_hosts",
@@ -29,7 +29,19 @@ NAMES = [
     "_elasticsearch_retention",
     "_elasticsearch_retention_patterns",
     "_elasticsearch_identity_roles",
+    "__elasticsearch_bad_tokens",
+    "__elasticsearch_bad_identities",
+    "__elasticsearch_sysctl_low",
+    "__elasticsearch_token_existing",
 ]
+# The task programs: the preflight's token and identity checks, the kernel check, the token store.
+TASK_VARS = dict(
+    task_vars("elasticsearch", "preflight.yml", "Assert the service-account tokens are bearer tokens"),
+    **task_vars("elasticsearch", "preflight.yml", "Assert the component identities are usable"),
+    **task_vars("elasticsearch", "kernel.yml", "Compare the kernel settings with what Elasticsearch needs"),
+    **task_vars("elasticsearch", "secrets.yml", "Write the service token store (hashes only)"),
+)
+BAD_NAMES = ["__elasticsearch_bad_tokens", "__elasticsearch_bad_identities", "__elasticsearch_sysctl_low"]
 
 CLUSTER = {
     "all": {
@@ -47,6 +59,20 @@ CLUSTER = {
     }
 }
 SINGLE = {"all": {"hosts": {"logs1": {"ansible_host": "198.51.100.20"}}}}
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+# What slurp read from /proc/sys (content), per elasticsearch_sysctl entry (item).
+SYSCTL = {"results": [
+    {"content": b64("262144\n"), "item": {"key": "vm.max_map_count", "value": 262144}},
+    {"content": b64("65530\n"), "item": {"key": "vm.swappiness_floor", "value": "100000"}},
+    {"content": b64("not a number\n"), "item": {"key": "fs.file-max", "value": 10}},
+]}
+STORE = {"content": b64("elastic/kibana/vigil-kibana:$2a$10$render.test.hash.one\n"
+                        " elastic/fleet-server/fleet : $2b$10$render.test.hash.two \nno separator here\n\n")}
 
 
 def token(text: str, prefix: bytes = b"\x00\x01\x00\x01") -> str:
@@ -81,9 +107,11 @@ EXTRA_IDENTITY = {"name": "site_reader", "password": "render-test-password-site"
                   "role": {"indices": [{"names": ["logs-site-*"], "privileges": ["read"]}]}}
 
 SCENARIOS: Dict[str, Dict[str, Any]] = {
-    "single": ({}, SINGLE),
-    "cluster": ({"__elasticsearch_bootstrapped": False}, CLUSTER),
+    "single": ({"__elasticsearch_sysctl_current": {"results": []}}, SINGLE),
+    "cluster": ({"__elasticsearch_bootstrapped": False, "__elasticsearch_sysctl_current": SYSCTL}, CLUSTER),
     "custom": ({
+        "__elasticsearch_sysctl_current": SYSCTL,
+        "__elasticsearch_tokens_current": STORE,
         "__elasticsearch_bootstrapped": True,
         "elasticsearch_seed_hosts": ["seed1.example.org:9300", "[2001:db8::99]:9300"],
         "elasticsearch_service_tokens": TOKENS,
@@ -95,13 +123,27 @@ SCENARIOS: Dict[str, Dict[str, Any]] = {
         "elasticsearch_kibana_rules_password": "render-test-password-rules",
         "elasticsearch_identities_extra": [EXTRA_IDENTITY, {"name": "no_password_yet", "role": {}}],
     }, CLUSTER),
+    # Unusable identities: the role stops at its preflight, nothing else is computed.
+    "bad": ({
+        "__elasticsearch_sysctl_current": {"results": []},
+        "elasticsearch_grafana_password": "short-password",
+        "elasticsearch_ingest_password": "render-test-password-ingest",
+        "elasticsearch_identities_extra": [
+            {"name": "elastic", "password": "render-test-password-elastic", "role": {}},
+            {"name": "vigil_ingest", "password": "render-test-password-again", "role": {}},
+            {"password": "render-test-password-noname", "role": {}},
+            {"name": "no_role", "password": "render-test-password-norole", "role": "superuser"},
+            {"name": "fine", "password": "render-test-password-fine", "role": {"cluster": ["monitor"]}},
+        ],
+    }, SINGLE),
 }
 
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Dict[str, Dict[str, Any]]]:
     return {
-        name: render_role_vars(tmp_path_factory.mktemp("es_" + name), "elasticsearch", NAMES, extra, inventory)
+        name: render_role_vars(tmp_path_factory.mktemp("es_" + name), "elasticsearch", BAD_NAMES if name == "bad" else NAMES,
+                               extra, inventory, extra_task_vars=TASK_VARS)
         for name, (extra, inventory) in SCENARIOS.items()
     }
 
@@ -184,3 +226,28 @@ def test_identity_roles_carry_no_password(rendered):
     assert roles[1]["role"]["applications"][0]["resources"] == ["space:soc"]
     assert roles[3] == {"name": "site_reader", "component": "site dashboards", "role": EXTRA_IDENTITY["role"]}
     assert "render-test-password" not in repr(roles)
+
+
+def test_preflight_names_the_unusable_tokens_by_position(rendered):
+    assert rendered["custom"]["es1"]["__elasticsearch_bad_tokens"] == [1, 2, 3, 4]
+    assert rendered["single"]["logs1"]["__elasticsearch_bad_tokens"] == []
+
+
+def test_preflight_names_the_unusable_identities(rendered):
+    assert rendered["custom"]["es1"]["__elasticsearch_bad_identities"] == []
+    assert rendered["bad"]["logs1"]["__elasticsearch_bad_identities"] == [
+        "vigil_ingest", "vigil_grafana", "elastic", "(entry 10)", "no_role"]
+
+
+def test_kernel_settings_below_what_elasticsearch_needs(rendered):
+    assert rendered["cluster"]["es1"]["__elasticsearch_sysctl_low"] == [
+        "vm.swappiness_floor is 65530, needs 100000", "fs.file-max is not a number, needs 10"]
+    assert rendered["single"]["logs1"]["__elasticsearch_sysctl_low"] == []
+
+
+def test_token_store_is_read_back_as_hashes(rendered):
+    assert rendered["custom"]["es1"]["__elasticsearch_token_existing"] == {
+        "elastic/kibana/vigil-kibana": "$2b$10$render.test.hash.one",
+        "elastic/fleet-server/fleet": "$2b$10$render.test.hash.two",
+    }
+    assert rendered["single"]["logs1"]["__elasticsearch_token_existing"] == {}
