@@ -18,21 +18,20 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
 from typing import Any, List, Optional
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.vigil.monitoring.plugins.filter.ecs_pipeline import ecs_pipeline_name
+from ansible_collections.vigil.monitoring.plugins.module_utils.filter_input import FilterInputError, as_list
 
 _YML = re.compile(r"[.]yml$")
 
 
 def _list(value: Any, what: str) -> List[Any]:
-    if value is None:
-        return []
-    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
-        raise AnsibleFilterError("%s must be a list, got %s" % (what, type(value).__name__))
-    return list(value)
+    try:
+        return as_list(value, what)
+    except FilterInputError as exc:
+        raise AnsibleFilterError(str(exc)) from None
 
 
 def ecs_field_map_files(paths: Any, enabled: Optional[Any] = None) -> List[str]:

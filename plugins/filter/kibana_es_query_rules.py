@@ -14,20 +14,11 @@ kibana_es_query_rules(rules)
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Dict, List
 
 from ansible.errors import AnsibleFilterError
-
-
-def _number(value: Any, where: str) -> int:
-    """A whole number as Jinja's int filter reads it (text, or a decimal cut to its whole part)."""
-    for convert in (int, lambda text: int(float(text))):
-        try:
-            return convert(str(value).strip())
-        except (TypeError, ValueError):
-            continue
-    raise AnsibleFilterError("%s must be a number, got %r" % (where, value))
+from ansible_collections.vigil.monitoring.plugins.module_utils.filter_input import FilterInputError, as_list, whole_number
 
 
 def _params(rule: Mapping, where: str) -> Dict[str, Any]:
@@ -38,9 +29,9 @@ def _params(rule: Mapping, where: str) -> Dict[str, Any]:
         "timeField": rule.get("time_field", "@timestamp"),
         "esQuery": json.dumps({"query": rule["query"]}),
         "size": 10,
-        "threshold": [_number(rule["threshold"], where + ": threshold")],
+        "threshold": [whole_number(rule["threshold"], where + ": threshold")],
         "thresholdComparator": rule.get("comparator", ">"),
-        "timeWindowSize": _number(window[:-1], where + ": window (a number and a unit, e.g. 5m)"),
+        "timeWindowSize": whole_number(window[:-1], where + ": window (a number and a unit, e.g. 5m)"),
         "timeWindowUnit": window[-1:],
         "excludeHitsFromPreviousRun": True,
     }
@@ -64,15 +55,17 @@ def _rule(rule: Any, index: int) -> Dict[str, Any]:
         }
     except KeyError as exc:
         raise AnsibleFilterError("%s needs %s" % (where, exc.args[0])) from None
+    except FilterInputError as exc:
+        raise AnsibleFilterError(str(exc)) from None
 
 
 def kibana_es_query_rules(rules: Any) -> List[Dict[str, Any]]:
     """vigil.monitoring.kibana_rule parameters (.es-query) of every log rule."""
-    if rules is None:
-        return []
-    if isinstance(rules, (str, bytes, Mapping)) or not isinstance(rules, Sequence):
-        raise AnsibleFilterError("kibana_log_rules must be a list of rules, got %s" % type(rules).__name__)
-    return [_rule(rule, index) for index, rule in enumerate(rules)]
+    try:
+        items = as_list(rules, "kibana_log_rules")
+    except FilterInputError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+    return [_rule(rule, index) for index, rule in enumerate(items)]
 
 
 class FilterModule:
