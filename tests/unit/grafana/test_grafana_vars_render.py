@@ -14,6 +14,7 @@ the file system's order).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any, Dict
 import pytest
 
 from local_playbook import ROOT
-from role_vars_render import check_golden, render_role_vars
+from role_vars_render import check_golden, render_role_vars, task_vars
 
 NAMES = [
     "_grafana_prometheus_servers",
@@ -43,7 +44,19 @@ NAMES = [
     "_grafana_community_entries",
     "_grafana_community_dirs",
     "_grafana_community_dests",
+    "__grafana_dashboard_uids",
+    "__grafana_community_provisioned",
+    "__grafana_plugins_pinned",
+    "__grafana_plugins_to_install",
 ]
+# The task programs: the preflight's uid check, the community dashboards' datasource
+# mapping, the plugins to install.
+TASK_VARS = dict(
+    task_vars("grafana", "preflight.yml", "Assert dashboard UIDs are unique across Vigil's and the user's dashboards"),
+    **task_vars("grafana", "community_fetch.yml", "Map the community dashboards' datasources to Vigil's"),
+    **task_vars("grafana", "plugins.yml", "Install and pin plugins"),
+)
+FIXTURES = ROOT / "tests" / "unit" / "dashboards" / "fixtures" / "community"
 
 LONG = "prometheus-replica-in-the-second-datacenter.example.org"
 INVENTORY = {
@@ -67,9 +80,13 @@ INVENTORY = {
 COMMUNITY = [
     {"id": 1860, "revision": 37},
     {"id": 7587, "revision": 3, "uid": "blackbox", "folder": "Probes", "title": "Blackbox", "checksum": "sha256:abc",
-     "inputs": {"DS_PROMETHEUS": "vigil-prometheus"}},
-    {"id": 9628, "revision": 7, "uid": "", "folder": "", "inputs": None},
+     "inputs": {"VAR_INTERVAL": "1m"}},
+    {"id": 13639, "revision": 2, "uid": "", "folder": "", "inputs": None},
 ]
+PLUGINS = [{"name": "grafana-clock-panel", "version": "2.1.5"}, {"name": "yesoreyeram-infinity-datasource", "version": 2},
+           {"name": "grafana-polystat-panel", "version": "2.1.13"}]
+PLUGINS_LS = ("installed plugins:\ngrafana-clock-panel @ 2.1.5\nyesoreyeram-infinity-datasource @ 2 \n"
+              "grafana-polystat-panel @ 2.1.12\n\nPlease restart Grafana after installing or removing plugins.\n")
 
 
 def _user_dashboards(base: Path) -> Path:
@@ -106,6 +123,19 @@ def _scenarios(base: Path) -> Dict[str, Dict[str, Any]]:
             "grafana_dashboards_allow_ui_updates": True,
             "grafana_community_dashboards": COMMUNITY,
             "grafana_community_datasources": {"loki": "site-loki"},
+            "grafana_community_dashboards_source": "directory",
+            "grafana_community_dashboards_dir": str(FIXTURES),
+            "grafana_plugins": PLUGINS,
+            "__grafana_plugins_ls": {"stdout": PLUGINS_LS},
+        },
+        # Downloaded on the host: the files come back from slurp.
+        "host_download": {
+            "grafana_community_dashboards": [{"id": 17361, "revision": 2}, {"id": 1860, "revision": 37, "folder": "Hosts"}],
+            "grafana_community_dashboards_download_on": "host",
+            "__grafana_community_slurped": {"results": [
+                {"content": base64.b64encode((FIXTURES / name).read_bytes()).decode()}
+                for name in ("17361-2.json", "1860-37.json")]},
+            "grafana_plugins": PLUGINS,
         },
         "bare": {
             "grafana_elasticsearch_user": "",
@@ -117,7 +147,7 @@ def _scenarios(base: Path) -> Dict[str, Dict[str, Any]]:
     }
 
 
-INVENTORIES = {"defaults": INVENTORY, "custom": INVENTORY, "bare": {"all": {"hosts": {"grafana1": {}}}}}
+INVENTORIES = {"defaults": INVENTORY, "custom": INVENTORY, "host_download": INVENTORY, "bare": {"all": {"hosts": {"grafana1": {}}}}}
 
 
 def _portable(value: Any, base: Path) -> Any:
@@ -127,7 +157,26 @@ def _portable(value: Any, base: Path) -> Any:
     for host in value.values():
         host["_grafana_dashboard_dirs"] = sorted(host["_grafana_dashboard_dirs"])
         host["_grafana_dashboard_copies"] = sorted(host["_grafana_dashboard_copies"], key=lambda c: c["dest"])
+        host["__grafana_dashboard_uids"] = sorted(host["__grafana_dashboard_uids"])
+        # Each provisioned dashboard by its uid, title, datasources and digest (the whole JSON is large).
+        host["__grafana_community_provisioned"] = [
+            {"dest": item["dest"], "uid": item["dashboard"].get("uid"), "title": item["dashboard"].get("title"),
+             "datasources": sorted(set(_datasource_uids(item["dashboard"]))),
+             "sha256": hashlib.sha256(json.dumps(item["dashboard"], sort_keys=True).encode()).hexdigest()}
+            for item in host["__grafana_community_provisioned"]]
     return value
+
+
+def _datasource_uids(node: Any):
+    if isinstance(node, dict):
+        source = node.get("datasource")
+        if isinstance(source, dict) and "uid" in source:
+            yield str(source["uid"])
+        for child in node.values():
+            yield from _datasource_uids(child)
+    elif isinstance(node, list):
+        for child in node:
+            yield from _datasource_uids(child)
 
 
 @pytest.fixture(scope="module")
@@ -136,12 +185,12 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Dict[str, Di
     out = {}
     for name, extra in _scenarios(base).items():
         got = render_role_vars(tmp_path_factory.mktemp("grafana_" + name), "grafana", NAMES, extra, INVENTORIES[name],
-                               hosts="grafana1")
+                               hosts="grafana1", extra_task_vars=TASK_VARS)
         out[name] = _portable(got, base)
     return out
 
 
-@pytest.mark.parametrize("scenario", ["defaults", "custom", "bare"])
+@pytest.mark.parametrize("scenario", ["defaults", "custom", "host_download", "bare"])
 def test_scenario_matches_golden_file(rendered, scenario):
     check_golden("grafana-" + scenario, rendered[scenario])
 
@@ -235,14 +284,40 @@ def test_dashboards_directories_and_files(rendered):
 
 def test_community_dashboards_are_named(rendered):
     host = rendered["custom"]["grafana1"]
-    node, blackbox, empty = host["_grafana_community_entries"]
+    node, blackbox, loki = host["_grafana_community_entries"]
     assert node == {"id": 1860, "revision": 37, "uid": "community-1860", "folder": "Community", "title": None,
                     "inputs": {}, "checksum": "", "file": "1860-37.json",
                     "name": "grafana.com dashboard 1860 revision 37"}
     assert blackbox["uid"] == "blackbox" and blackbox["folder"] == "Probes" and blackbox["checksum"] == "sha256:abc"
-    assert (empty["uid"], empty["folder"], empty["inputs"]) == ("community-9628", "Community", {})
+    assert (loki["uid"], loki["folder"], loki["inputs"]) == ("community-13639", "Community", {})
     assert host["_grafana_community_dests"] == [
         "/var/lib/grafana/dashboards/community/Community/community-1860.json",
         "/var/lib/grafana/dashboards/community/Probes/blackbox.json",
-        "/var/lib/grafana/dashboards/community/Community/community-9628.json",
+        "/var/lib/grafana/dashboards/community/Community/community-13639.json",
     ]
+
+
+def test_dashboard_uids_of_every_source_are_checked_together(rendered):
+    uids = rendered["custom"]["grafana1"]["__grafana_dashboard_uids"]
+    assert {"user-top", "user-a", "user-b", "community-1860", "blackbox", "community-13639"} <= set(uids)
+    assert len(uids) == len(rendered["custom"]["grafana1"]["_grafana_dashboard_copies"]) + 3
+
+
+def test_community_dashboards_are_provisioned_with_vigils_datasources(rendered):
+    node, blackbox, loki = rendered["custom"]["grafana1"]["__grafana_community_provisioned"]
+    assert node["dest"] == "/var/lib/grafana/dashboards/community/Community/community-1860.json"
+    assert node["uid"] == "community-1860" and "vigil-prometheus" in node["datasources"]
+    assert (blackbox["uid"], blackbox["title"]) == ("blackbox", "Blackbox")
+    assert loki["datasources"] == ["site-loki"]
+    es, hosts = rendered["host_download"]["grafana1"]["__grafana_community_provisioned"]
+    assert es["datasources"] == ["vigil-elasticsearch-logs"]
+    assert hosts["dest"] == "/var/lib/grafana/dashboards/community/Hosts/community-1860.json"
+    assert "vigil-prom-mon-2-example" in hosts["datasources"]
+
+
+def test_plugins_already_at_their_version_are_not_installed_again(rendered):
+    host = rendered["custom"]["grafana1"]
+    assert host["__grafana_plugins_pinned"] == ["grafana-clock-panel", "yesoreyeram-infinity-datasource"]
+    assert host["__grafana_plugins_to_install"] == [PLUGINS[2]]
+    # Nothing listed (a new host): every plugin is installed.
+    assert rendered["host_download"]["grafana1"]["__grafana_plugins_to_install"] == PLUGINS
