@@ -22,7 +22,7 @@ from typing import Any, List, Optional
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.vigil.monitoring.plugins.filter.ecs_pipeline import ecs_pipeline_name
-from ansible_collections.vigil.monitoring.plugins.module_utils.filter_input import FilterInputError, as_list
+from ansible_collections.vigil.monitoring.plugins.plugin_utils.filter_input import FilterInputError, as_list
 
 _YML = re.compile(r"[.]yml$")
 

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any, Dict, List, Sequence
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.vigil.monitoring.plugins.module_utils.filter_input import FilterInputError, as_list
+from ansible_collections.vigil.monitoring.plugins.plugin_utils.filter_input import FilterInputError, as_list
 
 MIN_PASSWORD_LENGTH = 16
 

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any, Dict, List
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.vigil.monitoring.plugins.module_utils.filter_input import (
+from ansible_collections.vigil.monitoring.plugins.plugin_utils.filter_input import (
     FilterInputError,
     as_list,
     as_mapping,

@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from typing import Any, Dict, List
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.vigil.monitoring.plugins.module_utils.filter_input import FilterInputError, as_list
+from ansible_collections.vigil.monitoring.plugins.plugin_utils.filter_input import FilterInputError, as_list
 
 TOKEN_PREFIX = "\x00\x01\x00\x01"
 MIN_SECRET_LENGTH = 16

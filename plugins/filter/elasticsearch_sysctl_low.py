@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any, List
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.vigil.monitoring.plugins.module_utils.filter_input import FilterInputError, as_list, whole_number
+from ansible_collections.vigil.monitoring.plugins.plugin_utils.filter_input import FilterInputError, as_list, whole_number
 
 
 def _current(result: Mapping) -> str:

@@ -6,14 +6,18 @@
 ``as_list`` and ``as_mapping`` accept what a role variable of that type may hold (None
 counts as empty) and raise FilterInputError naming the variable otherwise;
 ``whole_number`` reads a number as Jinja's ``int`` filter does, but refuses what is not
-a number instead of reading it as 0; ``merge`` is Ansible's ``combine(recursive=true)``.
+a number instead of reading it as 0; ``merge`` is Ansible's ``combine(recursive=true)``;
+``filter_errors`` turns FilterInputError into the AnsibleFilterError a filter raises.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Mapping, Sequence
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List
+
+from ansible.errors import AnsibleFilterError
 
 
 class FilterInputError(ValueError):
@@ -62,3 +66,14 @@ def merge(base: Mapping, override: Mapping) -> Dict[str, Any]:
         else:
             merged[key] = copy.deepcopy(value)
     return merged
+
+
+def filter_errors(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a filter: its FilterInputError becomes AnsibleFilterError with the same message."""
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except FilterInputError as exc:
+            raise AnsibleFilterError(str(exc)) from None
+    return wrapper

@@ -73,11 +73,14 @@ def test_job_settings_and_secrets(rendered):
     # Multi-target jobs take their exporter's settings unless they have their own.
     assert settings["blackbox"] == settings["blackbox_exporter"]
     assert settings["snmp"] == {"scheme": "https"}
-    assert host["_prometheus_secrets"][:4] == [
+    # A remote_write password file is named by the entry's position in prometheus_remote_write,
+    # as prometheus.yml.j2 names it (the first entry has no password).
+    assert host["_prometheus_secrets"] == [
         {"name": "job-prometheus", "password": "render-test-admin"},
         {"name": "job-node", "password": "render-test-node"},
         {"name": "job-windows", "password": "render-test-no-user"},
         {"name": "alertmanager", "password": "render-test-am"},
+        {"name": "remote-write-1", "password": "render-test-rw"},
     ]
 
 
