@@ -62,11 +62,13 @@ def render_role_vars(
     hosts: str = "all",
     vars_files: Iterable[str] = ("vars/main.yml",),
     extra_task_vars: Optional[Dict[str, Any]] = None,
+    setup_tasks: Sequence[Dict[str, Any]] = (),
 ) -> Dict[str, Dict[str, Any]]:
     """{host: {variable: value}} for the variables `names` of roles/`role`, on the hosts of
     `inventory` (a YAML inventory as data; default: localhost alone). `extra_task_vars` are
-    set on the task that evaluates them (see task_vars). Fails with ansible-playbook's
-    output when the play fails."""
+    set on the task that evaluates them (see task_vars); `setup_tasks` run first on every
+    host (e.g. set_fact with cacheable: true, to give hosts facts). Fails with
+    ansible-playbook's output when the play fails."""
     role_dir = ROOT / "roles" / role
     out = workdir / "out"
     out.mkdir(parents=True, exist_ok=True)
@@ -84,7 +86,8 @@ def render_role_vars(
     }
     if extra_task_vars:
         task["vars"] = extra_task_vars
-    play = yaml.safe_dump([{
+    setup = [{"name": "Set up the hosts", "hosts": "all", "gather_facts": False, "tasks": list(setup_tasks)}] if setup_tasks else []
+    play = yaml.safe_dump(setup + [{
         "name": "Evaluate the variables of the role %s" % role,
         "hosts": hosts,
         "gather_facts": False,
