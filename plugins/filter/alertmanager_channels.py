@@ -15,21 +15,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, List
 
-from ansible.errors import AnsibleFilterError
-from ansible_collections.vigil.monitoring.plugins.plugin_utils.filter_input import FilterInputError, as_list, as_mapping
+from ansible_collections.vigil.monitoring.plugins.plugin_utils.filter_input import as_list, as_mapping, filter_errors
 
 
+@filter_errors
 def alertmanager_channels(teams: Any, triage: Any = None) -> List[Any]:
     """The triage channels and every team's pager and digest channels."""
-    try:
-        found = as_list(triage, "alertmanager_triage_channels")
-        for name, team in as_mapping(teams, "alertmanager_teams").items():
-            if isinstance(team, Mapping):
-                for kind in ("pager", "digest"):
-                    found += as_list(team.get(kind) or [], "alertmanager_teams.%s.%s" % (name, kind))
-        return found
-    except FilterInputError as exc:
-        raise AnsibleFilterError(str(exc)) from None
+    found = as_list(triage, "alertmanager_triage_channels")
+    for name, team in as_mapping(teams, "alertmanager_teams").items():
+        if isinstance(team, Mapping):
+            for kind in ("pager", "digest"):
+                found += as_list(team.get(kind) or [], "alertmanager_teams.%s.%s" % (name, kind))
+    return found
 
 
 class FilterModule:

@@ -17,8 +17,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any, Dict
 
-from ansible.errors import AnsibleFilterError
-from ansible_collections.vigil.monitoring.plugins.plugin_utils.filter_input import FilterInputError, as_list, as_mapping
+from ansible_collections.vigil.monitoring.plugins.plugin_utils.filter_input import as_list, as_mapping, filter_errors
 
 
 def _with_intervals(route: Mapping, mute: Mapping, active: Mapping) -> Dict[str, Any]:
@@ -39,18 +38,16 @@ def _branch(route: Mapping, mute: Mapping, active: Mapping) -> Dict[str, Any]:
     return found
 
 
+@filter_errors
 def alertmanager_time_intervals(route: Any, mute: Any = None, active: Any = None) -> Dict[str, Any]:
     """The route tree with its receivers' time intervals."""
-    try:
-        root = as_mapping(route, "the route (alertmanager_routing's route)")
-        mute_by, active_by = (as_mapping(mute, "alertmanager_mute_time_intervals"),
-                              as_mapping(active, "alertmanager_active_time_intervals"))
-        found = copy.deepcopy(dict(root))
-        found["routes"] = [_branch(as_mapping(branch, "a route"), mute_by, active_by)
-                           for branch in as_list(root.get("routes"), "the routes")]
-        return found
-    except FilterInputError as exc:
-        raise AnsibleFilterError(str(exc)) from None
+    root = as_mapping(route, "the route (alertmanager_routing's route)")
+    mute_by = as_mapping(mute, "alertmanager_mute_time_intervals")
+    active_by = as_mapping(active, "alertmanager_active_time_intervals")
+    found = copy.deepcopy(dict(root))
+    found["routes"] = [_branch(as_mapping(branch, "a route"), mute_by, active_by)
+                       for branch in as_list(root.get("routes"), "the routes")]
+    return found
 
 
 class FilterModule:

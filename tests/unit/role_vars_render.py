@@ -21,13 +21,24 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict, Iterable, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, Optional, Sequence, Union
 
+import pytest
 import yaml
 
 from local_playbook import ROOT, find_ansible_playbook, run_local_playbook
 
 GOLDEN = ROOT / "tests" / "golden" / "role_vars"
+# An Elasticsearch inventory group as the roles that reach it read it: IPv4, IPv6 (bare and
+# bracketed) and a host known by its name only; one node on another HTTP port.
+ELASTICSEARCH_GROUP = {
+    "hosts": {
+        "es1": {"ansible_host": "192.0.2.10"},
+        "es2": {"ansible_host": "2001:db8::12", "elasticsearch_http_port": 9201},
+        "es3": {"ansible_host": "[2001:db8::13]"},
+        "es4": {},
+    }
+}
 UPDATE = os.environ.get("VIGIL_UPDATE_GOLDEN") == "1"
 
 _CONTENT = "{{ dict(vigil_render_names | zip(query('ansible.builtin.vars', *vigil_render_names))) | to_json }}"
@@ -100,6 +111,25 @@ def render_role_vars(
     return {path.stem: json.loads(path.read_text(encoding="utf-8")) for path in sorted(out.glob("*.json"))}
 
 
+def render_scenarios(
+    factory: Any,
+    role: str,
+    scenarios: Dict[str, Dict[str, Any]],
+    names: Union[Sequence[str], Callable[[str], Sequence[str]]],
+    inventory: Union[None, Dict[str, Any], Callable[[str], Dict[str, Any]]] = None,
+    **kwargs: Any,
+) -> Dict[str, Dict[str, Dict[str, Any]]]:
+    """{scenario: render_role_vars(...)} for every scenario's extra variables; `names` and
+    `inventory` may depend on the scenario (a function of its name). `factory` is pytest's
+    tmp_path_factory; `kwargs` go to render_role_vars."""
+    found = {}
+    for name, extra in scenarios.items():
+        wanted = names(name) if callable(names) else names
+        hosts = inventory(name) if callable(inventory) else inventory
+        found[name] = render_role_vars(factory.mktemp("%s_%s" % (role, name)), role, wanted, extra, hosts, **kwargs)
+    return found
+
+
 def _ordered(value: Any) -> Any:
     """Mappings as lists of (key, value) pairs: equal only with the keys in the same order."""
     if isinstance(value, dict):
@@ -125,3 +155,12 @@ def check_golden(name: str, rendered: Any) -> None:
         "review the diff" % path
     )
     assert _ordered(rendered) == _ordered(expected), "the role's variables list their keys in another order than %s" % path
+
+
+def golden_test(prefix: str, scenarios: Iterable[str]) -> Callable[..., None]:
+    """A test, parametrized by scenario, that its rendering (fixture ``rendered``) matches
+    tests/golden/role_vars/<prefix>-<scenario>.yml. Assign it to a module-level test_ name."""
+    @pytest.mark.parametrize("scenario", sorted(scenarios))
+    def test_scenario_matches_golden_file(rendered: Dict[str, Any], scenario: str) -> None:
+        check_golden("%s-%s" % (prefix, scenario), rendered[scenario])
+    return test_scenario_matches_golden_file

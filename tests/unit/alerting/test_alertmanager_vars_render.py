@@ -18,7 +18,7 @@ from typing import Any, Dict
 import pytest
 
 from alerting_support import load_sample_teams
-from role_vars_render import check_golden, render_role_vars, task_vars
+from role_vars_render import golden_test, render_scenarios, task_vars
 
 CATALOG_VARS_FILES = ("vars/main.yml", "../alert_catalog/defaults/main.yml", "../alert_catalog/vars/main.yml")
 CATALOG = {
@@ -73,16 +73,11 @@ def _scenarios() -> Dict[str, Dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Dict[str, Dict[str, Any]]]:
-    return {
-        name: render_role_vars(tmp_path_factory.mktemp("alertmanager_" + name), "alertmanager", NAMES, extra, INVENTORY,
-                               vars_files=CATALOG_VARS_FILES, extra_task_vars=dict(CATALOG, **MATCHERS, **CHECK))
-        for name, extra in _scenarios().items()
-    }
+    return render_scenarios(tmp_path_factory, "alertmanager", _scenarios(), NAMES, INVENTORY, vars_files=CATALOG_VARS_FILES,
+                            extra_task_vars=dict(CATALOG, **MATCHERS, **CHECK))
 
 
-@pytest.mark.parametrize("scenario", ["plain", "teams"])
-def test_scenario_matches_golden_file(rendered, scenario):
-    check_golden("alertmanager-" + scenario, rendered[scenario])
+test_scenario_matches_golden_file = golden_test("alertmanager", ["plain", "teams"])
 
 
 def test_cluster_peers_are_the_other_members(rendered):

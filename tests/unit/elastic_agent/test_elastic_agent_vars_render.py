@@ -15,7 +15,7 @@ from typing import Any, Dict
 
 import pytest
 
-from role_vars_render import check_golden, render_role_vars
+from role_vars_render import ELASTICSEARCH_GROUP, golden_test, render_scenarios
 
 NAMES = [
     "_elastic_agent_known_pipelines",
@@ -29,13 +29,7 @@ NAMES = [
 INVENTORY = {
     "all": {
         "children": {
-            "elasticsearch": {
-                "hosts": {
-                    "es1": {"ansible_host": "192.0.2.10"},
-                    "es2": {"ansible_host": "2001:db8::12", "elasticsearch_http_port": 9201},
-                    "es3": {},
-                }
-            },
+            "elasticsearch": ELASTICSEARCH_GROUP,
             "agents": {
                 "hosts": {
                     "collector1": {"elastic_agent_policy_id": "vigil-collectors"},
@@ -95,16 +89,11 @@ SCENARIOS: Dict[str, Dict[str, Any]] = {
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Dict[str, Dict[str, Any]]]:
     # With bad policies the role stops at its policy check: nothing else is computed.
-    return {
-        name: render_role_vars(tmp_path_factory.mktemp("agent_" + name), "elastic_agent",
-                               NAMES[:2] if name == "bad" else NAMES, extra, INVENTORY, hosts="agents")
-        for name, extra in SCENARIOS.items()
-    }
+    return render_scenarios(tmp_path_factory, "elastic_agent", SCENARIOS, lambda name: NAMES[:2] if name == "bad" else NAMES,
+                            INVENTORY, hosts="agents")
 
 
-@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
-def test_scenario_matches_golden_file(rendered, scenario):
-    check_golden("elastic_agent-" + scenario, rendered[scenario])
+test_scenario_matches_golden_file = golden_test("elastic_agent", SCENARIOS)
 
 
 def test_known_pipelines_follow_the_enabled_field_maps(rendered):
@@ -150,7 +139,7 @@ def test_every_problem_names_the_policy_and_input(rendered):
 
 def test_output_hosts_come_from_the_elasticsearch_group(rendered):
     assert rendered["defaults"]["linux1"]["_elastic_agent_elasticsearch_hosts"] == [
-        "https://192.0.2.10:9200", "https://[2001:db8::12]:9201", "https://es3:9200",
+        "https://192.0.2.10:9200", "https://[2001:db8::12]:9201", "https://[2001:db8::13]:9200", "https://es4:9200",
     ]
     assert rendered["custom"]["linux1"]["_elastic_agent_elasticsearch_hosts"] == ["https://logs.example.org:9243"]
 
@@ -181,16 +170,9 @@ def test_fleet_package_policies_per_policy(rendered):
     policies = rendered["custom"]["linux1"]["_elastic_agent_fleet_package_policies"]
     assert list(policies) == ["edge"]
     acme, app, audit, forwarded = policies["edge"]
-    assert acme == {
-        "name": "edge-acme",
-        "description": "Vigil: pipeline vigil-ecs-acme-edge-fw, retention firewall (ILM vigil-firewall), "
-                       "data stream logs-vigil.acme-branch",
-        "namespace": "branch",
-        "package": {"name": "udp", "version": "1.19.1"},
-        "inputs": {"udp-udp": {"enabled": True, "streams": {"udp.generic": {"enabled": True, "vars": {
-            "data_stream.dataset": "vigil.acme", "listen_address": "198.51.100.7", "listen_port": 6514,
-            "pipeline": "vigil-ecs-acme-edge-fw"}}}}},
-    }
+    assert [p["name"] for p in policies["edge"]] == ["edge-acme", "edge-app", "edge-audit", "edge-forwarded"]
+    assert acme["description"].endswith("data stream logs-vigil.acme-branch") and acme["namespace"] == "branch"
+    assert acme["inputs"]["udp-udp"]["streams"]["udp.generic"]["vars"]["listen_address"] == "198.51.100.7"
     assert app["inputs"]["filestream-filestream"]["streams"]["filestream.generic"]["vars"] == {
         "data_stream.dataset": "vigil.app", "paths": ["/srv/app/*.log"], "pipeline": "site-app"}
     assert "pipeline" not in audit["inputs"]["tcp-tcp"]["streams"]["tcp.generic"]["vars"]

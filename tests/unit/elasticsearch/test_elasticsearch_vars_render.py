@@ -17,7 +17,7 @@ from typing import Any, Dict
 
 import pytest
 
-from role_vars_render import check_golden, render_role_vars, task_vars
+from role_vars_render import golden_test, render_scenarios, task_vars
 
 NAMES = [
     "_elasticsearch_master_hosts",
@@ -141,16 +141,12 @@ SCENARIOS: Dict[str, Dict[str, Any]] = {
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Dict[str, Dict[str, Any]]]:
-    return {
-        name: render_role_vars(tmp_path_factory.mktemp("es_" + name), "elasticsearch", BAD_NAMES if name == "bad" else NAMES,
-                               extra, inventory, extra_task_vars=TASK_VARS)
-        for name, (extra, inventory) in SCENARIOS.items()
-    }
+    return render_scenarios(tmp_path_factory, "elasticsearch", {name: extra for name, (extra, _hosts) in SCENARIOS.items()},
+                            lambda name: BAD_NAMES if name == "bad" else NAMES, lambda name: SCENARIOS[name][1],
+                            extra_task_vars=TASK_VARS)
 
 
-@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
-def test_scenario_matches_golden_file(rendered, scenario):
-    check_golden("elasticsearch-" + scenario, rendered[scenario])
+test_scenario_matches_golden_file = golden_test("elasticsearch", SCENARIOS)
 
 
 def test_a_single_host_is_its_own_master_and_seed(rendered):

@@ -23,7 +23,7 @@ from typing import Any, Dict
 import pytest
 
 from local_playbook import ROOT
-from role_vars_render import check_golden, render_role_vars, task_vars
+from role_vars_render import golden_test, render_role_vars, task_vars
 
 NAMES = [
     "_grafana_prometheus_servers",
@@ -190,9 +190,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Dict[str, Di
     return out
 
 
-@pytest.mark.parametrize("scenario", ["defaults", "custom", "host_download", "bare"])
-def test_scenario_matches_golden_file(rendered, scenario):
-    check_golden("grafana-" + scenario, rendered[scenario])
+test_scenario_matches_golden_file = golden_test("grafana", ["defaults", "custom", "host_download", "bare"])
 
 
 def test_one_prometheus_datasource_per_server(rendered):

@@ -16,21 +16,14 @@ from typing import Any, Dict
 
 import pytest
 
-from role_vars_render import check_golden, render_role_vars
+from role_vars_render import ELASTICSEARCH_GROUP, golden_test, render_scenarios
 
 NAMES = ["_kibana_elasticsearch_hosts", "_kibana_settings", "_kibana_rules"]
 
 INVENTORY = {
     "all": {
         "children": {
-            "elasticsearch": {
-                "hosts": {
-                    "es1": {"ansible_host": "192.0.2.10"},
-                    "es2": {"ansible_host": "2001:db8::12", "elasticsearch_http_port": 9201},
-                    "es3": {"ansible_host": "[2001:db8::13]"},
-                    "es4": {},
-                }
-            },
+            "elasticsearch": ELASTICSEARCH_GROUP,
             "kibana": {"hosts": {"kibana1": {}}},
         }
     }
@@ -62,15 +55,10 @@ SCENARIOS: Dict[str, Dict[str, Any]] = {
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Dict[str, Dict[str, Any]]]:
-    return {
-        name: render_role_vars(tmp_path_factory.mktemp("kibana_" + name), "kibana", NAMES, extra, INVENTORY, hosts="kibana")
-        for name, extra in SCENARIOS.items()
-    }
+    return render_scenarios(tmp_path_factory, "kibana", SCENARIOS, NAMES, INVENTORY, hosts="kibana")
 
 
-@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
-def test_scenario_matches_golden_file(rendered, scenario):
-    check_golden("kibana-" + scenario, rendered[scenario])
+test_scenario_matches_golden_file = golden_test("kibana", SCENARIOS)
 
 
 def test_elasticsearch_hosts_of_the_group_ipv6_bracketed(rendered):

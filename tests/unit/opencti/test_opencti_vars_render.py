@@ -14,7 +14,7 @@ from typing import Any, Dict
 
 import pytest
 
-from role_vars_render import check_golden, render_role_vars
+from role_vars_render import golden_test, render_scenarios
 
 NAMES = ["_opencti_connectors", "_opencti_elastic_key_managed"]
 ELASTIC = {"opencti_elasticsearch_url": "https://logs.example.org:9200"}
@@ -32,13 +32,10 @@ SCENARIOS: Dict[str, Dict[str, Any]] = {
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Dict[str, Dict[str, Any]]]:
-    return {name: render_role_vars(tmp_path_factory.mktemp("opencti_" + name), "opencti", NAMES, extra)
-            for name, extra in SCENARIOS.items()}
+    return render_scenarios(tmp_path_factory, "opencti", SCENARIOS, NAMES)
 
 
-@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
-def test_scenario_matches_golden_file(rendered, scenario):
-    check_golden("opencti-" + scenario, rendered[scenario])
+test_scenario_matches_golden_file = golden_test("opencti", SCENARIOS)
 
 
 def _by_name(rendered, scenario):

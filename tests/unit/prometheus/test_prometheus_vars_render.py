@@ -14,7 +14,7 @@ from typing import Any, Dict
 
 import pytest
 
-from role_vars_render import check_golden, render_role_vars, task_vars
+from role_vars_render import golden_test, render_scenarios, task_vars
 
 NAMES = ["_prometheus_job_settings", "_prometheus_secrets", "__prometheus_bad_auth"]
 PREFLIGHT = task_vars("prometheus", "preflight.yml", "Assert every basic_auth has a user name and a password")
@@ -44,16 +44,10 @@ SCENARIOS: Dict[str, Dict[str, Any]] = {
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Dict[str, Dict[str, Any]]]:
-    return {
-        name: render_role_vars(tmp_path_factory.mktemp("prometheus_" + name), "prometheus", NAMES, extra,
-                               extra_task_vars=PREFLIGHT)
-        for name, extra in SCENARIOS.items()
-    }
+    return render_scenarios(tmp_path_factory, "prometheus", SCENARIOS, NAMES, extra_task_vars=PREFLIGHT)
 
 
-@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
-def test_scenario_matches_golden_file(rendered, scenario):
-    check_golden("prometheus-" + scenario, rendered[scenario])
+test_scenario_matches_golden_file = golden_test("prometheus", SCENARIOS)
 
 
 def test_defaults_scrape_prometheus_itself_over_http(rendered):

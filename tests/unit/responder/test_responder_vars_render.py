@@ -16,7 +16,7 @@ from typing import Any, Dict
 
 import pytest
 
-from role_vars_render import check_golden, render_role_vars, task_vars
+from role_vars_render import golden_test, render_scenarios, task_vars
 
 NAMES = ["_responder_responses", "__responder_hosts"]
 PREFLIGHT = task_vars("responder", "preflight.yml", "Compute the allowlist (never blocked)")
@@ -59,16 +59,11 @@ SCENARIOS: Dict[str, Dict[str, Any]] = {
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Dict[str, Dict[str, Any]]]:
-    return {
-        name: render_role_vars(tmp_path_factory.mktemp("responder_" + name), "responder", NAMES, extra, INVENTORY,
-                               hosts="responder", extra_task_vars=PREFLIGHT, setup_tasks=FACTS)
-        for name, extra in SCENARIOS.items()
-    }
+    return render_scenarios(tmp_path_factory, "responder", SCENARIOS, NAMES, INVENTORY, hosts="responder",
+                            extra_task_vars=PREFLIGHT, setup_tasks=FACTS)
 
 
-@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
-def test_scenario_matches_golden_file(rendered, scenario):
-    check_golden("responder-" + scenario, rendered[scenario])
+test_scenario_matches_golden_file = golden_test("responder", SCENARIOS)
 
 
 def test_responses_come_from_the_catalog_then_the_inventory(rendered):
