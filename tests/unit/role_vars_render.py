@@ -130,6 +130,13 @@ def render_scenarios(
     return found
 
 
+class _GoldenDumper(yaml.SafeDumper):
+    """Block style with indented sequences (yamllint's layout)."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        return super().increase_indent(flow, False)
+
+
 def _ordered(value: Any) -> Any:
     """Mappings as lists of (key, value) pairs: equal only with the keys in the same order."""
     if isinstance(value, dict):
@@ -143,7 +150,7 @@ def check_golden(name: str, rendered: Any) -> None:
     """Compare `rendered` with tests/golden/role_vars/`name`.yml (written when VIGIL_UPDATE_GOLDEN=1), the
     keys of every mapping in the same order (the roles write some files with sort_keys=false)."""
     path = GOLDEN / ("%s.yml" % name)
-    text = yaml.safe_dump(rendered, sort_keys=False, default_flow_style=False, allow_unicode=True, width=120)
+    text = yaml.dump(rendered, Dumper=_GoldenDumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=120)
     if UPDATE:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("---\n# Written by VIGIL_UPDATE_GOLDEN=1 (tests/unit/role_vars_render.py); review the diff.\n" + text,
