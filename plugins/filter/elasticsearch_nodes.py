@@ -52,8 +52,8 @@ def _missing(caller: str, host: Any) -> AnsibleFilterError:
 def elasticsearch_http_urls(hosts: Any, hostvars: Any) -> List[str]:
     """https://<address>:<elasticsearch_http_port> of every node."""
     try:
-        return [host_endpoint(host_address(hostvars, host), host_value(hostvars, host, "elasticsearch_http_port",
-                                                                        DEFAULT_HTTP_PORT), "https")
+        return [host_endpoint(host_address(hostvars, host),
+                              host_value(hostvars, host, "elasticsearch_http_port", DEFAULT_HTTP_PORT), "https")
                 for host in _hosts(hosts, "elasticsearch_http_urls")]
     except HostNotFound as exc:
         raise _missing("elasticsearch_http_urls", exc.args[0]) from None

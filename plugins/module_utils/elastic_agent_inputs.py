@@ -11,7 +11,7 @@ network, file or event log input carries.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Dict, List
+from typing import Any, List
 
 # Input types, in the order the policy check names them.
 INPUT_TYPES = ("udp", "tcp", "filestream", "winlog")

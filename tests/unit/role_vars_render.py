@@ -85,8 +85,8 @@ def render_role_vars(
     out.mkdir(parents=True, exist_ok=True)
     group_vars = workdir / "group_vars" / "all"
     group_vars.mkdir(parents=True, exist_ok=True)
-    (group_vars / "role_defaults.yml").write_text((role_dir / "defaults" / "main.yml").read_text(encoding="utf-8"),
-                                                   encoding="utf-8")
+    defaults = (role_dir / "defaults" / "main.yml").read_text(encoding="utf-8")
+    (group_vars / "role_defaults.yml").write_text(defaults, encoding="utf-8")
     if inventory is None:
         inventory = {"all": {"hosts": {"localhost": {}}}}
     inventory = {"all": dict(inventory["all"], vars=dict(inventory["all"].get("vars") or {}, ansible_connection="local"))}

@@ -99,8 +99,8 @@ def test_prometheus_url_first_with_auth_ca_and_dollars_kept_literal():
 
 def test_elasticsearch_datasource_only_with_a_url():
     assert datasources.grafana_elasticsearch_datasources("") == []
-    (found,) = datasources.grafana_elasticsearch_datasources("https://es:9200", user="vigil_grafana", password="pw$",
-                                                              ca_cert="PEM", index="logs-vigil.*")
+    (found,) = datasources.grafana_elasticsearch_datasources(
+        "https://es:9200", user="vigil_grafana", password="pw$", ca_cert="PEM", index="logs-vigil.*")
     assert found["uid"] == "vigil-elasticsearch-logs" and found["basicAuthUser"] == "vigil_grafana"
     assert found["secureJsonData"] == {"basicAuthPassword": "pw$$", "tlsCACert": "PEM"}
     assert found["jsonData"]["index"] == "logs-vigil.*" and found["jsonData"]["tlsAuthWithCACert"] is True
