@@ -11,9 +11,7 @@ from typing import Any, Dict
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[3]
-EXPORTER_PATH = REPO / "roles" / "custom_exporter" / "files" / "vigil_custom_exporter.py"
-EXAMPLE_CONFIG = REPO / "roles" / "custom_exporter" / "files" / "example-config.yml"
+from custom_exporter.conftest import EXAMPLE_CONFIG, EXPORTER_COMMAND, exporter_env
 
 
 def _valid() -> Dict[str, Any]:
@@ -164,8 +162,8 @@ def test_empty_and_invalid_yaml_files_are_rejected(vce, tmp_path):
 
 
 def test_config_check_cli_accepts_the_example_config():
-    proc = subprocess.run([sys.executable, str(EXPORTER_PATH), "--config.check", "--config.file", str(EXAMPLE_CONFIG)],
-                          capture_output=True, text=True, timeout=30, check=False)
+    proc = subprocess.run([*EXPORTER_COMMAND, "--config.check", "--config.file", str(EXAMPLE_CONFIG)],
+                          capture_output=True, text=True, timeout=30, check=False, env=exporter_env())
     assert proc.returncode == 0, proc.stderr
     assert "config OK" in proc.stdout and "3 sources, 4 metrics" in proc.stdout
 
@@ -173,8 +171,8 @@ def test_config_check_cli_accepts_the_example_config():
 def test_config_check_cli_rejects_a_bad_config_with_a_message(tmp_path):
     path = tmp_path / "bad.yml"
     path.write_text(yaml.safe_dump(_with(_set("sources.0.metrics.0.name", "fw-vpn"))))
-    proc = subprocess.run([sys.executable, str(EXPORTER_PATH), "--config.check", "--config.file", str(path)],
-                          capture_output=True, text=True, timeout=30, check=False)
+    proc = subprocess.run([*EXPORTER_COMMAND, "--config.check", "--config.file", str(path)],
+                          capture_output=True, text=True, timeout=30, check=False, env=exporter_env())
     assert proc.returncode == 1
     assert "config error in %s" % path in proc.stderr
     assert "sources[0] (fw).metrics[0].name: 'fw-vpn' is not a valid Prometheus metric name" in proc.stderr
