@@ -11,9 +11,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import sys
-import sysconfig
-import venv
 import zipfile
 from pathlib import Path
 
@@ -22,6 +19,7 @@ import yaml
 
 from ansible_collections.vigil.monitoring.plugins.lookup import service_wheel
 from custom_exporter.conftest import EXAMPLE_CONFIG, PACKAGE, SRC
+from service_package import install_wheel, make_venv, package_files, run_installed, setuptools_wheel
 
 REPO = Path(__file__).resolve().parents[3]
 SCHEMA = REPO / "plugins" / "module_utils" / "custom_exporter_config.py"
@@ -44,25 +42,14 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A new venv holding only the wheel (pip, no index, no dependencies); the test venv's
-    site-packages is on its path (a .pth file) for prometheus-client, jmespath and PyYAML."""
+    """A new venv holding the wheel, installed the role's way (its dependencies from the test venv)."""
     target = tmp_path_factory.mktemp("venv") / "venv"
-    venv.EnvBuilder(with_pip=False).create(target)
-    python = target / "bin" / "python"
-    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          capture_output=True, text=True, check=True, timeout=60).stdout.strip()
-    Path(site, "test-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-index", "--no-deps",
-                    "--disable-pip-version-check", "--no-cache-dir", str(wheel)],
-                   capture_output=True, text=True, check=True, timeout=300)
+    install_wheel(make_venv(target, with_pip=False), wheel)
     return target
 
 
 def _run(target: Path, *args: str) -> subprocess.CompletedProcess:
-    # Not from the checkout: no PYTHONPATH, and the working directory is the venv.
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    return subprocess.run([str(target / "bin" / "vigil-custom-exporter"), *args], capture_output=True, text=True,
-                          timeout=60, check=False, cwd=str(target), env=env)
+    return run_installed(target, "vigil-custom-exporter", *args)
 
 
 def test_installed_command_prints_the_packages_version(installed: Path):
@@ -147,20 +134,9 @@ def test_the_cache_keeps_a_build_under_its_sha256(tmp_path: Path):
 def test_setuptools_builds_the_same_package_for_developers(wheel: Path, tmp_path: Path):
     """pyproject.toml's [build-system] (pip install -e, python -m build) makes the same files and entry point."""
     pytest.importorskip("setuptools")
-    copy = tmp_path / "project"  # setuptools writes build/ and *.egg-info next to the sources
-    shutil.copytree(PACKAGE, copy, symlinks=False, ignore=shutil.ignore_patterns("__pycache__"))
-    out = tmp_path / "dist"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-                    "--disable-pip-version-check", "-w", str(out), str(copy)],
-                   capture_output=True, text=True, check=True, timeout=300)
-    (theirs,) = out.glob("*.whl")
+    theirs = setuptools_wheel(PACKAGE, tmp_path)
     assert theirs.name == wheel.name
-
-    def contents(path: Path) -> dict:
-        with zipfile.ZipFile(path) as archive:
-            return {n: archive.read(n) for n in archive.namelist() if ".dist-info/" not in n}
-
-    assert contents(theirs) == contents(wheel)
+    assert package_files(theirs) == package_files(wheel)
     with zipfile.ZipFile(theirs) as archive:
         entry_points = archive.read("vigil_custom_exporter-%s.dist-info/entry_points.txt" % _version()).decode()
     assert "vigil-custom-exporter = vigil_custom_exporter.cli:main" in entry_points

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import sysconfig
 from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
 
 from custom_exporter.conftest import EXAMPLE_CONFIG
-from local_playbook import find_ansible_playbook, recap_changed, run_local_playbook
+from local_playbook import find_ansible_playbook, run_local_playbook
+from service_package import check_package_steps, make_venv
 
 PREFLIGHT = """\
 ---
@@ -52,51 +51,21 @@ def _variables(home: Path, **extra: Any) -> Dict[str, Any]:
     return variables
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    """The program directory with a venv (its own pip; the test venv's packages through a .pth file)."""
-    home = tmp_path / "home"
-    subprocess.run([sys.executable, "-m", "venv", str(home / "venv")], check=True, timeout=300)
-    site = subprocess.run([str(home / "venv" / "bin" / "python"), "-c",
-                           "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          capture_output=True, text=True, check=True, timeout=60).stdout.strip()
-    Path(site, "test-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
-    return home
-
-
 def _play(tmp_path: Path, playbook: str, variables: Dict[str, Any], *args: str) -> subprocess.CompletedProcess:
     return run_local_playbook(tmp_path / "run", find_ansible_playbook(), playbook, variables, args=args)
 
 
-def test_install_then_nothing_to_do_until_the_build_changes(tmp_path: Path, home: Path):
-    variables = _variables(home)
-    first = _play(tmp_path, PACKAGE, variables)
-    assert first.returncode == 0, first.stdout[-4000:]
-    assert recap_changed(first.stdout) >= 3, first.stdout[-4000:]  # copy, pip, marker (and the copy removed)
+def test_install_then_nothing_to_do_until_the_build_changes(tmp_path: Path):
+    home = tmp_path / "home"
+    make_venv(home / "venv", with_pip=True)  # the venv the role's pip task makes, with its own pip
+    marker = home / "venv" / "vigil-custom-exporter.wheel.sha256"
+    check_package_steps(tmp_path, PACKAGE, _variables(home), marker, TOKEN)
     program = home / "venv" / "bin" / "vigil-custom-exporter"
     version = subprocess.run([str(program), "--version"], capture_output=True, text=True, check=True, timeout=60)
     assert version.stdout.startswith("vigil_custom_exporter ")
     check = subprocess.run([str(program), "--config.check", "--config.file", str(EXAMPLE_CONFIG)],
                            capture_output=True, text=True, check=False, timeout=60)
     assert check.returncode == 0 and "config OK" in check.stdout, check.stderr
-    marker = home / "venv" / "vigil-custom-exporter.wheel.sha256"
-    built = marker.read_text()
-    assert len(built.strip()) == 64 and not list(home.glob("*.whl"))
-
-    again = _play(tmp_path, PACKAGE, variables)
-    assert again.returncode == 0 and recap_changed(again.stdout) == 0, again.stdout[-4000:]
-    checked = _play(tmp_path, PACKAGE, variables, "--check")
-    assert checked.returncode == 0 and recap_changed(checked.stdout) == 0, checked.stdout[-4000:]
-
-    # The venv holds another build (a version or a file changed): check mode shows it, a run installs.
-    marker.write_text("0" * 64 + "\n")
-    checked = _play(tmp_path, PACKAGE, variables, "--check")
-    assert checked.returncode == 0 and recap_changed(checked.stdout) >= 1, checked.stdout[-4000:]
-    assert marker.read_text() == "0" * 64 + "\n"
-    upgraded = _play(tmp_path, PACKAGE, variables)
-    assert upgraded.returncode == 0 and recap_changed(upgraded.stdout) >= 3, upgraded.stdout[-4000:]
-    assert "Install the wheel into the venv" in upgraded.stdout and marker.read_text() == built
-    assert TOKEN not in first.stdout + again.stdout + upgraded.stdout
 
 
 @pytest.mark.parametrize("sources, message", [
