@@ -11,7 +11,7 @@ import logging
 import os
 import shutil
 import ssl
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Optional, Tuple
 from urllib.parse import urlsplit
 
@@ -41,21 +41,10 @@ class MetricSpec:
 
 
 @dataclass(frozen=True)
-class SourceSpec:
-    """One place values come from: an HTTP(S) JSON endpoint or a command."""
+class SourceSpec(schema.Source):
+    """A source ready to collect: its queries compiled, its CA file found next to the configuration, its TLS context."""
 
-    name: str
-    type: str
-    timeout: float
-    parse: str
-    interval: Optional[float]
-    metrics: Tuple[MetricSpec, ...]
-    url: str = ""
-    headers: Tuple[Tuple[str, str], ...] = ()
-    verify_tls: bool = True
-    ca_file: Optional[str] = None
     ssl_context: Optional[ssl.SSLContext] = field(default=None, compare=False, repr=False)
-    command: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -108,9 +97,8 @@ def _source_spec(source: schema.Source, index: int, base_dir: str) -> SourceSpec
     elif shutil.which(source.command[0]) is None:
         LOG.warning("%s.command: %s is not an executable found now; the source will fail until it is",
                     where, source.command[0])
-    return SourceSpec(name=source.name, type=source.type, timeout=source.timeout, parse=source.parse,
-                      interval=source.interval, metrics=metrics, url=source.url, headers=source.headers,
-                      verify_tls=source.verify_tls, ca_file=ca_file, ssl_context=context, command=source.command)
+    written = {f.name: getattr(source, f.name) for f in fields(source)}
+    return SourceSpec(**dict(written, metrics=metrics, ca_file=ca_file, ssl_context=context))
 
 
 def parse_config(raw: Any, path: str = "<config>", listen_override: Optional[str] = None) -> Config:
