@@ -34,6 +34,8 @@ options:
       - Directory on the controller where the wheels are kept.
       - Default C(vigil/service-wheels) under Ansible's home (C(ANSIBLE_HOME), usually C(~/.ansible)).
     type: path
+    env:
+      - name: VIGIL_SERVICE_WHEEL_DIR
 """
 
 EXAMPLES = r"""
@@ -258,6 +260,15 @@ def cached_wheel(project_dir: Path, cache_dir: Path) -> Dict[str, str]:
     return {"name": name, "version": version, "filename": filename, "path": str(target), "sha256": digest}
 
 
+def service_dir(term: Any) -> Path:
+    """The project directory of a service of this collection, named by the lookup's term."""
+    if isinstance(term, str) and SERVICE_NAME_RE.match(term) and (SERVICES_DIR / term).is_dir():
+        return SERVICES_DIR / term
+    known = sorted(p.name for p in SERVICES_DIR.iterdir() if p.is_dir()) if SERVICES_DIR.is_dir() else []
+    raise AnsibleLookupError("service_wheel: %r is not a service of this collection (services/: %s)"
+                             % (term, ", ".join(known) or "none"))
+
+
 class LookupModule(LookupBase):
     """vigil.monitoring.service_wheel"""
 
@@ -267,12 +278,9 @@ class LookupModule(LookupBase):
                                                                       "vigil", "service-wheels"))
         results = []
         for term in terms:
-            if not isinstance(term, str) or not SERVICE_NAME_RE.match(term) or not (SERVICES_DIR / term).is_dir():
-                known = sorted(p.name for p in SERVICES_DIR.iterdir() if p.is_dir()) if SERVICES_DIR.is_dir() else []
-                raise AnsibleLookupError("service_wheel: %r is not a service of this collection (services/: %s)"
-                                         % (term, ", ".join(known) or "none"))
+            project_dir = service_dir(term)
             try:
-                results.append(cached_wheel(SERVICES_DIR / term, cache_dir))
+                results.append(cached_wheel(project_dir, cache_dir))
             except (WheelError, OSError, SyntaxError) as exc:
                 raise AnsibleLookupError("service_wheel: cannot build %s: %s" % (term, exc)) from None
         return results
