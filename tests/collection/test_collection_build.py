@@ -149,3 +149,26 @@ PLAY = """---
         that:
           - (['192.0.2.0/30'] | vigil.monitoring.expand_cidr_targets) == ['192.0.2.1', '192.0.2.2']
 """
+
+
+def test_the_services_wheels_build_from_the_installed_collection(installed, tmp_path):
+    """The roles' services (services/<package>, the schema a link into plugins/module_utils) ship in the
+    tarball: the lookup builds the same wheels from the installed collection as from the checkout, and the
+    custom exporter's preflight runs the exporter's schema from it."""
+    from ansible_collections.vigil.monitoring.plugins.lookup import service_wheel  # pylint: disable=import-outside-toplevel
+
+    env = dict(installed["env"], ANSIBLE_HOME=str(tmp_path / "home"))
+    out = _run([BIN / "ansible", "localhost", "-i", "localhost,", "-c", "local", "-m", "ansible.builtin.debug", "-a",
+                "msg={{ query('vigil.monitoring.service_wheel', 'vigil_custom_exporter', 'vigil_responder')"
+                " | map(attribute='sha256') | join(' ') }}"], cwd=installed["work"], env=env)
+    for package in ("vigil_custom_exporter", "vigil_responder"):
+        assert service_wheel.cached_wheel(ROOT / "services" / package, tmp_path / "checkout")["sha256"] in out
+    (tmp_path / "play.yml").write_text(
+        "---\n- name: Preflight\n  hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        "    - name: Preflight\n      ansible.builtin.include_role: {name: vigil.monitoring.custom_exporter, tasks_from: preflight}\n")
+    bad = '{"custom_exporter_sources": [{"name": "fw", "type": "command", "command": ["x"], "metrics": [{"name": "a-b"}]}]}'
+    proc = subprocess.run([BIN / "ansible-playbook", "-i", "localhost,", "-c", "local", "-e",
+                           "ansible_python_interpreter=%s" % sys.executable, "-e", bad, "play.yml"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode != 0
+    assert "custom_exporter_sources[0] (fw).metrics[0].name: 'a-b' is not a valid Prometheus metric name" in proc.stdout

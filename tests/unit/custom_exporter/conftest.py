@@ -1,7 +1,8 @@
-"""Fixtures for the custom exporter tests: the program as a module, fake JSON sources, certificates.
+"""Fixtures for the custom exporter tests: the package's names, fake JSON sources, certificates.
 
-The exporter is a single-file program under ``roles/custom_exporter/files``; it is
-loaded here by path. Fake sources are in-process HTTP servers on 127.0.0.1 whose
+The exporter is the package ``services/vigil_custom_exporter`` (``src/vigil_custom_exporter``);
+its ``src`` directory is put on ``sys.path`` here, and ``EXPORTER_COMMAND`` with
+``exporter_env()`` runs it as ``python -m vigil_custom_exporter``. Fake sources are in-process HTTP servers on 127.0.0.1 whose
 routes answer with a chosen status, body and delay and record the requests they get.
 
 This directory is a package (an empty ``__init__.py``, as ansible-test's empty-init wants)
@@ -12,25 +13,39 @@ so that this conftest is imported as ``custom_exporter.conftest`` and does not s
 from __future__ import annotations
 
 import datetime
+import importlib
 import importlib.util
 import ipaddress
 import json
+import os
 import socket
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[3]
-EXPORTER_PATH = REPO / "roles" / "custom_exporter" / "files" / "vigil_custom_exporter.py"
+PACKAGE = REPO / "services" / "vigil_custom_exporter"
+SRC = PACKAGE / "src"
 FAKE_FIREWALL_PATH = REPO / "scripts" / "fake_firewall_api.py"
-EXAMPLE_CONFIG = REPO / "roles" / "custom_exporter" / "files" / "example-config.yml"
+EXAMPLE_CONFIG = PACKAGE / "example-config.yml"
+# The package's modules, in the order their names are gathered into the ``vce`` fixture.
+MODULES = ("schema", "webconfig", "config", "sources", "collector", "server", "cli")
+EXPORTER_COMMAND = (sys.executable, "-m", "vigil_custom_exporter")
+if str(SRC) not in sys.path:
+    sys.path.insert(0, str(SRC))
+
+
+def exporter_env(**extra: str) -> Dict[str, str]:
+    """The environment that runs the package from the checkout (``EXPORTER_COMMAND``)."""
+    path = [str(SRC)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(path), **extra)
 
 
 def _load(name: str, path: Path) -> ModuleType:
@@ -43,9 +58,13 @@ def _load(name: str, path: Path) -> ModuleType:
 
 
 @pytest.fixture(scope="session")
-def vce() -> ModuleType:
-    """The exporter program, imported as a module."""
-    return _load("vigil_custom_exporter", EXPORTER_PATH)
+def vce() -> SimpleNamespace:
+    """The public names of the exporter's modules (schema, config, ..., cli), as one namespace."""
+    names: Dict[str, Any] = {}
+    for module in MODULES:
+        imported = importlib.import_module("vigil_custom_exporter." + module)
+        names.update((name, value) for name, value in vars(imported).items() if not name.startswith("_"))
+    return SimpleNamespace(**names)
 
 
 @pytest.fixture(scope="session")
@@ -137,7 +156,7 @@ def free_port() -> Callable[[], int]:
 
 
 @pytest.fixture
-def make_config(vce: ModuleType, tmp_path: Path) -> Callable[..., Any]:
+def make_config(vce: SimpleNamespace, tmp_path: Path) -> Callable[..., Any]:
     """Build a validated Config from a dict (written to a file, so relative paths work)."""
 
     def _make(data: Dict[str, Any], name: str = "config.yml") -> Any:
@@ -181,7 +200,7 @@ def samples_of(families: Any) -> Dict[Tuple[str, Tuple[Tuple[str, str], ...]], f
 
 
 @pytest.fixture
-def scrape(vce: ModuleType) -> Iterator[Callable[[Any], Dict[Tuple[str, Tuple[Tuple[str, str], ...]], float]]]:
+def scrape(vce: SimpleNamespace) -> Iterator[Callable[[Any], Dict[Tuple[str, Tuple[Tuple[str, str], ...]], float]]]:
     """``scrape(config)`` -> samples of one collection; an Exporter per config, closed afterwards."""
     exporters: List[Any] = []
 
@@ -198,7 +217,7 @@ def scrape(vce: ModuleType) -> Iterator[Callable[[Any], Dict[Tuple[str, Tuple[Tu
 
 
 @pytest.fixture
-def exporter_of(vce: ModuleType) -> Iterator[Callable[[Any], Any]]:
+def exporter_of(vce: SimpleNamespace) -> Iterator[Callable[[Any], Any]]:
     """``exporter_of(config)`` -> a running Exporter, closed at teardown."""
     made: List[Any] = []
 

@@ -11,9 +11,7 @@ from typing import Any, Dict
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[3]
-EXPORTER_PATH = REPO / "roles" / "custom_exporter" / "files" / "vigil_custom_exporter.py"
-EXAMPLE_CONFIG = REPO / "roles" / "custom_exporter" / "files" / "example-config.yml"
+from custom_exporter.conftest import EXAMPLE_CONFIG, EXPORTER_COMMAND, exporter_env
 
 
 def _valid() -> Dict[str, Any]:
@@ -164,8 +162,8 @@ def test_empty_and_invalid_yaml_files_are_rejected(vce, tmp_path):
 
 
 def test_config_check_cli_accepts_the_example_config():
-    proc = subprocess.run([sys.executable, str(EXPORTER_PATH), "--config.check", "--config.file", str(EXAMPLE_CONFIG)],
-                          capture_output=True, text=True, timeout=30, check=False)
+    proc = subprocess.run([*EXPORTER_COMMAND, "--config.check", "--config.file", str(EXAMPLE_CONFIG)],
+                          capture_output=True, text=True, timeout=30, check=False, env=exporter_env())
     assert proc.returncode == 0, proc.stderr
     assert "config OK" in proc.stdout and "3 sources, 4 metrics" in proc.stdout
 
@@ -173,8 +171,8 @@ def test_config_check_cli_accepts_the_example_config():
 def test_config_check_cli_rejects_a_bad_config_with_a_message(tmp_path):
     path = tmp_path / "bad.yml"
     path.write_text(yaml.safe_dump(_with(_set("sources.0.metrics.0.name", "fw-vpn"))))
-    proc = subprocess.run([sys.executable, str(EXPORTER_PATH), "--config.check", "--config.file", str(path)],
-                          capture_output=True, text=True, timeout=30, check=False)
+    proc = subprocess.run([*EXPORTER_COMMAND, "--config.check", "--config.file", str(path)],
+                          capture_output=True, text=True, timeout=30, check=False, env=exporter_env())
     assert proc.returncode == 1
     assert "config error in %s" % path in proc.stderr
     assert "sources[0] (fw).metrics[0].name: 'fw-vpn' is not a valid Prometheus metric name" in proc.stderr
@@ -213,3 +211,41 @@ def test_ca_file_with_verify_tls_false_is_contradictory(vce, certs):
     data["sources"][0]["ca_file"] = str(certs.ca_file)
     with pytest.raises(vce.ConfigError, match="ca_file: has no effect when verify_tls is false"):
         vce.parse_config(data)
+
+
+# What the schema alone cannot tell: the exporter checks it on the host (--config.check).
+HOST_CHECKS = {"invalid JMESPath", "missing ca_file", "missing web config"}
+
+
+@pytest.mark.parametrize("name,change", [c[:2] for c in BAD_CONFIGS], ids=[c[0] for c in BAD_CONFIGS])
+def test_the_role_preflight_finds_the_exporters_own_message(vce, name, change):
+    """schema.problems (the role's preflight, on the controller) reports what the exporter would refuse, word for word."""
+    data = _with(change)
+    with pytest.raises(vce.ConfigError) as err:
+        vce.parse_config(data)
+    found = vce.problems(data)
+    if name in HOST_CHECKS:
+        assert found == []
+    else:
+        assert str(err.value) in found
+
+
+def test_the_schema_lists_every_problem_in_document_order(vce):
+    data = _valid()
+    data["max_concurrency"] = 0
+    data["sources"][0]["metrics"].append({"name": "fw-vpn"})
+    data["sources"][0]["metrics"].append({"name": "vigil_custom_exporter_x", "labels": {"__a": "b"}})
+    data["sources"][0]["verify_tls"] = "no"
+    data["sources"][1]["parse"] = "xml"
+    data["sources"].append({"name": "third", "type": "snmp"})
+    assert vce.problems(data) == [
+        "max_concurrency: must be an integer from 1 to 64, got 0",
+        "sources[0] (fw).metrics[1].name: 'fw-vpn' is not a valid Prometheus metric name ([a-zA-Z_][a-zA-Z0-9_]*)",
+        "sources[0] (fw).metrics[2].name: 'vigil_custom_exporter_x' uses a prefix reserved for the exporter's own"
+        " metrics (vigil_custom_source_, vigil_custom_exporter_)",
+        "sources[0] (fw).verify_tls: must be true or false, got 'no'",
+        "sources[1] (lic).parse: unknown parser 'xml' (supported: json, number)",
+        "sources[2] (third).type: unknown source type 'snmp' (supported: http, command)",
+    ]
+    assert vce.problems(_valid()) == []
+    assert vce.problems(None) == ["the configuration is empty"]

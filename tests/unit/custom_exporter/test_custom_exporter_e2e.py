@@ -21,8 +21,9 @@ from typing import Any, Dict, Iterator, List
 import pytest
 import yaml
 
+from custom_exporter.conftest import EXPORTER_COMMAND, exporter_env
+
 REPO = Path(__file__).resolve().parents[3]
-EXPORTER = REPO / "roles" / "custom_exporter" / "files" / "vigil_custom_exporter.py"
 FAKE_FIREWALL = REPO / "scripts" / "fake_firewall_api.py"
 PYTHON = os.environ.get("VIGIL_CUSTOM_EXPORTER_PYTHON") or sys.executable
 
@@ -90,8 +91,8 @@ def _start_exporter(processes, tmp_path: Path, config: Dict[str, Any]) -> Any:
     config_file.write_text(yaml.safe_dump(config))
     log = tmp_path / "exporter.log"
     with open(log, "w") as stderr:
-        proc = subprocess.Popen([PYTHON, str(EXPORTER), "--config.file", str(config_file), "--log.level", "info"],
-                                stdout=subprocess.DEVNULL, stderr=stderr)
+        proc = subprocess.Popen([PYTHON, *EXPORTER_COMMAND[1:], "--config.file", str(config_file), "--log.level", "info"],
+                                stdout=subprocess.DEVNULL, stderr=stderr, env=exporter_env())
     processes.append(proc)
     port = int(_wait_log(log, r"listening on 127\.0\.0\.1:(\d+)").group(1))
     return proc, port, config_file, log

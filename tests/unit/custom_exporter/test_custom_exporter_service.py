@@ -7,13 +7,11 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[3]
-EXPORTER = REPO / "roles" / "custom_exporter" / "files" / "vigil_custom_exporter.py"
+from custom_exporter.conftest import EXPORTER_COMMAND, exporter_env
 
 
 @pytest.fixture
@@ -60,8 +58,8 @@ def test_exporter_reports_ready_only_once_it_listens(notify_socket, tmp_path):
          "metrics": [{"name": "three"}]}]}))
     log = tmp_path / "exporter.log"
     with open(log, "w") as stderr:
-        proc = subprocess.Popen([sys.executable, str(EXPORTER), "--config.file", str(config)],
-                                stdout=subprocess.DEVNULL, stderr=stderr, env=dict(os.environ))
+        proc = subprocess.Popen([*EXPORTER_COMMAND, "--config.file", str(config)],
+                                stdout=subprocess.DEVNULL, stderr=stderr, env=exporter_env())
     try:
         assert notify_socket.recv(64) == b"READY=1"
         assert "listening on 127.0.0.1:" in log.read_text()

@@ -28,7 +28,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
 DASHBOARD_DIR = ROOT / "roles" / "grafana" / "files" / "dashboards"
-CUSTOM_EXPORTER = ROOT / "roles" / "custom_exporter" / "files" / "vigil_custom_exporter.py"
+# The module of the custom exporter's package that declares its own metric families.
+CUSTOM_EXPORTER = ROOT / "services" / "vigil_custom_exporter" / "src" / "vigil_custom_exporter" / "collector.py"
 SNMP_MODULES = ROOT / "roles" / "snmp_exporter" / "defaults" / "main.yml"
 FILES = sorted(DASHBOARD_DIR.glob("**/*.json"))
 VARIABLE = "${datasource}"

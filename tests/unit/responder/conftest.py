@@ -1,7 +1,7 @@
 """Fixtures for the responder tests: the package on sys.path, configurations, a fake firewall, a clock.
 
-The package lives where the role installs it from (roles/responder/files/vigil_responder/src)
-and is imported from there. This directory is a package (empty ``__init__.py``) so that
+The package is services/vigil_responder (its wheel is what the role installs) and is
+imported from its src directory. This directory is a package (empty ``__init__.py``) so that
 this conftest is ``responder.conftest`` and does not shadow ``tests/unit/conftest.py``.
 """
 
@@ -17,10 +17,9 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[3]
-PACKAGE = REPO / "roles" / "responder" / "files" / "vigil_responder"
-# No __pycache__ in the role's files: the role copies that directory to the hosts.
-sys.dont_write_bytecode = True
-sys.path.insert(0, str(PACKAGE / "src"))
+PACKAGE = REPO / "services" / "vigil_responder"
+if str(PACKAGE / "src") not in sys.path:
+    sys.path.insert(0, str(PACKAGE / "src"))
 
 # pylint: disable=wrong-import-position
 from vigil_responder.audit import AuditLog  # noqa: E402

@@ -37,10 +37,10 @@ except urllib.error.HTTPError as error:
 # Collects one source the way the service does, from a config given as JSON.
 COLLECT = r"""
 import json, sys
-sys.path.insert(0, "/opt/vigil/custom_exporter")
-import vigil_custom_exporter as vce
-config = vce.parse_config(json.loads(sys.argv[1]))
-result = vce.collect_source(config.sources[0])
+from vigil_custom_exporter.config import parse_config
+from vigil_custom_exporter.sources import collect_source
+config = parse_config(json.loads(sys.argv[1]))
+result = collect_source(config.sources[0])
 print(json.dumps({"up": result.up, "errors": list(result.errors)}))
 """
 

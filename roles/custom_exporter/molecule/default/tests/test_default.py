@@ -130,9 +130,28 @@ def test_configuration_is_private_to_the_service(host):
 
 def test_configuration_passes_the_exporters_own_check(host):
     out = host.check_output(
-        "/opt/vigil/custom_exporter/venv/bin/python /opt/vigil/custom_exporter/vigil_custom_exporter.py "
+        "/opt/vigil/custom_exporter/venv/bin/vigil-custom-exporter "
         "--config.check --config.file=/etc/vigil/custom_exporter/config.yml 2>&1")
     assert "config OK" in out and "2 sources, 2 metrics" in out
+
+
+def test_the_package_is_installed_from_its_wheel_and_shows_its_version(host):
+    """The venv holds the package (no single-file program any more); the unit names its version."""
+    version = host.check_output("/opt/vigil/custom_exporter/venv/bin/vigil-custom-exporter --version")
+    match = re.fullmatch(r"vigil_custom_exporter (\d+\.\d+\.\d+)", version.strip())
+    assert match, version
+    freeze = host.check_output("/opt/vigil/custom_exporter/venv/bin/python -m pip freeze")
+    assert f"vigil-custom-exporter=={match.group(1)}" in freeze.replace("vigil_custom_exporter", "vigil-custom-exporter")
+    unit = host.file(f"/etc/systemd/system/{SERVICE}.service").content_string
+    assert f"Description=Vigil custom exporter {match.group(1)} " in unit
+    marker = host.file("/opt/vigil/custom_exporter/venv/vigil-custom-exporter.wheel.sha256")
+    assert re.fullmatch(r"[0-9a-f]{64}\n", marker.content_string)
+    assert f"sha256:{marker.content_string.strip()}" in unit
+    assert not host.file("/opt/vigil/custom_exporter/vigil_custom_exporter.py").exists
+    assert host.run("ls /opt/vigil/custom_exporter/*.whl").rc != 0  # the copied wheel is removed
+    metrics = host.check_output("python3 -c %s %s", SCRAPE, URL).splitlines()
+    build_info = [line for line in metrics if line.startswith("vigil_custom_exporter_build_info{")]
+    assert build_info and f'version="{match.group(1)}"' in build_info[0], build_info
 
 
 def test_venv_holds_the_pinned_dependencies_without_bcrypt(host):

@@ -1,0 +1,1 @@
+../../../../plugins/module_utils/custom_exporter_config.py
