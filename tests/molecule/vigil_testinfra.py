@@ -16,6 +16,7 @@ hand to ``python3`` on the lab host, so that HTTP traffic stays inside the lab.
 
 from __future__ import annotations
 
+import configparser
 import json
 import os
 import re
@@ -156,3 +157,12 @@ HOST_YAML = "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.ar
 def host_yaml(host: Any, path: str) -> Any:
     """The YAML file ``path`` on ``host``, parsed by the host's python3 (as its programs would)."""
     return json.loads(host.check_output("python3 -c %s %s", HOST_YAML, path))
+
+
+def host_ini(host: Any, path: str) -> configparser.RawConfigParser:
+    """The INI file ``path`` on ``host`` (grafana.ini), parsed strictly: a key or section
+    given twice is an error, ``%`` is literal, keys before the first section are in
+    ``[__top__]``."""
+    parser = configparser.RawConfigParser(strict=True, interpolation=None)
+    parser.read_string("[__top__]\n" + host.file(path).content_string)
+    return parser

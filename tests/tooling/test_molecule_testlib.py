@@ -9,6 +9,7 @@ the exposition parser on what the reference client library writes.
 from __future__ import annotations
 
 import base64
+import configparser
 import json
 import os
 import subprocess
@@ -22,8 +23,8 @@ import vigil_testinfra
 from fakes.base import FakeApi, Request
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from security.hostile_servers import self_signed_context
-from vigil_testinfra import (LAB_CA, eventually, fetch, host_yaml, is_deb12, platform_name, prom_samples, prom_value,
-                             scenario_host, sibling)
+from vigil_testinfra import (LAB_CA, eventually, fetch, host_ini, host_yaml, is_deb12, platform_name, prom_samples,
+                             prom_value, scenario_host, sibling)
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO_TESTS = sorted(ROOT.glob("roles/*/molecule/*/tests/test_*.py")) + sorted(ROOT.glob("molecule/*/tests/test_*.py"))
@@ -127,6 +128,11 @@ class FakeHost:
         self.got.append((spec, kwargs))
         return "host:" + spec
 
+    def file(self, path: str) -> Any:
+        """testinfra's File, as far as content_string: the canned output is the file's text."""
+        self.calls.append(("file", (path,)))
+        return type("File", (), {"content_string": self.output})()
+
 
 def test_fetch_splits_the_status_line_from_the_body():
     host = FakeHost('401\n{"error": "unauthorized"}\nsecond line')
@@ -225,6 +231,20 @@ def test_host_yaml_reads_the_file_with_the_hosts_python(local_host, tmp_path):
     path.write_text("scrape_configs:\n  - job_name: node\n    static_configs: [{targets: ['a:9100']}]\n")
     assert host_yaml(local_host, str(path)) == {"scrape_configs": [{"job_name": "node",
                                                                     "static_configs": [{"targets": ["a:9100"]}]}]}
+
+
+def test_host_ini_reads_top_level_keys_sections_and_literal_percent():
+    host = FakeHost("instance_name = vigil\n[security]\nadmin_password = \"\"\"a%b#c\"\"\"\n[server]\nprotocol = https\n")
+    conf = host_ini(host, "/etc/grafana/grafana.ini")
+    assert host.calls == [("file", ("/etc/grafana/grafana.ini",))]
+    assert conf.get("__top__", "instance_name") == "vigil"
+    assert conf.get("security", "admin_password") == '"""a%b#c"""'
+    assert conf.get("server", "protocol") == "https"
+
+
+def test_host_ini_refuses_a_key_written_twice():
+    with pytest.raises(configparser.DuplicateOptionError):
+        host_ini(FakeHost("[server]\nprotocol = http\nprotocol = https\n"), "/etc/grafana/grafana.ini")
 
 
 # ----------------------------------------------------------------------- prom_samples
