@@ -42,7 +42,7 @@ def test_wrong_password_is_refused(host):
 def _cluster(host):
     """(HTTP status, cluster) of /api/v2/status, with the credentials."""
     result = _get(host, "/api/v2/status", "admin", "VIGIL-MARKER-password")
-    return result["status"], json.loads(result["content"]).get("cluster", {}) if result["status"] == 200 else {}
+    return result["status"], (json.loads(result["content"]).get("cluster", {}) if result["status"] == 200 else {})
 
 
 def test_cluster_of_two_is_ready_over_https_under_the_external_path(host):

@@ -64,7 +64,7 @@ def test_unit_overrides_the_package_unit_and_names_the_peer(host):
 def _status(host):
     """(HTTP status, cluster, whole body) of the local member's /api/v2/status."""
     status, body = _http(host, "GET", "http://127.0.0.1:9093/api/v2/status")
-    return status, body.get("cluster", {}) if status == 200 else {}, body
+    return status, (body.get("cluster", {}) if status == 200 else {}), body
 
 
 def test_cluster_has_both_members_and_is_ready(host):
