@@ -116,10 +116,10 @@ def prom_samples(body: str) -> List[Sample]:
     return found
 
 
-def prom_value(samples: List[Sample], name: str, /, **labels: str) -> Optional[float]:
-    """The value of the sample ``name`` whose labels are exactly ``labels``; None when absent."""
+def prom_value(samples: List[Sample], metric: str, /, **labels: str) -> Optional[float]:
+    """The value of the sample ``metric`` whose labels are exactly ``labels``; None when absent."""
     for sample in samples:
-        if sample.name == name and sample.labels == labels:
+        if sample.name == metric and sample.labels == labels:
             return sample.value
     return None
 
