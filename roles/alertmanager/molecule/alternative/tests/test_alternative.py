@@ -1,9 +1,9 @@
 """Alertmanager from a release tarball, with TLS, basic auth, an external URL path and more knobs."""
 
 import json
-import time
 
 import pytest
+from vigil_testinfra import eventually, fetch
 
 SERVICE = "prometheus-alertmanager"
 CONFIG = "/etc/prometheus/alertmanager.yml"
@@ -13,21 +13,8 @@ AMTOOL = "/usr/local/bin/amtool"
 
 def _get(host, path, user=None, password=None):
     """HTTPS GET from the host itself, verified with the lab CA; returns {status, content}."""
-    script = (
-        "import base64, json, ssl, sys, urllib.request, urllib.error\n"
-        "ctx = ssl.create_default_context(cafile='/etc/vigil/tls/ca.crt')\n"
-        "req = urllib.request.Request(sys.argv[1])\n"
-        "if sys.argv[2]:\n"
-        "    token = base64.b64encode(('%s:%s' % (sys.argv[2], sys.argv[3])).encode()).decode()\n"
-        "    req.add_header('Authorization', 'Basic ' + token)\n"
-        "try:\n"
-        "    r = urllib.request.urlopen(req, timeout=10, context=ctx); status, body = r.status, r.read().decode()\n"
-        "except urllib.error.HTTPError as e:\n"
-        "    status, body = e.code, e.read().decode()\n"
-        "print(json.dumps({'status': status, 'content': body}))\n"
-    )
-    out = host.check_output("python3 -c %s %s %s %s", script, BASE + path, user or "", password or "")
-    return json.loads(out)
+    status, body = fetch(host, BASE + path, (user, password))
+    return {"status": status, "content": body}
 
 
 def test_binaries_come_from_the_release_tarball(host):
@@ -52,15 +39,19 @@ def test_wrong_password_is_refused(host):
     assert _get(host, "/api/v2/status", "admin", "wrong")["status"] == 401
 
 
+def _cluster(host):
+    """(HTTP status, cluster) of /api/v2/status, with the credentials."""
+    result = _get(host, "/api/v2/status", "admin", "VIGIL-MARKER-password")
+    return result["status"], (json.loads(result["content"]).get("cluster", {}) if result["status"] == 200 else {})
+
+
 def test_cluster_of_two_is_ready_over_https_under_the_external_path(host):
-    deadline = time.monotonic() + 90
-    while True:
-        result = _get(host, "/api/v2/status", "admin", "VIGIL-MARKER-password")
-        cluster = json.loads(result["content"]).get("cluster", {}) if result["status"] == 200 else {}
-        if cluster.get("status") == "ready" and len(cluster.get("peers") or []) == 2:
-            break
-        assert time.monotonic() < deadline, f"cluster not ready with 2 peers after 90s: {result['status']} {cluster}"
-        time.sleep(3)
+    def ready():
+        dummy, cluster = _cluster(host)
+        return cluster if cluster.get("status") == "ready" and len(cluster.get("peers") or []) == 2 else None
+
+    cluster = eventually(ready, timeout=90)
+    assert cluster, "cluster not ready with 2 peers after 90s: %s %s" % _cluster(host)
     assert all(peer["address"].endswith(":9194") for peer in cluster["peers"])
 
 

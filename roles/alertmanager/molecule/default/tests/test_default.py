@@ -4,28 +4,20 @@ import json
 import time
 
 import pytest
+from vigil_testinfra import eventually, fetch
 
 SERVICE = "prometheus-alertmanager"
 CONFIG = "/etc/prometheus/alertmanager.yml"
 
 
 def _http(host, method, url, body=None):
-    """HTTP from the host itself (python3 is in the lab images); returns (status, parsed JSON or text)."""
-    script = (
-        "import json, sys, urllib.request, urllib.error\n"
-        "data = sys.argv[3].encode() if sys.argv[3] else None\n"
-        "req = urllib.request.Request(sys.argv[2], data=data, method=sys.argv[1], headers={'Content-Type': 'application/json'})\n"
-        "try:\n"
-        "    r = urllib.request.urlopen(req, timeout=10); print(r.status); print(r.read().decode())\n"
-        "except urllib.error.HTTPError as e:\n"
-        "    print(e.code); print(e.read().decode())\n"
-    )
-    out = host.check_output("python3 -c %s %s %s %s", script, method, url, json.dumps(body) if body is not None else "")
-    status, dummy, text = out.partition("\n")
+    """HTTP from the host itself; returns (status, parsed JSON or text)."""
+    status, text = fetch(host, url, method=method, data=json.dumps(body) if body is not None else None,
+                         headers={"Content-Type": "application/json"})
     try:
-        return int(status), json.loads(text)
+        return status, json.loads(text)
     except ValueError:
-        return int(status), text
+        return status, text
 
 
 def _members(host):
@@ -69,15 +61,20 @@ def test_unit_overrides_the_package_unit_and_names_the_peer(host):
         assert (f"--cluster.peer={member}:9094" in unit) == (member != me)
 
 
+def _status(host):
+    """(HTTP status, cluster, whole body) of the local member's /api/v2/status."""
+    status, body = _http(host, "GET", "http://127.0.0.1:9093/api/v2/status")
+    return status, (body.get("cluster", {}) if status == 200 else {}), body
+
+
 def test_cluster_has_both_members_and_is_ready(host):
-    deadline = time.monotonic() + 90
-    while True:
-        status, body = _http(host, "GET", "http://127.0.0.1:9093/api/v2/status")
-        cluster = body.get("cluster", {}) if status == 200 else {}
-        if cluster.get("status") == "ready" and len(cluster.get("peers") or []) == 2:
-            break
-        assert time.monotonic() < deadline, f"cluster not ready with 2 peers after 90s: {status} {cluster}"
-        time.sleep(3)
+    def ready():
+        status, cluster, body = _status(host)
+        return body if cluster.get("status") == "ready" and len(cluster.get("peers") or []) == 2 else None
+
+    body = eventually(ready, timeout=90)
+    status, cluster, dummy = _status(host)
+    assert body, f"cluster not ready with 2 peers after 90s: {status} {cluster}"
     assert "global" in body["config"]["original"]
 
 
@@ -113,17 +110,14 @@ def test_unowned_alert_reaches_the_triage_webhook_once(host):
     for member in members:
         status, body = _http(host, "POST", f"http://{member}:9093/api/v2/alerts", alert)
         assert status == 200, body
-    # root route group_wait is 30s; a duplicate would follow a peer_timeout (15s) later
-    deadline = time.monotonic() + 120
-    while True:
+
+    def notifications():
         dummy, records = _http(host, "GET", "http://127.0.0.1:9099/records")
-        mine = [r for r in records if any(a["labels"]["alertname"] == alertname for a in r["body"]["alerts"])]
-        if mine:
-            break
-        assert time.monotonic() < deadline, "no notification at the recorder within 120s"
-        time.sleep(3)
+        return [r for r in records if any(a["labels"]["alertname"] == alertname for a in r["body"]["alerts"])]
+
+    # root route group_wait is 30s; a duplicate would follow a peer_timeout (15s) later
+    assert eventually(notifications, timeout=120), "no notification at the recorder within 120s"
     time.sleep(20)
-    dummy, records = _http(host, "GET", "http://127.0.0.1:9099/records")
-    mine = [r for r in records if any(a["labels"]["alertname"] == alertname for a in r["body"]["alerts"])]
+    mine = notifications()
     assert [r["path"] for r in mine] == ["/triage"]
     assert mine[0]["body"]["receiver"] == "triage"

@@ -4,50 +4,27 @@ import json
 import time
 import urllib.parse
 
+from vigil_testinfra import eventually, fetch as fetch_url, is_deb12, prom_samples, sibling
+
 SERVICE = "prometheus-blackbox-exporter"
 BASE = "https://127.0.0.1:9116"
-CA = "/etc/vigil/tls/ca.crt"
 AUTH = ("prober", "VIGIL-MARKER-password")
-# GET with the lab CA and optional basic auth; prints the status code, then the body.
-FETCH = """
-import base64, ssl, sys, urllib.error, urllib.request
-url, user, password = sys.argv[1:4]
-req = urllib.request.Request(url)
-if user:
-    req.add_header("Authorization", "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode())
-ctx = ssl.create_default_context(cafile="%s") if url.startswith("https") else None
-try:
-    r = urllib.request.urlopen(req, timeout=20, context=ctx)
-    print(r.status); print(r.read().decode())
-except urllib.error.HTTPError as e:
-    print(e.code); print(e.read().decode())
-""" % CA
 
 
 def fetch(host, url, auth=AUTH):
-    user, password = auth or ("", "")
-    out = host.check_output("python3 -c %s %s %s %s", FETCH, url, user, password)
-    status, dummy, body = out.partition("\n")
-    return int(status), body
+    return fetch_url(host, url, auth)
 
 
 def probe(host, module, target):
+    """The probe's unlabelled samples: {name: value}."""
     status, body = fetch(host, f"{BASE}/probe?" + urllib.parse.urlencode({"module": module, "target": target}))
     assert status == 200
-    metrics = {}
-    for line in body.splitlines():
-        if line and not line.startswith("#"):
-            name, dummy, value = line.rpartition(" ")
-            metrics[name] = value
-    return metrics
+    return {name: value for name, labels, value in prom_samples(body) if not labels}
 
 
 def is_prometheus(host):
-    return host.backend.get_hostname().endswith("deb12")
-
-
-def hostname(host, suffix):
-    return host.backend.get_hostname()[:-5] + suffix
+    """deb12 runs the Prometheus of this scenario."""
+    return is_deb12(host)
 
 
 def prom_query(host, promql):
@@ -55,15 +32,6 @@ def prom_query(host, promql):
     status, body = fetch(host, url, auth=None)
     assert status == 200, body
     return json.loads(body)["data"]["result"]
-
-
-def eventually(check, timeout=60, step=3):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(step)
 
 
 def test_binary_comes_from_the_release_tarball(host):
@@ -104,20 +72,20 @@ def test_user_modules_are_merged_over_the_shipped_ones(host):
 
 
 def test_icmp_and_tcp_probes_succeed(host):
-    assert probe(host, "icmp", "127.0.0.1")["probe_success"] == "1"
-    assert probe(host, "tcp_connect", "127.0.0.1:9116")["probe_success"] == "1"
+    assert probe(host, "icmp", "127.0.0.1")["probe_success"] == 1
+    assert probe(host, "tcp_connect", "127.0.0.1:9116")["probe_success"] == 1
 
 
 def test_https_probe_verifies_the_lab_certificate(host):
-    result = probe(host, "https_2xx", f"https://{hostname(host, 'deb12')}:9090/-/healthy")
-    assert result["probe_success"] == "1"
-    assert result["probe_http_ssl"] == "1"
-    assert float(result["probe_ssl_earliest_cert_expiry"]) > time.time()
+    result = probe(host, "https_2xx", f"https://{sibling(host, 'deb12')}:9090/-/healthy")
+    assert result["probe_success"] == 1
+    assert result["probe_http_ssl"] == 1
+    assert result["probe_ssl_earliest_cert_expiry"] > time.time()
 
 
 def test_dns_probes_resolve_lab_hosts(host):
-    assert probe(host, "dns_lab", "127.0.0.11")["probe_success"] == "1"
-    assert probe(host, "dns", "127.0.0.11")["probe_success"] == "1"
+    assert probe(host, "dns_lab", "127.0.0.11")["probe_success"] == 1
+    assert probe(host, "dns", "127.0.0.11")["probe_success"] == 1
 
 
 def test_prometheus_file_sd_holds_every_exporter_and_its_probes(host):
@@ -125,7 +93,7 @@ def test_prometheus_file_sd_holds_every_exporter_and_its_probes(host):
         return
     registered = host.file("/etc/prometheus/file_sd/blackbox.yml").content_string
     for name in ("deb12", "deb13"):
-        exporter = hostname(host, name)
+        exporter = sibling(host, name)
         assert f"{exporter}:9116" in registered
         probes = host.file(f"/etc/prometheus/file_sd/probes-{exporter}.yml").content_string
         assert f"blackbox_address: {exporter}:9116" in probes
@@ -150,7 +118,7 @@ def test_every_probe_succeeds_in_prometheus_with_its_module_label(host):
         return
     expected = {
         ("127.0.0.1", "icmp"), ("127.0.0.1:9116", "tcp_connect"),
-        (f"https://{hostname(host, 'deb12')}:9090/-/healthy", "https_2xx"),
+        (f"https://{sibling(host, 'deb12')}:9090/-/healthy", "https_2xx"),
         ("127.0.0.11", "dns"), ("127.0.0.11", "dns_lab"), ("127.0.1.1", "icmp"), ("127.0.1.2", "icmp"),
     }
 
@@ -165,7 +133,7 @@ def test_every_probe_succeeds_in_prometheus_with_its_module_label(host):
     found = series()
     for prober in ("deb12", "deb13"):
         mine = {(s["metric"]["instance"], s["metric"]["module"]) for s in found
-                if s["metric"]["prober"] == hostname(host, prober)}
+                if s["metric"]["prober"] == sibling(host, prober)}
         assert mine == expected
     for s in found:
         assert "blackbox_address" not in s["metric"] and "scheme" not in s["metric"]

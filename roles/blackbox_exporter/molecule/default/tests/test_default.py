@@ -3,20 +3,17 @@
 import urllib.parse
 
 import pytest
+from vigil_testinfra import fetch, prom_samples
 
 SERVICE = "prometheus-blackbox-exporter"
 BASE = "http://127.0.0.1:9115"
-GET = "python3 -c \"import sys,urllib.request as u; print(u.urlopen(sys.argv[1], timeout=15).read().decode())\" %s"
 
 
 def probe(host, module, target):
-    url = f"{BASE}/probe?" + urllib.parse.urlencode({"module": module, "target": target})
-    metrics = {}
-    for line in host.check_output(GET, url).splitlines():
-        if line and not line.startswith("#"):
-            name, dummy, value = line.rpartition(" ")
-            metrics[name] = value
-    return metrics
+    """The probe's unlabelled samples: {name: value}."""
+    status, body = fetch(host, f"{BASE}/probe?" + urllib.parse.urlencode({"module": module, "target": target}))
+    assert status == 200, body
+    return {name: value for name, labels, value in prom_samples(body) if not labels}
 
 
 def test_service_runs_and_is_enabled(host):
@@ -63,18 +60,18 @@ def test_config_is_private_and_has_the_shipped_modules(host):
     ("http_2xx", "http://127.0.0.1:9115/metrics"),
 ])
 def test_probe_succeeds(host, module, target):
-    assert probe(host, module, target)["probe_success"] == "1"
+    assert probe(host, module, target)["probe_success"] == 1
 
 
 def test_http_probe_reports_the_status_code(host):
-    assert probe(host, "http_2xx", "http://127.0.0.1:9115/metrics")["probe_http_status_code"] == "200"
+    assert probe(host, "http_2xx", "http://127.0.0.1:9115/metrics")["probe_http_status_code"] == 200
 
 
 def test_https_module_refuses_plain_http(host):
     result = probe(host, "https_2xx", "http://127.0.0.1:9115/metrics")
-    assert result["probe_success"] == "0"
-    assert result["probe_http_ssl"] == "0"
+    assert result["probe_success"] == 0
+    assert result["probe_http_ssl"] == 0
 
 
 def test_tcp_probe_of_a_closed_port_fails(host):
-    assert probe(host, "tcp_connect", "127.0.0.1:9")["probe_success"] == "0"
+    assert probe(host, "tcp_connect", "127.0.0.1:9")["probe_success"] == 0

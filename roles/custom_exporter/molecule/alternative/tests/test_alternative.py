@@ -5,35 +5,19 @@ reload) and then tried an invalid JMESPath query, which was refused.
 """
 
 import json
-import os
-import re
-import time
 
 import pytest
 import yaml
+from vigil_testinfra import eventually, fetch as fetch_url, platform_name, prom_samples, scenario_host
+from vigil_testinfra import prom_value as sample
 
 SERVICE = "vigil-custom-exporter"
 URL = "https://127.0.0.1:9878/metrics"
 CONFIG = "/etc/vigil/custom_exporter/config.yml"
-PREFIX = os.environ.get("VIGIL_MOLECULE_PREFIX", "vigil")
-FIREWALL_HOST = f"{PREFIX}-deb12"
+FIREWALL_HOST = platform_name("deb12")
 FIREWALL_URL = f"https://{FIREWALL_HOST}:8581/api/status"
 TOKEN = "VIGIL-MARKER-firewall-token"
 STATUS_FILE = "/etc/fake-firewall/status.json"
-FETCH = r"""
-import base64, ssl, sys, urllib.error, urllib.request
-url, user, password = sys.argv[1:4]
-request = urllib.request.Request(url)
-if user:
-    request.add_header("Authorization", "Basic " + base64.b64encode((user + ":" + password).encode()).decode())
-context = ssl.create_default_context(cafile="/etc/vigil/tls/ca.crt")
-try:
-    with urllib.request.urlopen(request, context=context, timeout=20) as response:
-        print(response.status)
-        print(response.read().decode())
-except urllib.error.HTTPError as error:
-    print(error.code)
-"""
 # Collects one source the way the service does, from a config given as JSON.
 COLLECT = r"""
 import json, sys
@@ -47,41 +31,19 @@ print(json.dumps({"up": result.up, "errors": list(result.errors)}))
 
 def fetch(host, user="scraper", password="VIGIL-MARKER-password"):
     """(HTTP status, body) of the exporter's /metrics, TLS verified with the lab CA."""
-    out = host.check_output("python3 -c %s %s %s %s", FETCH, URL, user or "", password or "")
-    status, dummy, body = out.partition("\n")
-    return int(status), body
+    return fetch_url(host, URL, (user, password))
 
 
 def scrape(host):
-    """/metrics as {(name, ((label, value), ...)): value}."""
+    """/metrics as [(name, {label: value}, value)]."""
     status, body = fetch(host)
     assert status == 200
-    series = {}
-    for line in body.splitlines():
-        match = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$', line)
-        if match:
-            labels = tuple(sorted(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', match.group(2) or "")))
-            series[(match.group(1), labels)] = float(match.group(3))
-    return series
-
-
-def sample(metrics, name, **labels):
-    return metrics.get((name, tuple(sorted(labels.items()))))
-
-
-def wait_for(predicate, timeout=30.0, step=1.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(step)
+    return prom_samples(body)
 
 
 @pytest.fixture(scope="module")
 def firewall(host):
-    inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
-    return host.get_host(f"ansible://{FIREWALL_HOST}", ansible_inventory=inventory)
+    return scenario_host(host, FIREWALL_HOST)
 
 
 @pytest.fixture
@@ -109,7 +71,7 @@ def test_wrong_password_is_refused(host):
 
 def test_https_with_credentials_serves_the_firewall_values(host):
     # The source is read every 5 s: a value another test changed on the firewall may lag that long.
-    wait_for(lambda: sample(scrape(host), "vigil_firewall_vpn_active_sessions", site="lab") == 42)
+    eventually(lambda: sample(scrape(host), "vigil_firewall_vpn_active_sessions", site="lab") == 42, timeout=30, step=1)
     metrics = scrape(host)
     assert sample(metrics, "vigil_custom_source_up", source="firewall") == 1
     assert sample(metrics, "vigil_firewall_vpn_active_sessions", site="lab") == 42
@@ -118,7 +80,8 @@ def test_https_with_credentials_serves_the_firewall_values(host):
 
 def test_interval_source_follows_the_firewall_in_the_background(host, firewall_status):
     firewall_status({"vpn": {"active_sessions": 7}})
-    seen = wait_for(lambda: sample(scrape(host), "vigil_firewall_vpn_active_sessions", site="lab") == 7)
+    seen = eventually(lambda: sample(scrape(host), "vigil_firewall_vpn_active_sessions", site="lab") == 7,
+                      timeout=30, step=1)
     assert seen, "the gauge did not follow the firewall within 30 s (interval: 5 s)"
 
 

@@ -1,45 +1,23 @@
 """custom_exporter reading the lab firewall API and a command, plain HTTP on 9877."""
 
 import json
-import os
-import re
-import time
 
 import pytest
 import yaml
+from vigil_testinfra import eventually, fetch, platform_name, prom_samples, scenario_host
+from vigil_testinfra import prom_value as sample
 
 SERVICE = "vigil-custom-exporter"
 URL = "http://127.0.0.1:9877/metrics"
-PREFIX = os.environ.get("VIGIL_MOLECULE_PREFIX", "vigil")
-FIREWALL_HOST = f"{PREFIX}-deb12"
+FIREWALL_HOST = platform_name("deb12")
 STATUS_FILE = "/etc/fake-firewall/status.json"
-SCRAPE = "import sys, urllib.request as u; print(u.urlopen(sys.argv[1], timeout=20).read().decode())"
 
 
 def scrape(host):
-    """The exporter's /metrics as {(name, ((label, value), ...)): value}."""
-    out = host.check_output("python3 -c %s %s", SCRAPE, URL)
-    series = {}
-    for line in out.splitlines():
-        match = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$', line)
-        if match:
-            labels = tuple(sorted(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', match.group(2) or "")))
-            series[(match.group(1), labels)] = float(match.group(3))
-    return series
-
-
-def sample(metrics, name, **labels):
-    """One sample's value, or None when the series is absent."""
-    return metrics.get((name, tuple(sorted(labels.items()))))
-
-
-def wait_for(predicate, timeout=20.0, step=1.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(step)
+    """The exporter's /metrics as [(name, {label: value}, value)]."""
+    status, body = fetch(host, URL)
+    assert status == 200, body
+    return prom_samples(body)
 
 
 def main_pid(host):
@@ -49,8 +27,7 @@ def main_pid(host):
 @pytest.fixture(scope="module")
 def firewall(host):
     """The lab host that serves the fake firewall API."""
-    inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
-    return host.get_host(f"ansible://{FIREWALL_HOST}", ansible_inventory=inventory)
+    return scenario_host(host, FIREWALL_HOST)
 
 
 @pytest.fixture
@@ -113,7 +90,8 @@ def test_firewall_down_gives_up_0_and_the_exporter_keeps_serving(host, firewall)
         assert main_pid(host) == pid
     finally:
         firewall.check_output("systemctl start fake-firewall")
-    back = wait_for(lambda: sample(scrape(host), "vigil_custom_source_up", source="firewall") == 1)
+    back = eventually(lambda: sample(scrape(host), "vigil_custom_source_up", source="firewall") == 1,
+                      timeout=20, step=1)
     assert back, "the firewall source did not come back up after the fake firewall restarted"
 
 

@@ -13,17 +13,10 @@ import textwrap
 
 import pytest
 import yaml
+from vigil_testinfra import host_yaml, is_deb12
 
 CONFIG = "/etc/elastic-agent/elastic-agent.yml"
 ROOT = os.environ.get("VIGIL_ROOT", os.path.join(os.path.dirname(__file__), "../../../../.."))
-
-
-def _name(host):
-    return host.ansible.get_variables()["inventory_hostname"]
-
-
-def _is_deb12(host):
-    return _name(host).endswith("deb12")
 
 
 def _field_map_pipelines():
@@ -34,14 +27,9 @@ def _field_map_pipelines():
     return names
 
 
-def _conf(host):
-    out = host.check_output("python3 -c \"import json, yaml; print(json.dumps(yaml.safe_load(open('%s'))))\"" % CONFIG)
-    return json.loads(out)
-
-
 def test_standalone_config_is_private(host):
     f = host.file(CONFIG)
-    if not _is_deb12(host):
+    if not is_deb12(host):
         # Fleet mode: elastic-agent.yml belongs to the enrollment; Vigil writes none.
         assert not f.exists
         return
@@ -49,9 +37,9 @@ def test_standalone_config_is_private(host):
 
 
 def test_output_has_ca_api_key_and_verification(host):
-    if not _is_deb12(host):
+    if not is_deb12(host):
         pytest.skip("standalone host only")
-    out = _conf(host)["outputs"]["default"]
+    out = host_yaml(host, CONFIG)["outputs"]["default"]
     assert out["type"] == "elasticsearch"
     assert out["hosts"] == ["https://es.lab.invalid:9200"]
     assert out["api_key"] == "VIGIL-MARKER-id:VIGIL-MARKER-api-key"
@@ -60,9 +48,9 @@ def test_output_has_ca_api_key_and_verification(host):
 
 
 def test_one_port_per_vendor_each_on_its_own_ecs_pipeline(host):
-    if not _is_deb12(host):
+    if not is_deb12(host):
         pytest.skip("standalone host only")
-    inputs = _conf(host)["inputs"]
+    inputs = host_yaml(host, CONFIG)["inputs"]
     network = [i for i in inputs if i["type"] in ("udp", "tcp")]
     ports = [int(i["streams"][0]["host"].rsplit(":", 1)[1]) for i in network]
     pipelines = [i["streams"][0]["pipeline"] for i in network]
@@ -78,16 +66,16 @@ def test_one_port_per_vendor_each_on_its_own_ecs_pipeline(host):
 
 
 def test_every_pipeline_is_defined_by_a_field_map(host):
-    if not _is_deb12(host):
+    if not is_deb12(host):
         pytest.skip("standalone host only")
     known = _field_map_pipelines()
-    for item in _conf(host)["inputs"]:
+    for item in host_yaml(host, CONFIG)["inputs"]:
         for stream in item["streams"]:
             assert stream.get("pipeline", "none") in known | {"none"}
 
 
 def test_each_input_names_its_retention(host):
-    if not _is_deb12(host):
+    if not is_deb12(host):
         pytest.skip("standalone host only")
     text = host.file(CONFIG).content_string
     assert re.search(r"# fortinet-fortigate: pipeline vigil-ecs-fortinet-fortigate, retention firewall", text)
@@ -98,7 +86,7 @@ def test_each_input_names_its_retention(host):
 def test_fleet_host_is_prepared_but_not_enrolled(host):
     certs = host.file("/etc/elastic-agent/certs")
     assert certs.is_directory and certs.mode == 0o750
-    if not _is_deb12(host):
+    if not is_deb12(host):
         assert not host.file("/var/lib/elastic-agent/fleet.enc").exists
 
 
@@ -125,7 +113,7 @@ def _run_policy_checks(policies):
 
 
 def test_policy_checks_refuse_a_shared_port_and_an_unknown_pipeline(host):
-    if not _is_deb12(host):
+    if not is_deb12(host):
         pytest.skip("controller-side check, run once")
     broken = [{"id": "bad", "inputs": [
         {"id": "fortigate", "type": "udp", "port": 5514, "dataset": "vigil.fortinet_fortigate",

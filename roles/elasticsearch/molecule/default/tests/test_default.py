@@ -9,6 +9,7 @@ import re
 
 import bcrypt
 import pytest
+from vigil_testinfra import host_yaml, hostname, is_deb12, sibling
 
 CONFIG = "/etc/elasticsearch/elasticsearch.yml"
 FIRST = "/root/elasticsearch.yml.first-converge"
@@ -19,38 +20,18 @@ TOKENS = {
 }
 
 
-def _name(host):
-    return host.ansible.get_variables()["inventory_hostname"]
-
-
-def _is_deb12(host):
-    return _name(host).endswith("deb12")
-
-
-def _yaml(host, path):
-    out = host.check_output(
-        "python3 -c \"import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))\" %s", path
-    )
-    return json.loads(out)
-
-
-def _prefix(host):
-    return _name(host)[: -len("-deb12")]
-
-
 def test_elasticsearch_yml_parses_and_holds_the_cluster_settings(host):
-    conf = _yaml(host, CONFIG)
-    prefix = _prefix(host)
+    conf = host_yaml(host, CONFIG)
     assert conf["cluster.name"] == "vigil-lab"
-    assert conf["node.name"] == _name(host)
-    assert conf["discovery.seed_hosts"] == [f"{prefix}-deb12:9300", f"{prefix}-deb13:9300"]
-    assert conf["node.roles"] == (["master", "data", "ingest"] if _is_deb12(host) else ["data", "ingest"])
+    assert conf["node.name"] == hostname(host)
+    assert conf["discovery.seed_hosts"] == [f"{sibling(host, 'deb12')}:9300", f"{sibling(host, 'deb13')}:9300"]
+    assert conf["node.roles"] == (["master", "data", "ingest"] if is_deb12(host) else ["data", "ingest"])
     assert conf["bootstrap.memory_lock"] is True
     assert "discovery.type" not in conf
 
 
 def test_security_and_tls_are_on_for_http_and_transport(host):
-    conf = _yaml(host, CONFIG)
+    conf = host_yaml(host, CONFIG)
     assert conf["xpack.security.enabled"] is True
     for layer in ("http", "transport"):
         assert conf[f"xpack.security.{layer}.ssl.enabled"] is True
@@ -61,17 +42,17 @@ def test_security_and_tls_are_on_for_http_and_transport(host):
 
 
 def test_initial_master_nodes_only_before_the_bootstrap(host):
-    first = _yaml(host, FIRST)
-    now = _yaml(host, CONFIG)
+    first = host_yaml(host, FIRST)
+    now = host_yaml(host, CONFIG)
     # First converge: no marker anywhere, the master-eligible node bootstraps the cluster.
-    assert first["cluster.initial_master_nodes"] == [f"{_prefix(host)}-deb12"]
+    assert first["cluster.initial_master_nodes"] == [sibling(host, "deb12")]
     # After the marker appeared on one node of the group, no node renders it again.
     assert "cluster.initial_master_nodes" not in now
     assert "initial_master_nodes" not in host.file(CONFIG).content_string
 
 
 def test_marker_is_only_where_the_side_effect_put_it(host):
-    assert host.file(MARKER).exists == _is_deb12(host)
+    assert host.file(MARKER).exists == is_deb12(host)
 
 
 def test_heap_file(host):
@@ -80,7 +61,7 @@ def test_heap_file(host):
     xms = re.search(r"^-Xms(\d+)([mg])$", f.content_string, re.M)
     xmx = re.search(r"^-Xmx(\d+)([mg])$", f.content_string, re.M)
     assert xms and xmx and xms.groups() == xmx.groups()
-    if _is_deb12(host):
+    if is_deb12(host):
         memtotal_mb = int(re.search(r"MemTotal:\s+(\d+) kB", host.file("/proc/meminfo").content_string).group(1)) // 1024
         assert xms.group(2) == "m"
         assert int(xms.group(1)) == max(min(memtotal_mb // 2, 31744), 256)
@@ -113,7 +94,7 @@ def test_tls_files_provided_on_deb12_skipped_on_deb13(host):
     tls = host.file("/etc/elasticsearch/tls")
     assert tls.is_directory and tls.mode == 0o750 and tls.group == "elasticsearch"
     key = host.file("/etc/elasticsearch/tls/node.key")
-    if _is_deb12(host):
+    if is_deb12(host):
         assert (key.user, key.group, key.mode) == ("root", "elasticsearch", 0o640)
         for name in ("ca.crt", "node.crt"):
             assert host.file(f"/etc/elasticsearch/tls/{name}").mode == 0o644
@@ -144,7 +125,7 @@ def test_secrets_and_config_are_not_world_readable(host, path):
 
 
 def test_retention_bodies(host):
-    if not _is_deb12(host):
+    if not is_deb12(host):
         pytest.skip("rendered once, on the API host (first master-eligible node)")
     rendered = json.loads(host.file("/var/tmp/vigil/retention/vigil-retention.json").content_string)
     policies, templates = rendered["ilm_policies"], rendered["index_templates"]

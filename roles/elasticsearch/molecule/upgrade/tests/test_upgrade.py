@@ -9,19 +9,15 @@ import json
 import os
 
 import pytest
+from vigil_testinfra import scenario_host, sibling
 
 EVENTS = "/var/log/elasticsearch/standin-events.log"
 NODES = ["deb12", "deb13"]  # inventory order: the order of serial: 1
 
 
-def node_name(host, suffix):
-    return host.backend.get_hostname()[:-5] + suffix
-
-
 @pytest.fixture(scope="module")
 def cluster(host):
-    inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
-    return [host.get_host("ansible://" + node_name(host, s), ansible_inventory=inventory) for s in NODES]
+    return [scenario_host(host, sibling(host, s)) for s in NODES]
 
 
 @pytest.fixture(scope="module")
@@ -77,12 +73,12 @@ PROCEDURE = [
 
 def test_each_node_followed_the_documented_procedure(host, converge_events):
     for suffix in NODES:
-        name = node_name(host, suffix)
+        name = sibling(host, suffix)
         assert collapse(steps(converge_events, name))[: len(PROCEDURE)] == PROCEDURE, name
 
 
 def test_only_one_node_was_down_at_a_time(host, converge_events):
-    first, second = (node_name(host, s) for s in NODES)
+    first, second = (sibling(host, s) for s in NODES)
 
     def at(node, kind, version):
         return next(e["t"] for e in converge_events if e["node"] == node and e["event"] == kind and e["version"] == version)
@@ -95,7 +91,7 @@ def test_only_one_node_was_down_at_a_time(host, converge_events):
 
 def test_allocation_was_restricted_while_each_node_was_away(host, converge_events):
     for suffix in NODES:
-        name = node_name(host, suffix)
+        name = sibling(host, suffix)
         mine = [e for e in converge_events if e["node"] == name]
         stop = next(e["t"] for e in mine if e["event"] == "stop")
         puts = [e for e in mine if e.get("method") == "PUT"]
@@ -107,7 +103,7 @@ def test_the_rerun_and_check_mode_only_read(host, converge_events):
     # idempotence and check ran the upgrade twice more before the side effect: each only
     # read the allocation setting (GET / is not in the steps).
     for suffix in NODES:
-        name = node_name(host, suffix)
+        name = sibling(host, suffix)
         assert steps(converge_events, name)[-2:] == ["GET /_cluster/settings", "GET /_cluster/settings"], name
         assert collapse(steps(converge_events, name))[len(PROCEDURE) :] == ["GET /_cluster/settings"], name
 

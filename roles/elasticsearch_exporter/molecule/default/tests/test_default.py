@@ -7,40 +7,18 @@ Elasticsearch.
 """
 
 import json
-import os
 import re
 
 import pytest
 import yaml
+from vigil_testinfra import fetch, platform_name, scenario_host
 
 SERVICE = "prometheus-elasticsearch-exporter"
-PREFIX = os.environ.get("VIGIL_MOLECULE_PREFIX", "vigil")
-DEB12, DEB13 = f"{PREFIX}-deb12", f"{PREFIX}-deb13"
+DEB12, DEB13 = platform_name("deb12"), platform_name("deb13")
 ENV_FILE = "/etc/prometheus/elasticsearch-exporter/credentials.env"
 STATE_FILE = "/etc/fake-elasticsearch/state.json"
 PASSWORD = 'VIGIL-MARKER-es "only" \\ pa$word #1'  # molecule.yml's, after Molecule's $$ -> $
 SCRAPE_AUTH = ("prometheus", "VIGIL-MARKER-es-exporter-scrape")
-# Runs on the host: GET a URL (optionally with basic auth and the lab CA); prints
-# "<status>\n<body>".
-CLIENT = r"""
-import base64, ssl, sys, urllib.error, urllib.request
-url, user, password = sys.argv[1], sys.argv[2], sys.argv[3]
-req = urllib.request.Request(url)
-if user:
-    req.add_header("Authorization", "Basic " + base64.b64encode((user + ":" + password).encode()).decode())
-ctx = ssl.create_default_context(cafile="/etc/vigil/tls/ca.crt")
-try:
-    with urllib.request.urlopen(req, timeout=20, context=ctx) as resp:
-        print(resp.status); print(resp.read().decode())
-except urllib.error.HTTPError as err:
-    print(err.code); print(err.read().decode())
-"""
-
-
-def fetch(host, url, user="", password=""):
-    out = host.check_output("python3 -c %s %s %s %s", CLIENT, url, user, password)
-    status, _sep, body = out.partition("\n")
-    return int(status), body
 
 
 def metrics_url(host):
@@ -49,22 +27,20 @@ def metrics_url(host):
 
 
 def scrape(host):
-    auth = SCRAPE_AUTH if host.backend.get_hostname() == DEB13 else ("", "")
-    status, body = fetch(host, metrics_url(host), *auth)
+    auth = SCRAPE_AUTH if host.backend.get_hostname() == DEB13 else None
+    status, body = fetch(host, metrics_url(host), auth)
     assert status == 200, body
     return body
 
 
 @pytest.fixture(scope="module")
 def standin(host):
-    inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
-    return host.get_host(f"ansible://{DEB13}", ansible_inventory=inventory)
+    return scenario_host(host, DEB13)
 
 
 @pytest.fixture(scope="module")
 def prometheus(host):
-    inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
-    return host.get_host(f"ansible://{DEB12}", ansible_inventory=inventory)
+    return scenario_host(host, DEB12)
 
 
 def test_service_runs_and_is_enabled(host):
@@ -119,8 +95,8 @@ def test_debian13_serves_tls_with_basic_auth(host):
     if host.backend.get_hostname() != DEB13:
         pytest.skip("Debian 12's exporter 1.5.0 has no TLS or basic auth: plain HTTP")
     assert fetch(host, metrics_url(host))[0] == 401
-    assert fetch(host, metrics_url(host), "prometheus", "wrong")[0] == 401
-    assert fetch(host, metrics_url(host), *SCRAPE_AUTH)[0] == 200
+    assert fetch(host, metrics_url(host), ("prometheus", "wrong"))[0] == 401
+    assert fetch(host, metrics_url(host), SCRAPE_AUTH)[0] == 200
     # The certificate is the lab's, verified against the lab CA by the client above.
     assert "--web.config.file=/etc/prometheus/elasticsearch-exporter/web-config.yml" in host.file(
         f"/etc/systemd/system/{SERVICE}.service").content_string

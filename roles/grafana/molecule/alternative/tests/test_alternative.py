@@ -5,12 +5,12 @@ key are written and apt parses them (``apt-get update --print-uris``); the mirro
 exist, so nothing is downloaded or installed (install method none).
 """
 
-import configparser
 import hashlib
 import json
 import os
 
 import yaml
+from vigil_testinfra import host_ini
 
 INI = "/etc/grafana/grafana.ini"
 PROVISIONING = "/etc/grafana/provisioning"
@@ -24,12 +24,6 @@ KEY = "/etc/apt/keyrings/grafana.asc"
 MIRROR = "https://grafana-mirror.lab.invalid/apt"
 FIXTURE_KEY = os.path.join(os.path.dirname(__file__), "..", "files", "lab-apt-repo-key.asc")
 ADMIN_PASSWORD = "lab#only;admin$pw"
-
-
-def ini(host):
-    parser = configparser.RawConfigParser(strict=True, interpolation=None)
-    parser.read_string("[__top__]\n" + host.file(INI).content_string)
-    return parser
 
 
 def yaml_file(host, path):
@@ -78,7 +72,7 @@ def test_grafana_was_not_installed(host):
 
 # ------------------------------------------------------------------ grafana.ini
 def test_https_turns_on_secure_cookies(host):
-    conf = ini(host)
+    conf = host_ini(host, INI)
     assert conf.get("server", "protocol") == "https"
     assert conf.get("server", "cert_file") == "/etc/vigil/tls/host.crt"
     assert conf.get("server", "cert_key") == "/etc/vigil/tls/host.key"
@@ -87,7 +81,7 @@ def test_https_turns_on_secure_cookies(host):
 
 
 def test_user_settings_are_merged_over_the_defaults(host):
-    conf = ini(host)
+    conf = host_ini(host, INI)
     assert conf.get("server", "root_url") == "https://grafana.lab.invalid/"
     assert conf.get("users", "default_theme") == "light"
     assert conf.get("users", "allow_sign_up") == "false"  # default kept beside the user's key
@@ -97,7 +91,7 @@ def test_user_settings_are_merged_over_the_defaults(host):
 
 def test_admin_password_with_comment_characters_is_quoted(host):
     # Grafana's ini parser would cut the value at ' #' or ';' without the triple quotes.
-    assert ini(host).get("security", "admin_password") == '"""%s"""' % ADMIN_PASSWORD
+    assert host_ini(host, INI).get("security", "admin_password") == '"""%s"""' % ADMIN_PASSWORD
     f = host.file(INI)
     assert (f.user, f.group, f.mode) == ("root", "grafana", 0o640)
 

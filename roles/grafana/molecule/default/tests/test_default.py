@@ -4,11 +4,11 @@ Grafana itself does not run here (it cannot be installed in the lab); these test
 the files Grafana would read, the way Grafana reads them.
 """
 
-import configparser
 import json
 
 import pytest
 import yaml
+from vigil_testinfra import host_ini
 
 INI = "/etc/grafana/grafana.ini"
 PROVISIONING = "/etc/grafana/provisioning"
@@ -17,12 +17,6 @@ PROVIDERS = PROVISIONING + "/dashboards/vigil.yml"
 ALERTING = PROVISIONING + "/alerting/vigil-alerts.yml"
 DASHBOARDS = "/var/lib/grafana/dashboards/vigil"
 FOLDERS = {"Vigil Hosts", "Vigil Probes", "Vigil Business", "Vigil Alerting", "Vigil Logs", "Vigil Network"}
-
-
-def ini(host):
-    parser = configparser.RawConfigParser(strict=True, interpolation=None)
-    parser.read_string("[__top__]\n" + host.file(INI).content_string)
-    return parser
 
 
 def yaml_file(host, path):
@@ -73,7 +67,7 @@ def test_files_with_secrets_are_root_grafana_0640(host, path):
 
 
 def test_grafana_ini_parses_and_holds_the_merged_values(host):
-    conf = ini(host)
+    conf = host_ini(host, INI)
     assert conf.get("auth.anonymous", "enabled") == "false"
     assert conf.get("server", "protocol") == "http"
     assert conf.get("server", "http_port") == "3000"

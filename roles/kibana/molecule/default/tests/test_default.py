@@ -3,23 +3,10 @@
 Nothing here ran Kibana: the file is parsed as YAML on the host and its values checked.
 """
 
-import json
+from vigil_testinfra import host_yaml, is_deb12, sibling
 
 CONFIG = "/etc/kibana/kibana.yml"
 TOKEN = "AAEAAWVsYXN0aWMva2liYW5hL3ZpZ2lsLWxhYjpWSUdJTC1NQVJLRVIta2liYW5hLXRva2VuLXNlY3JldC0wMTIz"
-
-
-def _name(host):
-    return host.ansible.get_variables()["inventory_hostname"]
-
-
-def _is_deb12(host):
-    return _name(host).endswith("deb12")
-
-
-def _conf(host):
-    out = host.check_output("python3 -c \"import json, yaml; print(json.dumps(yaml.safe_load(open('%s'))))\"" % CONFIG)
-    return json.loads(out)
 
 
 def test_kibana_yml_is_private(host):
@@ -30,7 +17,7 @@ def test_kibana_yml_is_private(host):
 
 
 def test_encryption_keys_and_token(host):
-    conf = _conf(host)
+    conf = host_yaml(host, CONFIG)
     assert conf["xpack.encryptedSavedObjects.encryptionKey"] == "VIGIL-MARKER-saved-objects-key-0123456789abcdef"
     assert conf["xpack.security.encryptionKey"] == "VIGIL-MARKER-security-key-0123456789abcdef01"
     assert conf["xpack.reporting.encryptionKey"] == "VIGIL-MARKER-reporting-key-0123456789abcdef0"
@@ -39,12 +26,11 @@ def test_encryption_keys_and_token(host):
 
 
 def test_elasticsearch_connection_is_verified_tls(host):
-    conf = _conf(host)
+    conf = host_yaml(host, CONFIG)
     assert conf["elasticsearch.ssl.verificationMode"] == "full"
     lab_ca = host.file("/etc/vigil/tls/ca.crt").content
-    if _is_deb12(host):
-        prefix = _name(host)[: -len("-deb12")]
-        assert conf["elasticsearch.hosts"] == [f"https://{prefix}-deb12:9200"]
+    if is_deb12(host):
+        assert conf["elasticsearch.hosts"] == [f"https://{sibling(host, 'deb12')}:9200"]
         # the CA came from the first Elasticsearch node, through the controller
         assert conf["elasticsearch.ssl.certificateAuthorities"] == ["/etc/kibana/tls/elasticsearch-ca.crt"]
         assert host.file("/etc/kibana/tls/elasticsearch-ca.crt").content == lab_ca
@@ -54,14 +40,13 @@ def test_elasticsearch_connection_is_verified_tls(host):
 
 
 def test_server_tls_only_where_configured(host):
-    conf = _conf(host)
-    if _is_deb12(host):
+    conf = host_yaml(host, CONFIG)
+    if is_deb12(host):
         assert conf["server.ssl.enabled"] is True
         assert conf["server.ssl.certificate"] == "/etc/vigil/tls/host.crt"
         assert conf["server.publicBaseUrl"].startswith("https://")
         assert conf["server.maxPayload"] == 2097152
-        prefix = _name(host)[: -len("-deb12")]
-        assert conf["xpack.fleet.fleetServerHosts"][0]["host_urls"] == [f"https://{prefix}-deb13:8220"]
+        assert conf["xpack.fleet.fleetServerHosts"][0]["host_urls"] == [f"https://{sibling(host, 'deb13')}:8220"]
     else:
         assert "server.ssl.enabled" not in conf
         assert conf["server.publicBaseUrl"].startswith("http://")

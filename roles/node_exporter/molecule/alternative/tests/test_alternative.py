@@ -1,34 +1,15 @@
 """node_exporter from a release tarball, with TLS and basic auth."""
 
-import base64
-import json
+from vigil_testinfra import fetch
 
 SERVICE = "prometheus-node-exporter"
 URL = "https://127.0.0.1:9110/metrics"
 
-# Runs on the lab host: HTTPS verified against the lab CA, optional basic auth;
-# prints {"status": ..., "body": ...} as JSON.
-CLIENT = """
-import json, ssl, sys, urllib.error, urllib.request
-req = urllib.request.Request(sys.argv[1])
-if len(sys.argv) > 2:
-    req.add_header("Authorization", "Basic " + sys.argv[2])
-ctx = ssl.create_default_context(cafile="/etc/vigil/tls/ca.crt")
-try:
-    with urllib.request.urlopen(req, context=ctx, timeout=10) as resp:
-        print(json.dumps({"status": resp.status, "body": resp.read().decode()}))
-except urllib.error.HTTPError as err:
-    print(json.dumps({"status": err.code, "body": ""}))
-"""
-
 
 def _get(host, user=None, password=None):
-    args = [URL]
-    if user:
-        args.append(base64.b64encode(f"{user}:{password}".encode()).decode())
-    quoted = " ".join("'%s'" % a for a in args)
-    out = host.check_output("python3 -c '%s' %s" % (CLIENT, quoted))
-    return json.loads(out)
+    """GET /metrics from the host itself, verified with the lab CA; returns {status, body}."""
+    status, body = fetch(host, URL, (user, password))
+    return {"status": status, "body": body}
 
 
 def test_binary_comes_from_the_release_tarball(host):

@@ -2,34 +2,17 @@
 a valid change reloads the same process, a broken configuration never replaces the running one."""
 
 import json
-import time
 import urllib.parse
+
+from vigil_testinfra import eventually, fetch as fetch_url, sibling
 
 SERVICE = "prometheus"
 BASE = "https://127.0.0.1:9090"
-CA = "/etc/vigil/tls/ca.crt"
 AUTH = ("admin", "VIGIL-MARKER-password")
-# GET with the lab CA and optional basic auth; prints the status code, then the body.
-FETCH = """
-import base64, ssl, sys, urllib.error, urllib.request
-url, user, password = sys.argv[1:4]
-req = urllib.request.Request(url)
-if user:
-    req.add_header("Authorization", "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode())
-ctx = ssl.create_default_context(cafile="%s")
-try:
-    r = urllib.request.urlopen(req, timeout=20, context=ctx)
-    print(r.status); print(r.read().decode())
-except urllib.error.HTTPError as e:
-    print(e.code); print(e.read().decode())
-""" % CA
 
 
 def fetch(host, path, auth=AUTH):
-    user, password = auth or ("", "")
-    out = host.check_output("python3 -c %s %s %s %s", FETCH, BASE + path, user, password)
-    status, _, body = out.partition("\n")
-    return int(status), body
+    return fetch_url(host, BASE + path, auth)
 
 
 def api(host, path):
@@ -40,15 +23,6 @@ def api(host, path):
 
 def query(host, promql):
     return api(host, "/api/v1/query?" + urllib.parse.urlencode({"query": promql}))["result"]
-
-
-def eventually(check, timeout=60, step=3):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(step)
 
 
 def test_binaries_come_from_the_release_tarball(host):
@@ -123,7 +97,7 @@ def test_external_labels_and_alerting(host):
     assert "cluster: lab" in config
     assert f"replica: {host.backend.get_hostname()}" in config
     alertmanagers = api(host, "/api/v1/alertmanagers")["activeAlertmanagers"]
-    peer = host.backend.get_hostname()[:-2] + "13"
+    peer = sibling(host, "deb13")
     assert [a["url"] for a in alertmanagers] == [f"http://{peer}:9093/api/v2/alerts"]
 
 

@@ -1,39 +1,26 @@
 """Prometheus with no variables: packaged, plain HTTP, HA pair, alert catalog rules, file_sd jobs."""
 
 import json
-import os
-import time
 
-import testinfra
+from vigil_testinfra import eventually, fetch, host_yaml, is_deb12, scenario_host, sibling
 
 SERVICE = "prometheus"
 BASE = "http://127.0.0.1:9090"
-GET = "python3 -c \"import sys,urllib.request as u; print(u.urlopen(sys.argv[1], timeout=10).read().decode())\" %s"
 
 
 def api(host, path):
-    return json.loads(host.check_output(GET, BASE + path))["data"]
+    status, body = fetch(host, BASE + path)
+    assert status == 200, body
+    return json.loads(body)["data"]
 
 
 def query(host, promql):
     return api(host, "/api/v1/query?query=" + promql.replace(" ", "%20").replace('"', "%22"))["result"]
 
 
-def eventually(check, timeout=90, step=3):
-    """Retry check() until it returns a true value: scrapes and rule evaluations run every 30s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(step)
-
-
 def peer(host):
     """The other server of the HA pair."""
-    me = host.backend.get_hostname()
-    other = me[:-2] + ("13" if me.endswith("12") else "12")
-    return testinfra.get_host("ansible://" + other, ansible_inventory=os.environ["MOLECULE_INVENTORY_FILE"])
+    return scenario_host(host, sibling(host, "deb13" if is_deb12(host) else "deb12"))
 
 
 def test_service_runs_and_is_enabled(host):
@@ -104,7 +91,7 @@ def test_existing_registration_is_kept_and_scraped(host):
     def custom_up():
         return [s for s in query(host, 'up{job="custom"}') if s["value"][1] == "1"]
 
-    series = eventually(custom_up)
+    series = eventually(custom_up, timeout=90)  # scrapes and rule evaluations run every 30s
     assert series, "the target registered in custom.yml is not scraped by job custom"
     assert series[0]["metric"]["registered_by"] == "prepare"
 
@@ -119,7 +106,7 @@ def test_both_servers_of_the_pair_are_scraped(host):
     def up_instances():
         return {s["metric"]["instance"] for s in query(host, 'up{job="prometheus"} == 1')}
 
-    assert eventually(lambda: pair <= up_instances()), up_instances()
+    assert eventually(lambda: pair <= up_instances(), timeout=90), up_instances()
 
 
 def test_probe_job_routes_through_the_blackbox_exporter(host):
@@ -130,6 +117,4 @@ def test_probe_job_routes_through_the_blackbox_exporter(host):
 
 
 def _scrape_configs(host):
-    script = "import json, yaml; print(json.dumps(yaml.safe_load(open('/etc/prometheus/prometheus.yml'))))"
-    out = host.check_output("python3 -c %s", script)
-    return json.loads(out)["scrape_configs"]
+    return host_yaml(host, "/etc/prometheus/prometheus.yml")["scrape_configs"]

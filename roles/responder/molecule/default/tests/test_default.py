@@ -6,14 +6,13 @@ would, and watch nftables, the attacker's traffic and the audit log.
 """
 
 import json
-import os
 import time
 
 import pytest
+from vigil_testinfra import eventually, fetch, platform_name, scenario_host
 
-PREFIX = os.environ.get("VIGIL_MOLECULE_PREFIX", "vigil")
-FIREWALL = "%s-deb12" % PREFIX
-ATTACKER = "%s-deb13" % PREFIX
+FIREWALL = platform_name("deb12")
+ATTACKER = platform_name("deb13")
 testinfra_hosts = ["ansible://%s" % FIREWALL]
 
 SERVICE = "vigil-responder"
@@ -21,18 +20,6 @@ AUDIT = "/var/log/vigil-responder/audit.jsonl"
 WEBHOOK = "http://127.0.0.1:9095/webhook"
 USER, PASSWORD = "alertmanager", "VIGIL-MARKER-responder-webhook"
 TTL = 20
-POST = r"""
-import base64, json, sys, urllib.error, urllib.request
-url, user, password, body = sys.argv[1:5]
-token = base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
-req = urllib.request.Request(url, data=body.encode(), method="POST",
-                             headers={"Content-Type": "application/json", "Authorization": "Basic " + token})
-try:
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        print(json.dumps({"status": resp.status, "body": resp.read().decode()}))
-except urllib.error.HTTPError as err:
-    print(json.dumps({"status": err.code, "body": err.read().decode()}))
-"""
 # TCP connect from the attacker to the responder's port: "open" or the error.
 CONNECT = r"""
 import socket, sys
@@ -46,19 +33,14 @@ except OSError as exc:
 """
 
 
-def wait_for(predicate, timeout, step=1.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(step)
+def wait_for(predicate, timeout):
+    """The responder acts within a second of a request: poll every second."""
+    return eventually(predicate, timeout, step=1.0)
 
 
 @pytest.fixture(scope="module")
 def attacker(host):
-    inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
-    return host.get_host("ansible://%s" % ATTACKER, ansible_inventory=inventory)
+    return scenario_host(host, ATTACKER)
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +56,9 @@ def firewall_address(host):
 def post(host, alerts, status="firing", password=PASSWORD):
     body = json.dumps({"version": "4", "status": status, "receiver": "vigil-responder",
                        "groupKey": "{}:{}", "alerts": alerts})
-    out = host.check_output("python3 -c %s %s %s %s %s", POST, WEBHOOK, USER, password, body)
-    return json.loads(out)
+    code, text = fetch(host, WEBHOOK, (USER, password), method="POST", data=body,
+                       headers={"Content-Type": "application/json"})
+    return {"status": code, "body": text}
 
 
 def alert(address, status="firing"):
@@ -198,8 +181,8 @@ def test_block_repeat_resolved_allowlist_limit_and_expiry(host, attacker, attack
 
 
 def test_metrics_count_without_addresses(host):
-    text = host.check_output("python3 -c %s", "import urllib.request as u; "
-                             "print(u.urlopen('http://127.0.0.1:9095/metrics', timeout=10).read().decode())")
+    status, text = fetch(host, "http://127.0.0.1:9095/metrics")
+    assert status == 200, text
     assert "vigil_responder_dry_run 0.0" in text
     assert 'vigil_responder_refusals_total{reason="allowlisted"} 3.0' in text
     assert 'vigil_responder_refusals_total{reason="max_active_blocks"} 1.0' in text

@@ -6,78 +6,32 @@ auths layout, TLS + basic auth) and the Prometheus stand-in holding the file_sd 
 """
 
 import re
-import time
 import urllib.parse
 
 import pytest
 import yaml
+from vigil_testinfra import eventually, fetch, hostname, is_deb12, prom_samples, scenario_host, sibling
 
 testinfra_hosts = ["snmp_exporter"]
 
 SERVICE = "prometheus-snmp-exporter"
 CONFIG = "/etc/prometheus/snmp.yml"
-CA = "/etc/vigil/tls/ca.crt"
 AUTH = ("prometheus", "VIGIL-MARKER-snmp-exporter-password")
 SECRETS = ("VIGIL-MARKER-snmp-community", "VIGIL-MARKER-snmp-auth", "VIGIL-MARKER-snmp-priv",
            "VIGIL-MARKER-snmp-exporter-password")
 V2C, V3 = "lab-switch-v2c", "lab-switch-v3"
-# GET with the lab CA and optional basic auth; prints the status code, then the body.
-FETCH = """
-import base64, ssl, sys, urllib.error, urllib.request
-url, user, password = sys.argv[1:4]
-req = urllib.request.Request(url)
-if user:
-    req.add_header("Authorization", "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode())
-ctx = ssl.create_default_context(cafile="%s") if url.startswith("https") else None
-try:
-    r = urllib.request.urlopen(req, timeout=30, context=ctx)
-    print(r.status); print(r.read().decode())
-except urllib.error.HTTPError as e:
-    print(e.code); print(e.read().decode())
-""" % CA
-SAMPLE = re.compile(r'^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$')
-LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
-
-
-def name(host):
-    return host.backend.get_hostname()
-
-
-def is_deb12(host):
-    return name(host).endswith("deb12")
-
-
-def sibling(host, suffix):
-    return name(host)[:-5] + suffix
 
 
 def base(host, exporter=None):
     """URL of an exporter: deb12's over plain HTTP, deb13's over TLS (its certificate names it)."""
-    exporter = exporter or name(host)
+    exporter = exporter or hostname(host)
     if exporter.endswith("deb12"):
-        return "http://127.0.0.1:9116" if exporter == name(host) else "http://%s:9116" % exporter
-    return "https://%s:9116" % ("localhost" if exporter == name(host) else exporter)
+        return "http://127.0.0.1:9116" if exporter == hostname(host) else "http://%s:9116" % exporter
+    return "https://%s:9116" % ("localhost" if exporter == hostname(host) else exporter)
 
 
 def auth_for(url):
     return AUTH if url.startswith("https") else None
-
-
-def fetch(host, url, auth=None):
-    user, password = auth or ("", "")
-    out = host.check_output("python3 -c %s %s %s %s", FETCH, url, user, password)
-    status, _newline, body = out.partition("\n")
-    return int(status), body
-
-
-def samples(body):
-    """[(metric, {labels}, value)] of a Prometheus text exposition."""
-    out = []
-    for line in body.splitlines():
-        match = SAMPLE.match(line)
-        if match and not line.startswith("#"):
-            out.append((match.group(1), dict(LABEL.findall(match.group(2) or "")), float(match.group(3))))
-    return out
 
 
 def device_params(exporter, device):
@@ -89,25 +43,16 @@ def device_params(exporter, device):
 
 
 def scrape(host, device, exporter=None, port=161):
-    exporter = exporter or name(host)
+    exporter = exporter or hostname(host)
     url = base(host, exporter)
     query = dict(device_params(exporter, device), target="%s:%d" % (sibling(host, "deb12"), port))
     status, body = fetch(host, url + "/snmp?" + urllib.parse.urlencode(query), auth_for(url))
     assert status == 200, body[:2000]
-    return samples(body)
+    return prom_samples(body)
 
 
 def by_interface(found, metric):
     return {labels["ifName"]: value for m, labels, value in found if m == metric}
-
-
-def eventually(check, timeout=60, step=2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(step)
 
 
 # -- install, files, service ----------------------------------------------------------
@@ -170,14 +115,11 @@ def test_service_runs_unprivileged_without_capabilities(host):
 
 
 @pytest.fixture
-def device(host, request):
+def device(host):
     """The SNMP agent's container (deb12), from whichever exporter host runs the test."""
     if is_deb12(host):
         return host
-    import testinfra
-
-    return testinfra.get_host("ansible://%s" % sibling(host, "deb12"),
-                              ansible_inventory=request.config.option.ansible_inventory)
+    return scenario_host(host, sibling(host, "deb12"))
 
 
 def test_every_interface_of_the_device_has_its_oper_status_with_its_name(host, device):
@@ -234,7 +176,7 @@ def test_the_other_exporter_polls_the_same_device_across_the_network(host):
 def test_an_unreachable_device_fails_the_scrape(host):
     # Nothing listens on 1162: the exporter answers 500, so Prometheus records up 0.
     url = base(host)
-    query = dict(device_params(name(host), V2C), target="%s:1162" % sibling(host, "deb12"))
+    query = dict(device_params(hostname(host), V2C), target="%s:1162" % sibling(host, "deb12"))
     status, body = fetch(host, url + "/snmp?" + urllib.parse.urlencode(query), auth_for(url))
     assert status == 500, body[:500]
 
@@ -243,7 +185,7 @@ def test_interface_down_inside_the_device_is_reported_by_both_exporters(host, de
     """The uplink loses its carrier (the veth peer goes down): oper down 2, admin still up 1."""
     if not is_deb12(host):
         pytest.skip("run once, from the device's host, against both exporters")
-    exporters = [name(host), sibling(host, "deb13")]
+    exporters = [hostname(host), sibling(host, "deb13")]
 
     def states():
         out = {}
@@ -256,11 +198,11 @@ def test_interface_down_inside_the_device_is_reported_by_both_exporters(host, de
     assert set(states().values()) == {(1, 1)}
     device.run_test("ip link set uplink0-peer down")
     try:
-        down = eventually(lambda: set(states().values()) == {(2, 1)}, timeout=30)
+        down = eventually(lambda: set(states().values()) == {(2, 1)}, timeout=30, step=2)
         assert down, states()
     finally:
         device.run_test("ip link set uplink0-peer up")
-    assert eventually(lambda: set(states().values()) == {(1, 1)}, timeout=30), states()
+    assert eventually(lambda: set(states().values()) == {(1, 1)}, timeout=30, step=2), states()
 
 
 # -- the web endpoint: TLS and basic auth on deb13 -----------------------------------------
@@ -270,7 +212,7 @@ def test_tls_and_basic_auth_guard_every_endpoint(host):
     if is_deb12(host):
         pytest.skip("deb12's exporter serves plain HTTP (the default)")
     url = "https://localhost:9116"
-    for path in ("/metrics", "/config", "/snmp?" + urllib.parse.urlencode(device_params(name(host), V2C))):
+    for path in ("/metrics", "/config", "/snmp?" + urllib.parse.urlencode(device_params(hostname(host), V2C))):
         assert fetch(host, url + path)[0] == 401
         assert fetch(host, url + path, ("prometheus", "wrong"))[0] == 401
     assert fetch(host, url + "/metrics", AUTH)[0] == 200
@@ -295,7 +237,7 @@ def test_the_exporter_never_shows_the_credentials(host):
 def test_every_device_is_a_file_sd_entry_of_its_exporter(host):
     if is_deb12(host):
         pytest.skip("the file_sd files are on the Prometheus host (deb13)")
-    deb12, deb13 = sibling(host, "deb12"), name(host)
+    deb12, deb13 = sibling(host, "deb12"), hostname(host)
     for exporter, scheme in ((deb12, "http"), (deb13, "https")):
         path = "/etc/prometheus/file_sd/snmp-%s.yml" % exporter
         text = host.file(path).content_string
