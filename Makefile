@@ -72,22 +72,10 @@ lab-images: ## Docker engine + vigil/debian12-systemd and vigil/debian13-systemd
 molecule: venv lab-images ## every Molecule scenario (role and cross-role) and the stack check (lab-check)
 	scripts/molecule-all.sh $(MOLECULE_ONLY)
 
-# The lab images (debootstrap, mostly download time) are built while lint and unit run.
-# Lint and unit output is also kept in .cache/test/lint-unit.log; at the end, whatever
-# happened, scripts/check-no-secrets.py reads every log of the run (.cache/test,
-# .cache/molecule, .cache/lab-check, .cache/lab-images.log) and fails on a planted secret.
+# The order (images, then the stack check, in the background while lint and unit run;
+# then the scenarios) and the final check of every log for planted secrets: scripts/test.sh.
 test: venv host-tools ## everything CI runs
-	@mkdir -p .cache/test
-	@rm -f .cache/test/*.log .cache/molecule/*.log .cache/lab-check/*.log
-	@scripts/lab-images.sh >.cache/lab-images.log 2>&1 & images=$$!; \
-	status=0; $(MAKE) --no-print-directory lint unit 2>&1 | tee .cache/test/lint-unit.log || status=$$?; \
-	wait $$images || { echo "lab-images failed (.cache/lab-images.log):"; cat .cache/lab-images.log; \
-	  scripts/check-no-secrets.py || true; exit 1; }; \
-	cat .cache/lab-images.log; \
-	if [[ $$status != 0 ]]; then scripts/check-no-secrets.py || true; exit $$status; fi
-	@status=0; $(MAKE) --no-print-directory molecule || status=$$?; \
-	scripts/check-no-secrets.py || status=1; \
-	exit $$status
+	scripts/test.sh
 
 check-secrets: ## fail if a planted secret (VIGIL-MARKER...) is in the logs of the last test run
 	scripts/check-no-secrets.py
