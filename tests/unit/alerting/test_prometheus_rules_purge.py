@@ -1,9 +1,9 @@
 """The prometheus role's rule purge never removes the alert catalog's rule file.
 
 The role's rule tasks (``tasks_from: rules``) run on the controller against a temporary
-rules directory, with ``prometheus_rules_purge: true`` and without the catalog loaded by
-the caller (no ``alert_catalog_effective``): the stale file goes, the catalog's file and
-the managed one stay. Real promtool validates what is written. The reload handler is
+rules directory, with ``prometheus_rules_purge: true``, after the catalog's one loading
+point (``alert_catalog`` ``tasks_from: load``, as the role's preflight calls it): the stale
+file goes, the catalog's file (rewritten from the catalog) and the managed one stay. Real promtool validates what is written. The reload handler is
 turned off (``__prometheus_restarted`` defined): no Prometheus runs here.
 """
 
@@ -21,6 +21,11 @@ PLAY = """---
   hosts: localhost
   gather_facts: false
   tasks:
+    - name: Load the alert catalog, as the role's preflight does
+      ansible.builtin.include_role:
+        name: vigil.monitoring.alert_catalog
+        tasks_from: load
+
     - name: Write and purge the rule files
       ansible.builtin.include_role:
         name: vigil.monitoring.prometheus
@@ -30,7 +35,7 @@ CATALOG_FILE = "vigil-alert-catalog.yml"
 CATALOG_RULES = "groups:\n  - name: host\n    rules:\n      - alert: HostDown\n        expr: up == 0\n"
 
 
-def test_purge_keeps_the_catalog_file_when_the_caller_did_not_load_the_catalog(tmp_path, promtool):  # noqa: F811
+def test_purge_keeps_the_catalog_file(tmp_path, promtool):  # noqa: F811
     rules = tmp_path / "rules"
     rules.mkdir()
     (rules / CATALOG_FILE).write_text(CATALOG_RULES, encoding="utf-8")
@@ -49,5 +54,7 @@ def test_purge_keeps_the_catalog_file_when_the_caller_did_not_load_the_catalog(t
 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert sorted(p.name for p in rules.iterdir()) == sorted([CATALOG_FILE, "notes.txt", "team.yml"])
-    assert (rules / CATALOG_FILE).read_text(encoding="utf-8") == CATALOG_RULES
+    written = (rules / CATALOG_FILE).read_text(encoding="utf-8")
+    assert written != CATALOG_RULES and written.startswith("# Generated from the Vigil alert catalog")
+    assert "alert: Watchdog" in written
     assert "stale.yml" in result.stdout  # the purge ran, and removed only that file
