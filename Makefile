@@ -54,7 +54,7 @@ syntax: venv ## ansible-playbook --syntax-check on every playbook
 	ansible-playbook -i inventories/lab --syntax-check site.yml
 	ansible-playbook -i inventories/example --syntax-check site.yml
 
-unit: venv host-tools ## pytest: unit tests, every ECS pipeline on the test engine (started once), integration tests (skipped without VIGIL_IT_*)
+unit: venv host-tools ## pytest: unit and functional tests (ansible-playbook, promtool, amtool), every ECS pipeline on the test engine (started once), integration tests (skipped without VIGIL_IT_*)
 	python -m pytest
 	@# The stack check's tests run after a lab of half an hour: they must at least import now.
 	python -m pytest -p no:cacheprovider -q --collect-only tests/lab --hosts=ansible://lab \

@@ -45,7 +45,7 @@ from ansible.template import Templar, trust_as_template
 from ansible_collections.vigil.monitoring.plugins.filter import alert_catalog as ac
 from ansible_collections.vigil.monitoring.plugins.modules import kibana_rule
 
-from alerting.alerting_support import effective_catalog, load_yaml  # tests/unit (pytest pythonpath)
+from alerting_support import effective_catalog, load_yaml  # tests/unit (pytest pythonpath)
 from engine_control import EngineClient
 from kibana_actions import StackAlertSchedule, detection_due_actions, detection_variables, iso, render_body, stack_variables
 from pipeline_harness import ROOT

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from lab_api import http, wait_for
-from local_playbook import load_yaml  # tests/unit, on pythonpath (pyproject.toml): reads !unsafe as Ansible does
+from local_playbook import load_yaml  # tests/functional, on pythonpath (pyproject.toml): reads !unsafe as Ansible does
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -19,7 +19,7 @@ from ansible_collections.vigil.monitoring.plugins.filter import grafana_endpoint
 from ansible_collections.vigil.monitoring.plugins.filter import grafana_plugins_pinned as plugins
 from ansible_collections.vigil.monitoring.plugins.filter.grafana_dashboards import grafana_datasource_types
 
-FIXTURES = Path(__file__).resolve().parents[2] / "dashboards" / "fixtures" / "community"
+FIXTURES = Path(__file__).resolve().parents[3] / "functional" / "dashboards" / "fixtures" / "community"
 LONG = "prometheus-replica-in-the-second-datacenter.example.org"
 HOSTVARS = {"mon1": {"ansible_host": "192.0.2.1"}, "Mon_2.Example": {"ansible_host": "192.0.2.2", "vigil_metrics_address": "2001:db8::2"},
             LONG: {}, "am1": {"ansible_host": "[2001:db8::3]"}}

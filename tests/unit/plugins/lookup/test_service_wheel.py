@@ -19,7 +19,7 @@ from ansible_collections.vigil.monitoring.plugins.lookup.service_wheel import (
 )
 
 # The lookup through ansible-playbook (the role's preflight, its cache under ANSIBLE_HOME) is
-# exercised by tests/unit/custom_exporter/test_custom_exporter_role.py.
+# exercised by tests/functional/custom_exporter/test_custom_exporter_role.py.
 
 
 def _lookup(*terms, cache_dir):

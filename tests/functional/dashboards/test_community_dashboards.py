@@ -3,7 +3,7 @@
 The fixtures (fixtures/community, written for these tests in the shape grafana.com serves)
 go through vigil.monitoring.grafana_community_dashboard with the datasource map the role
 builds from Vigil's datasources. What a Grafana user would otherwise find out the hard way
-is checked on the result, as tests/unit/dashboards does for Vigil's own dashboards: a file
+is checked on the result, as tests/functional/dashboards/test_dashboards.py does for Vigil's own dashboards: a file
 that does not load (left-over ``__inputs``), a panel on a datasource that does not exist on
 their Grafana (a ``${DS_...}`` placeholder or another Grafana's uid), a uid that changes at
 every revision, PromQL the mapping broke.

@@ -4,7 +4,7 @@
 """The shipped field maps: conformant, rendered as the golden pipelines, categorised as the correlation needs.
 
 Regenerate the golden pipelines after a deliberate change with
-``VIGIL_UPDATE_GOLDEN=1 python -m pytest tests/unit/ecs`` and review the diff.
+``VIGIL_UPDATE_GOLDEN=1 python -m pytest tests/functional/ecs`` and review the diff.
 """
 
 from __future__ import annotations

@@ -152,7 +152,7 @@ def variables(es: FakeElasticsearch, kibana: FakeKibana, out: Path) -> Dict[str,
         ecs_pipelines_enabled=["windows_security"],
         ecs_pipelines_render_dir=str(out / "pipelines"),
         # The fake cannot evaluate the pipelines' `if` conditions; _simulate's privilege is
-        # covered by tests/unit/security/test_elastic_identities.py.
+        # covered by tests/functional/security/test_elastic_identities.py.
         ecs_pipelines_simulate=False,
         kibana_api_url=kibana.url,
         kibana_api_retries=2,

@@ -153,7 +153,7 @@ def check_golden(name: str, rendered: Any) -> None:
     text = yaml.dump(rendered, Dumper=_GoldenDumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=120)
     if UPDATE:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("---\n# Written by VIGIL_UPDATE_GOLDEN=1 (tests/unit/role_vars_render.py); review the diff.\n" + text,
+        path.write_text("---\n# Written by VIGIL_UPDATE_GOLDEN=1 (tests/functional/role_vars_render.py); review the diff.\n" + text,
                         encoding="utf-8")
     assert path.exists(), "%s is missing: run with VIGIL_UPDATE_GOLDEN=1 to write it" % path
     expected = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -1,7 +1,7 @@
 """The generated Prometheus rule file, checked and unit-tested with the real promtool.
 
 promtool (Prometheus 2.42) resolves a test file's rule_files relative to the test file,
-so each run copies tests/unit/alerting/promtool/*.yml next to a freshly generated
+so each run copies tests/functional/alerting/promtool/*.yml next to a freshly generated
 vigil-rules.yml in a temporary directory.
 """
 

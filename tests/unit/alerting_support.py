@@ -1,4 +1,5 @@
-"""Helpers and fixtures shared by the alerting tests (imported as ``alerting_support``).
+"""Helpers and fixtures shared by the alerting tests (tests/unit/alerting, tests/functional/alerting,
+tests/engine), imported as ``alerting_support`` (tests/unit is on pytest's ``pythonpath``).
 
 No conftest.py here on purpose: other test packages import their helpers with
 ``from conftest import ...``, which a second conftest module on sys.path would shadow.
@@ -19,10 +20,10 @@ import yaml
 from ansible_collections.vigil.monitoring.plugins.filter import alert_catalog as ac
 from local_playbook import load_yaml  # noqa: F401  (re-exported for the alerting tests)
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULTS = ROOT / "roles" / "alert_catalog" / "defaults" / "main.yml"
-HERE = Path(__file__).resolve().parent
-PROMTOOL_TESTS = HERE / "promtool"
+HERE = Path(__file__).resolve().parent / "alerting"
+PROMTOOL_TESTS = ROOT / "tests" / "functional" / "alerting" / "promtool"
 GOLDEN = ROOT / "tests" / "golden" / "alerting"
 RULE_FILE_NAME = "vigil-rules.yml"  # the name the promtool test files reference
 # global section added to alertmanager_routing's output to make a complete alertmanager.yml
@@ -34,7 +35,7 @@ def load_defaults():
 
 
 # Inventories whose alert_catalog adds alerts, and the file that holds it; each has a
-# promtool test file tests/unit/alerting/promtool/inventories/<name>.yml.
+# promtool test file tests/functional/alerting/promtool/inventories/<name>.yml.
 INVENTORY_CATALOGS = {
     "example": ROOT / "inventories" / "example" / "group_vars" / "all" / "vars.yml",
     "lab": ROOT / "inventories" / "lab" / "group_vars" / "all" / "alerting.yml",
