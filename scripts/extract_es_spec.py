@@ -22,8 +22,8 @@ the same checkout):
   ``@variant container_property`` keys) gets ``x-container: true``.
 
 Descriptions and examples are dropped. The output (default
-tests/unit/fakes/spec/elasticsearch_requests.json) is what the Elasticsearch fake
-validates request bodies against (tests/unit/fakes/spec_check.py).
+tests/standins/spec/elasticsearch_requests.json) is what the Elasticsearch fake
+validates request bodies against (tests/standins/spec_check.py).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Set, Tuple
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_OUT = ROOT / "tests" / "unit" / "fakes" / "spec" / "elasticsearch_requests.json"
+DEFAULT_OUT = ROOT / "tests" / "standins" / "spec" / "elasticsearch_requests.json"
 
 # (method, path as the specification names it): every Elasticsearch call with a body
 # that Vigil's modules and roles make (docs/elastic-modules.md, "What the fakes enforce").

@@ -97,7 +97,7 @@ def test_playbook_outside_the_checkout_uses_role_action_group_module_and_filter(
     """Another project's playbook: a role, a module whose connection options come from
     module_defaults of its action group, and a filter, all by FQCN from the installed
     tarball. The module talks to the Grafana fake on loopback."""
-    from fakes.grafana import GrafanaFake  # pylint: disable=import-outside-toplevel
+    from standins.grafana import GrafanaFake  # pylint: disable=import-outside-toplevel
 
     fake = GrafanaFake().start()
     try:

@@ -23,7 +23,7 @@ Kibana's rule executors):
   own DSL inside its time window) and its threshold.
 - :class:`KibanaSchedulerStandIn`: runs the rule's searches at a given date, picks the actions
   Kibana would run, renders their webhook bodies with mustache as Kibana does
-  (``tests/unit/kibana_actions.py``: pystache, JSON escaping, FormatDate) and POSTs them.
+  (``tests/standins/kibana_actions.py``: pystache, JSON escaping, FormatDate) and POSTs them.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from ansible_collections.vigil.monitoring.plugins.modules import kibana_rule
 
 from alerting_support import effective_catalog, load_yaml  # tests/unit (pytest pythonpath)
 from engine_control import EngineClient
-from kibana_actions import StackAlertSchedule, detection_due_actions, detection_variables, iso, render_body, stack_variables
+from standins.kibana_actions import StackAlertSchedule, detection_due_actions, detection_variables, iso, render_body, stack_variables
 from pipeline_harness import ROOT
 
 LAB_ALERTING = ROOT / "inventories" / "lab" / "group_vars" / "all" / "alerting.yml"

@@ -54,7 +54,7 @@ from ansible_collections.vigil.monitoring.plugins.filter import ecs_pipeline as 
 
 from alerting.alertmanager_process import Recorder, running_alertmanager
 from engine_control import SESSION_NOTES, EngineClient, EngineError, engine_required
-from kibana_actions import iso
+from standins.kibana_actions import iso
 from pipeline_harness import engine_body, load_field_map
 from security_flow import (
     KibanaSchedulerStandIn,

@@ -20,7 +20,7 @@ from typing import Any, List, Tuple
 import pytest
 import testinfra
 import vigil_testinfra
-from fakes.base import FakeApi, Request
+from standins.base import FakeApi, Request
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from security.hostile_servers import self_signed_context
 from vigil_testinfra import (LAB_CA, eventually, fetch, host_ini, host_yaml, is_deb12, platform_name, prom_samples,

@@ -27,8 +27,8 @@ from alertmanager_process import Recorder, http_json, running_alertmanager
 from alerting_support import ROOT
 from ansible_collections.vigil.monitoring.plugins.filter import alert_catalog as ac
 from ansible_collections.vigil.monitoring.plugins.modules import kibana_rule as module
-from fakes.elastic import FakeKibana
-from kibana_actions import StackAlertSchedule, detection_due_actions, detection_variables, render_body, stack_variables
+from standins.elastic import FakeKibana
+from standins.kibana_actions import StackAlertSchedule, detection_due_actions, detection_variables, render_body, stack_variables
 
 CONNECTOR = "6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f"
 INTERVAL = 5  # seconds between rule runs

@@ -24,7 +24,7 @@ import yaml
 from custom_exporter.conftest import EXPORTER_COMMAND, exporter_env
 
 REPO = Path(__file__).resolve().parents[3]
-FAKE_FIREWALL = REPO / "scripts" / "fake_firewall_api.py"
+FAKE_FIREWALL = REPO / "tests" / "standins" / "fake_firewall_api.py"
 PYTHON = os.environ.get("VIGIL_CUSTOM_EXPORTER_PYTHON") or sys.executable
 
 

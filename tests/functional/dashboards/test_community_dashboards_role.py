@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, Tuple
 
 import pytest
-from fakes.base import FakeApi, Request
+from standins.base import FakeApi, Request
 from local_playbook import find_ansible_playbook, recap_changed, run_local_playbook
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "community"

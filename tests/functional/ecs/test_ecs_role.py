@@ -23,7 +23,7 @@ import pytest
 
 from ansible_collections.vigil.monitoring.plugins.filter import ecs_pipeline as ep
 from ecs_support import BAD_FIELD_MAP, ROOT, field_map_names, load_field_map, load_yaml
-from fakes.base import FakeApi, Request
+from standins.base import FakeApi, Request
 
 PLAYBOOK = """\
 ---

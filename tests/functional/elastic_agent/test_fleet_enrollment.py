@@ -25,7 +25,7 @@ from typing import Any, Dict, Iterator, List
 
 import pytest
 
-from fakes.elastic import FakeKibana
+from standins.elastic import FakeKibana
 from local_playbook import find_ansible_playbook, run_local_playbook
 
 PASSWORD = "lab-only-kibana-password"

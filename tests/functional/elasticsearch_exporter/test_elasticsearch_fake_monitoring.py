@@ -1,8 +1,8 @@
 """The Elasticsearch fake's monitoring endpoints, and the real exporter reading them.
 
-The fake (tests/unit/fakes/elastic.py, section "the read-only monitoring endpoints") is
+The fake (tests/standins/elastic.py, section "the read-only monitoring endpoints") is
 the stand-in that the elasticsearch_exporter role's Molecule scenario and the lab serve
-with scripts/fake_elasticsearch.py. These tests pin the response shapes Elasticsearch's
+with tests/standins/fake_elasticsearch.py. These tests pin the response shapes Elasticsearch's
 API documentation gives, then run Debian's prometheus-elasticsearch-exporter against the
 fake when the binary is there (``VIGIL_ELASTICSEARCH_EXPORTER``: colon-separated paths,
 else ``prometheus-elasticsearch-exporter`` on PATH), so a change to the fake that the
@@ -28,11 +28,11 @@ from pathlib import Path
 
 import pytest
 
-from fakes.base import Request
-from fakes.elastic import FakeElasticsearch, structured_settings
+from standins.base import Request
+from standins.elastic import FakeElasticsearch, structured_settings
 
 ROOT = Path(__file__).resolve().parents[3]
-SCRIPT = ROOT / "scripts" / "fake_elasticsearch.py"
+SCRIPT = ROOT / "tests" / "standins" / "fake_elasticsearch.py"
 WATERMARK = "cluster.routing.allocation.disk.watermark"
 
 
@@ -212,7 +212,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def served(tmp_path):
-    """scripts/fake_elasticsearch.py on loopback over TLS, user monitor:secret-0123."""
+    """tests/standins/fake_elasticsearch.py on loopback over TLS, user monitor:secret-0123."""
     cert, key = _certificate(tmp_path)
     users = tmp_path / "users.txt"
     users.write_text("# lab users\nmonitor:secret-0123\n", encoding="utf-8")

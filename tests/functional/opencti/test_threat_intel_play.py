@@ -6,7 +6,7 @@
 The opencti role's own tasks (tasks/preflight_intel.yml, then tasks/intel.yml, with the
 role's defaults and vars) run on localhost and call vigil.monitoring.opencti_live_stream,
 opencti_rss_feed and opencti_indicator_import, whose pycti client talks to the in-process
-GraphQL fake (tests/unit/fakes/opencti.py). What an operator notices: the live stream the
+GraphQL fake (tests/standins/opencti.py). What an operator notices: the live stream the
 Elastic connector follows exists and its id is kept for the compose project, the RSS feeds
 of the inventory exist in OpenCTI, the IOC file's indicators are there; a second run and a
 check run change nothing; without a platform the role says SKIPPED; a bad IOC path stops
@@ -25,7 +25,7 @@ from typing import Any, Dict, Iterator, Tuple
 
 import pytest
 from ansible_collections.vigil.monitoring.plugins.module_utils import opencti
-from fakes.opencti import OpenCTIFake
+from standins.opencti import OpenCTIFake
 from local_playbook import find_ansible_playbook, recap_changed, run_local_playbook
 
 pytestmark = [

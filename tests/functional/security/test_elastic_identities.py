@@ -32,7 +32,7 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.elastic_security 
 from ansible_collections.vigil.monitoring.plugins.modules import elasticsearch_ilm_policy as ilm_module
 from ansible_collections.vigil.monitoring.plugins.modules import elasticsearch_index_template as template_module
 from ansible_collections.vigil.monitoring.plugins.modules import elasticsearch_ingest_pipeline as pipeline_module
-from fakes.elastic import FakeElasticsearch, module_failure
+from standins.elastic import FakeElasticsearch, module_failure
 from local_playbook import ROOT
 
 SCRIPT = ROOT / "scripts" / "derive_elastic_privileges.py"

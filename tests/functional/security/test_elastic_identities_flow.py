@@ -4,7 +4,7 @@
 """The Elastic side's identities, end to end, run by ansible-playbook on localhost.
 
 The roles' API steps run as site.yml runs them, in order, against the Elasticsearch
-and Kibana fakes with security on (fakes/elastic_security.py: users, roles, API keys,
+and Kibana fakes with security on (standins/elastic_security.py: users, roles, API keys,
 authentication and privilege checks; every request records who it authenticated as):
 
 1. bootstrap: the elasticsearch role probes the API and creates one role and user per
@@ -34,8 +34,8 @@ from typing import Any, Dict, Iterator, List, Tuple
 import pytest
 import yaml
 
-from fakes.base import Request
-from fakes.elastic import FakeElasticsearch, FakeKibana
+from standins.base import Request
+from standins.elastic import FakeElasticsearch, FakeKibana
 from local_playbook import ROOT, find_ansible_playbook, run_local_playbook
 
 ELASTIC = "bootstrap-only-elastic-password"

@@ -1,4 +1,4 @@
-"""scripts/fake_elasticsearch.py with security on: the lab's Elasticsearch stand-in.
+"""tests/standins/fake_elasticsearch.py with security on: the lab's Elasticsearch stand-in.
 
 The lab serves the fake with ``--elastic-password-file`` so that the elasticsearch role
 creates the component identities against it as ``elastic`` and every later call is
@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
-SCRIPT = ROOT / "scripts" / "fake_elasticsearch.py"
+SCRIPT = ROOT / "tests" / "standins" / "fake_elasticsearch.py"
 ELASTIC = "elastic:VIGIL-MARKER-unit-elastic"
 MONITOR = "vigil_monitoring:VIGIL-MARKER-unit-monitoring"
 INGEST = "vigil_ingest:VIGIL-MARKER-unit-ingest"
@@ -203,8 +203,8 @@ def test_the_fake_accepts_every_shipped_ecs_pipeline_and_refuses_unknown_options
     sys.path.insert(0, str(ROOT / "tests" / "unit" / "ecs"))
     from ansible_collections.vigil.monitoring.plugins.filter import ecs_pipeline as ep
     from ecs_support import field_map_names, load_field_map
-    from fakes.base import Request
-    from fakes.elastic import FakeElasticsearch
+    from standins.base import Request
+    from standins.elastic import FakeElasticsearch
 
     es = FakeElasticsearch()
     for name in field_map_names():

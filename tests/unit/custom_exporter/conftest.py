@@ -33,7 +33,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[3]
 PACKAGE = REPO / "services" / "vigil_custom_exporter"
 SRC = PACKAGE / "src"
-FAKE_FIREWALL_PATH = REPO / "scripts" / "fake_firewall_api.py"
+FAKE_FIREWALL_PATH = REPO / "tests" / "standins" / "fake_firewall_api.py"
 EXAMPLE_CONFIG = PACKAGE / "example-config.yml"
 # The package's modules, in the order their names are gathered into the ``vce`` fixture.
 MODULES = ("schema", "webconfig", "config", "sources", "collector", "server", "cli")
@@ -69,7 +69,7 @@ def vce() -> SimpleNamespace:
 
 @pytest.fixture(scope="session")
 def fakefw() -> ModuleType:
-    """scripts/fake_firewall_api.py, imported as a module."""
+    """tests/standins/fake_firewall_api.py, imported as a module."""
     return _load("fake_firewall_api", FAKE_FIREWALL_PATH)
 
 

@@ -1,4 +1,4 @@
-"""scripts/fake_firewall_api.py: the lab's stand-in for a firewall status API."""
+"""tests/standins/fake_firewall_api.py: the lab's stand-in for a firewall status API."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 One case per endpoint Vigil sends a body to (docs/elastic-modules.md, "What the fakes
 enforce"): a body the contract accepts passes the fake's check, the same body with one
 defect is answered 400 the way the vendor answers it. The contracts are the data under
-tests/unit/fakes/spec/ (Elasticsearch: elastic/elasticsearch-specification 8.17;
+tests/standins/spec/ (Elasticsearch: elastic/elasticsearch-specification 8.17;
 Kibana: facts from Kibana's OpenAPI document, with their source).
 """
 
@@ -21,14 +21,14 @@ import yaml
 from ansible_collections.vigil.monitoring.plugins.modules import (
     elasticsearch_index_template,
 )
-from fakes.elastic import (
+from standins.elastic import (
     ES_SPEC,
     KIBANA_SPEC,
     FakeElasticsearch,
     FakeKibana,
     module_failure,
 )
-from fakes.spec_check import SPEC_DIR
+from standins.spec_check import SPEC_DIR
 
 ROOT = Path(__file__).resolve().parents[3]
 

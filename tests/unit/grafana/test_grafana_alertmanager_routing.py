@@ -17,7 +17,7 @@ from ansible_collections.vigil.monitoring.plugins.filter.grafana_alerting import
     grafana_alertmanager_routing,
 )
 from ansible_collections.vigil.monitoring.plugins.modules import grafana_contact_point, grafana_notification_policy
-from fakes.grafana import DEFAULT_TREE, GrafanaFake, module_args
+from standins.grafana import DEFAULT_TREE, GrafanaFake, module_args
 
 URLS = ["http://vigil-mon1:9093", "http://vigil-mon2:9093", "http://vigil-node1:9093/"]
 

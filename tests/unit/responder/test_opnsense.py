@@ -1,4 +1,4 @@
-"""The OPNsense driver against the fake of OPNsense's alias_util API (tests/unit/fakes/opnsense.py).
+"""The OPNsense driver against the fake of OPNsense's alias_util API (tests/standins/opnsense.py).
 
 Also the client's rules: TLS verified, no proxies, redirects only on the same origin, JSON
 answers only, and credentials never in a message.
@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from custom_exporter.conftest import Certificates
-from fakes.opnsense import FakeOpnsense
+from standins.opnsense import FakeOpnsense
 from responder import conftest  # noqa: F401  # pylint: disable=unused-import
 from vigil_responder.drivers import DriverError, OpnsenseDriver
 

@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 
 from custom_exporter.conftest import Certificates
-from fakes.opnsense import FakeOpnsense
+from standins.opnsense import FakeOpnsense
 from responder.conftest import WEBHOOK_PASSWORD, WEBHOOK_USER, alert, read_audit
 from vigil_responder.cli import Service
 from vigil_responder.config import load_config

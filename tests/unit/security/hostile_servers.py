@@ -1,6 +1,6 @@
 """Loopback servers that answer the way a hostile or broken server does, for the hostile-server matrix.
 
-``HostileServer`` sits in front of one of the in-process API fakes (``fakes/``) and answers
+``HostileServer`` sits in front of one of the in-process API fakes (``tests/standins``) and answers
 according to its ``scenario``:
 
 * ``redirect-other-origin-302`` / ``-307``: a redirect to the ``Recorder`` (another port of
@@ -31,7 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from fakes.base import FakeApi, Request
+from standins.base import FakeApi, Request
 
 LOGIN_PAGE = (
     "<!DOCTYPE html>\n<html><head><title>Sign in - Corporate SSO</title></head>\n"

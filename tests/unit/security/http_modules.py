@@ -132,7 +132,7 @@ def auth_args(kind: str) -> Dict[str, Any]:
 
 
 def _elasticsearch() -> Any:
-    from fakes.elastic import FakeElasticsearch
+    from standins.elastic import FakeElasticsearch
 
     return FakeElasticsearch()
 
@@ -140,7 +140,7 @@ def _elasticsearch() -> Any:
 def _elasticsearch_secured() -> Any:
     """An Elasticsearch fake with security on, where the matrix's credentials are a superuser's
     (the security modules call _security/ endpoints, which exist only with security on)."""
-    from fakes.elastic import FakeElasticsearch
+    from standins.elastic import FakeElasticsearch
 
     fake = FakeElasticsearch(elastic_password="vigil-matrix-elastic-0000")
     realm = fake.security
@@ -156,19 +156,19 @@ def _elasticsearch_secured() -> Any:
 
 
 def _kibana() -> Any:
-    from fakes.elastic import FakeKibana
+    from standins.elastic import FakeKibana
 
     return FakeKibana()
 
 
 def _grafana() -> Any:
-    from fakes.grafana import GrafanaFake
+    from standins.grafana import GrafanaFake
 
     return GrafanaFake(token=BEARER_TOKEN, username=BASIC_USER, password=BASIC_PASSWORD)
 
 
 def _opencti() -> Any:
-    from fakes.opencti import OpenCTIFake
+    from standins.opencti import OpenCTIFake
 
     return OpenCTIFake(token=BEARER_TOKEN)
 

@@ -20,7 +20,7 @@ import sys
 import textwrap
 
 import pytest
-from fakes.elastic import FakeKibana
+from standins.elastic import FakeKibana
 
 ROOT = pathlib.Path(__file__).resolve().parents[4]
 RULE_ID = "vigil-opencti-c2-destination-ip"

@@ -26,7 +26,7 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import
     api_argument_spec,
     quote_segment,
 )
-from fakes.base import FakeApi, Request
+from standins.base import FakeApi, Request
 from module_harness import ModuleFail
 
 WIDGET = {"color": "red", "size": {"height": 2, "width": 3}}

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 from ansible_collections.vigil.monitoring.plugins.modules import elasticsearch_api_key as module
-from fakes.elastic import FakeElasticsearch, module_failure
+from standins.elastic import FakeElasticsearch, module_failure
 
 ELASTIC = "bootstrap-only-elastic-pw"
 ISSUER = "vigil_agent_writer"

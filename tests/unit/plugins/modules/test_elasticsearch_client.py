@@ -7,7 +7,7 @@ import base64
 import pytest
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import elastic_argument_spec
 from ansible_collections.vigil.monitoring.plugins.modules import elasticsearch_ilm_policy as module
-from fakes.elastic import FakeElasticsearch, module_failure
+from standins.elastic import FakeElasticsearch, module_failure
 
 POLICY = {"phases": {"hot": {"actions": {"rollover": {"max_age": "1d"}}}}}
 

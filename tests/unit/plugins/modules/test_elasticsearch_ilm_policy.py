@@ -6,7 +6,7 @@ import copy
 
 import pytest
 from ansible_collections.vigil.monitoring.plugins.modules import elasticsearch_ilm_policy as module
-from fakes.elastic import FakeElasticsearch, module_failure
+from standins.elastic import FakeElasticsearch, module_failure
 
 NAME = "vigil-security-365d"
 POLICY = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from ansible_collections.vigil.monitoring.plugins.modules import elasticsearch_index_template as module
-from fakes.elastic import FakeElasticsearch, module_failure
+from standins.elastic import FakeElasticsearch, module_failure
 
 NAME = "vigil-logs-firewall"
 BODY = {

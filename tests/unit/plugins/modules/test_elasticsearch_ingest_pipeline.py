@@ -7,7 +7,7 @@ import json
 
 import pytest
 from ansible_collections.vigil.monitoring.plugins.modules import elasticsearch_ingest_pipeline as module
-from fakes.elastic import FakeElasticsearch, module_failure
+from standins.elastic import FakeElasticsearch, module_failure
 
 NAME = "vigil-firewall-ecs"
 BODY = {

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 from ansible_collections.vigil.monitoring.plugins.modules import elasticsearch_user as module
-from fakes.elastic import FakeElasticsearch, module_failure
+from standins.elastic import FakeElasticsearch, module_failure
 
 ELASTIC = "bootstrap-only-elastic-pw"
 NAME = "vigil_grafana"

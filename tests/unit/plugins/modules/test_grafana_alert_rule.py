@@ -8,7 +8,7 @@ import copy
 import pytest
 from ansible.module_utils import basic
 from ansible_collections.vigil.monitoring.plugins.modules import grafana_alert_rule
-from fakes.grafana import GrafanaFake, module_args, run_failing
+from standins.grafana import GrafanaFake, module_args, run_failing
 
 QUERIES = [
     {"refId": "A", "datasourceUid": "prometheus", "relativeTimeRange": {"from": 600, "to": 0},
@@ -346,6 +346,6 @@ def test_module_works_in_api_format_not_export_format(run_module, grafana):
 
 
 def _get(path, token):
-    from fakes.base import Request
+    from standins.base import Request
 
     return Request("GET", path, {}, {"authorization": "Bearer %s" % token}, None)

@@ -7,7 +7,7 @@ import base64
 import pytest
 from ansible.module_utils import basic
 from ansible_collections.vigil.monitoring.plugins.modules import grafana_contact_point
-from fakes.grafana import GrafanaFake, module_args, run_failing
+from standins.grafana import GrafanaFake, module_args, run_failing
 
 LIST_PATH = "/api/v1/provisioning/contact-points"
 ITEM_PATH = LIST_PATH + "/vigil-oncall-webhook"

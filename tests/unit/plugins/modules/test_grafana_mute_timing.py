@@ -7,7 +7,7 @@ import base64
 import pytest
 from ansible.module_utils import basic
 from ansible_collections.vigil.monitoring.plugins.modules import grafana_mute_timing
-from fakes.grafana import GrafanaFake, module_args, run_failing
+from standins.grafana import GrafanaFake, module_args, run_failing
 
 ITEM_PATH = "/api/v1/provisioning/mute-timings/out-of-hours"
 INTERVALS = [

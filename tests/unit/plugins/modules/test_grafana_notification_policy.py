@@ -8,7 +8,7 @@ import copy
 import pytest
 from ansible.module_utils import basic
 from ansible_collections.vigil.monitoring.plugins.modules import grafana_notification_policy
-from fakes.grafana import DEFAULT_TREE, GrafanaFake, module_args, run_failing
+from standins.grafana import DEFAULT_TREE, GrafanaFake, module_args, run_failing
 
 PATH = "/api/v1/provisioning/policies"
 TREE = {
@@ -105,7 +105,7 @@ def test_absent_resets_to_the_default_then_is_a_noop(run_module, grafana):
 
 
 def test_absent_warns_when_grafana_resets_to_another_default(run_module, grafana, warnings, monkeypatch):
-    import fakes.grafana as fake_module
+    import standins.grafana as fake_module
 
     run(run_module, tree_args(grafana))
     monkeypatch.setattr(fake_module, "DEFAULT_TREE", {"receiver": "grafana-default-email"})

@@ -7,7 +7,7 @@ import copy
 
 import pytest
 from ansible_collections.vigil.monitoring.plugins.modules import grafana_rule_group
-from fakes.grafana import GrafanaFake, module_args, run_failing
+from standins.grafana import GrafanaFake, module_args, run_failing
 
 GROUP_PATH = "/api/v1/provisioning/folder/vigil-alerts/rule-groups/availability"
 MATH = [{"refId": "A", "datasourceUid": "__expr__", "model": {"type": "math", "expression": "1 == 1", "refId": "A"}}]

@@ -15,7 +15,7 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (
     kibana_alertmanager_body,
     kibana_ends_at_template,
 )
-from kibana_actions import detection_variables, render_body, stack_variables
+from standins.kibana_actions import detection_variables, render_body, stack_variables
 
 LABELS = {"alertname": "ThreatIndicatorMatch", "severity": "critical", "team": "security", "site": "lab"}
 

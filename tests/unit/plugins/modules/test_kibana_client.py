@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 from ansible_collections.vigil.monitoring.plugins.modules import kibana_connector as module
-from fakes.elastic import FakeKibana, module_failure
+from standins.elastic import FakeKibana, module_failure
 
 CID = "9d2f4c1e-0b6a-4f3e-8c71-5a2e9b0d4f10"
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 from ansible_collections.vigil.monitoring.plugins.modules import kibana_connector as module
-from fakes.elastic import FakeKibana, module_failure
+from standins.elastic import FakeKibana, module_failure
 
 CID = "2b7c3a10-9a7e-4a55-8d8e-0f5b7d1c2e33"
 PATH = "/api/actions/connector/%s" % CID

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from ansible_collections.vigil.monitoring.plugins.modules import kibana_fleet_agent_policy as module
-from fakes.elastic import FakeKibana, module_failure
+from standins.elastic import FakeKibana, module_failure
 
 NAME = "Vigil firewall collectors"
 UDP = {

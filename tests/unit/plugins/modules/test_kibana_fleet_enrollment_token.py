@@ -6,7 +6,7 @@ import json
 
 import pytest
 from ansible_collections.vigil.monitoring.plugins.modules import kibana_fleet_enrollment_token as module
-from fakes.elastic import FakeKibana, module_failure
+from standins.elastic import FakeKibana, module_failure
 
 POLICY_ID = "vigil-firewall"
 

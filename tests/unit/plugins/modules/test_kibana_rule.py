@@ -6,7 +6,7 @@ import copy
 
 import pytest
 from ansible_collections.vigil.monitoring.plugins.modules import kibana_rule as module
-from fakes.elastic import FakeKibana, module_failure
+from standins.elastic import FakeKibana, module_failure
 
 RULE_ID = "6f0f7f3e-2d4b-4c55-9a51-3c1de1c6f1a2"
 CONNECTOR = "2b7c3a10-9a7e-4a55-8d8e-0f5b7d1c2e33"

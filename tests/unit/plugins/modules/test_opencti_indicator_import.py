@@ -11,7 +11,7 @@ import requests
 from ansible.module_utils import basic
 from ansible_collections.vigil.monitoring.plugins.module_utils import opencti
 from ansible_collections.vigil.monitoring.plugins.modules import opencti_indicator_import
-from fakes.opencti import OpenCTIFake, standard_id
+from standins.opencti import OpenCTIFake, standard_id
 
 needs_pycti = pytest.mark.skipif(
     not opencti.HAS_PYCTI, reason="pycti is not installed (pip install pycti==%s)" % opencti.PYCTI_TESTED_VERSION)
@@ -69,7 +69,7 @@ def run(run_module, arguments, **kwargs):
 
 
 def fail(run_module, arguments, **kwargs):
-    """fail_json's keyword arguments (ModuleFail recognised by name: see fakes/grafana.run_failing)."""
+    """fail_json's keyword arguments (ModuleFail recognised by name: see standins/grafana.run_failing)."""
     try:
         result = run_module(opencti_indicator_import, arguments, **kwargs)
     except Exception as exc:

@@ -7,8 +7,8 @@ import json
 import pytest
 from ansible_collections.vigil.monitoring.plugins.module_utils import opencti
 from ansible_collections.vigil.monitoring.plugins.modules import opencti_live_stream
-from fakes.grafana import run_failing
-from fakes.opencti import OpenCTIFake
+from standins.grafana import run_failing
+from standins.opencti import OpenCTIFake
 
 needs_pycti = pytest.mark.skipif(
     not opencti.HAS_PYCTI, reason="pycti is not installed (pip install pycti==%s)" % opencti.PYCTI_TESTED_VERSION)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from ansible_collections.vigil.monitoring.plugins.module_utils import opencti
 from ansible_collections.vigil.monitoring.plugins.modules import opencti_rss_feed
-from fakes.grafana import run_failing
-from fakes.opencti import OpenCTIFake
+from standins.grafana import run_failing
+from standins.opencti import OpenCTIFake
 
 needs_pycti = pytest.mark.skipif(
     not opencti.HAS_PYCTI, reason="pycti is not installed (pip install pycti==%s)" % opencti.PYCTI_TESTED_VERSION)

@@ -1,12 +1,12 @@
 #!/usr/bin/env python
-"""Serve the project's Elasticsearch fake (tests/unit/fakes/elastic.py) on an address.
+"""Serve the project's Elasticsearch fake (tests/standins/elastic.py) on an address.
 
 A lab and Molecule stand-in for the read-only endpoints a monitoring client calls
 (``/``, ``/_cluster/health``, ``/_cluster/settings``, ``/_nodes/stats``, ``/_all/_stats``,
 ``/_data_stream/_stats``, ``/_cat/shards``, ``/_alias``): the same code the unit tests use,
 served over HTTP or HTTPS. It is not Elasticsearch: it answers what Elasticsearch's API
 documentation says those calls answer, for a small cluster described by
-``fakes.elastic.default_monitoring()``.
+``standins.elastic.default_monitoring()``.
 
     fake_elasticsearch.py --address 0.0.0.0 --port 9200 \\
         --tls-cert host.crt --tls-key host.key \\
@@ -17,7 +17,7 @@ documentation says those calls answer, for a small cluster described by
 ``Authorization: ApiKey base64(id:key)``), else 401 as Elasticsearch answers. Secrets are
 read from files so that they never show on a command line.
 ``--elastic-password-file``: security on. The fake then authenticates and authorises
-every request as Elasticsearch does with its native realm (``fakes/elastic_security.py``):
+every request as Elasticsearch does with its native realm (``standins/elastic_security.py``):
 ``elastic`` is the built-in superuser with the password in that file, the security API
 (``_security/role``, ``_security/user``, ``_security/api_key``...) creates more users,
 roles and keys, and each call is checked against the privileges of who made it. The
@@ -33,8 +33,8 @@ again on every request: a test changes the cluster (status, disk, a stream's
 ``docs_per_minute``) by writing that file. The first line on stdout is
 ``listening on http(s)://HOST:PORT``. Standard library only.
 
-The fakes package is found next to this script (``fakes/``, as the lab installs it) or
-in the repository's tests/unit.
+This script is a module of the ``standins`` package (tests/standins, or
+``<dir>/standins`` as the lab installs it) and imports its siblings from there.
 """
 
 from __future__ import annotations
@@ -51,15 +51,12 @@ import threading
 import time
 from typing import Any, Dict, List, Optional, Sequence, Set
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-for candidate in (HERE, os.path.join(HERE, os.pardir, "tests", "unit")):
-    if os.path.isdir(os.path.join(candidate, "fakes")):
-        sys.path.insert(0, os.path.abspath(candidate))
-        break
+# The package's parent directory (tests/, or the lab's program directory) makes ``standins`` importable.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from fakes.base import Request  # noqa: E402  (found above)
-from fakes.elastic import FakeElasticsearch, default_monitoring  # noqa: E402
-from fakes.elastic_security import SecurityRealm  # noqa: E402
+from standins.base import Request  # noqa: E402  (found above)
+from standins.elastic import FakeElasticsearch, default_monitoring  # noqa: E402
+from standins.elastic_security import SecurityRealm  # noqa: E402
 
 SEED_ROLE = {"cluster": ["monitor"], "indices": [{"names": ["*"], "privileges": ["monitor"]}]}
 REALM_KEYS = ("users", "roles", "api_keys", "bearer_tokens")

@@ -21,7 +21,7 @@ answer the next N requests with an HTTP error (``fail_next``) to exercise retrie
 
 With security on (``FakeElasticsearch(elastic_password=...)``; ``FakeKibana(security=es)``
 shares that cluster's users), every request must authenticate as a native user or an
-API key, is authorised against the caller's privileges (fakes/elastic_security.py), and
+API key, is authorised against the caller's privileges (standins/elastic_security.py), and
 records who it was in ``Request.auth``; the Elasticsearch fake then also serves the
 ``_security`` APIs, ``POST <target>/_doc`` and ``<target>/_search``.
 """
@@ -36,9 +36,9 @@ import re
 import uuid
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from fakes.base import FakeApi, Request
-from fakes.elastic_security import Principal, SecurityRealm
-from fakes.spec_check import Spec, Violation
+from standins.base import FakeApi, Request
+from standins.elastic_security import Principal, SecurityRealm
+from standins.spec_check import Spec, Violation
 
 Answer = Tuple[int, Any]
 

@@ -27,7 +27,7 @@ import ipaddress
 import re
 from typing import Any, Dict, Set, Tuple
 
-from fakes.base import FakeApi, Request
+from standins.base import FakeApi, Request
 
 _NOT_ADDRESS = re.compile(r"[^0-9a-f:./_]")
 _PREFIX = "/api/firewall/alias_util/"

@@ -59,7 +59,7 @@ import re
 import uuid
 from typing import Any, Dict, List, Optional, Tuple
 
-from fakes.base import FakeApi, Request
+from standins.base import FakeApi, Request
 
 STIX_NAMESPACE = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")
 OPERATION = re.compile(r"^\s*(query|mutation)\s+(\w+)")

@@ -37,7 +37,7 @@ import itertools
 import re
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from fakes.base import FakeApi, Request
+from standins.base import FakeApi, Request
 
 Answer = Tuple[int, Any]
 PROV = "/api/v1/provisioning"

@@ -25,7 +25,7 @@ class Request:
         self.headers = headers
         self.body = body
         # Who the request authenticated as, when the fake checks identities (see
-        # fakes/elastic_security.py): a user name or "api_key:<name>"; None otherwise.
+        # standins/elastic_security.py): a user name or "api_key:<name>"; None otherwise.
         self.auth: Optional[str] = None
 
     def __repr__(self) -> str:

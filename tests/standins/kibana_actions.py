@@ -51,7 +51,7 @@ def moment_format(value: dt.datetime, fmt: str) -> str:
         elif token in _MOMENT_TOKENS:
             out.append(_MOMENT_TOKENS[token](value))
         elif token.isalpha():
-            raise NotImplementedError("moment token %r is not emulated by tests/unit/kibana_actions.py" % token)
+            raise NotImplementedError("moment token %r is not emulated by tests/standins/kibana_actions.py" % token)
         else:
             out.append(token)
     return "".join(out)
