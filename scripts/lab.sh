@@ -16,7 +16,7 @@ cd "$root"
 inventory=${VIGIL_LAB_INVENTORY:-inventories/lab}
 network=${VIGIL_LAB_NETWORK:-vigil-lab}
 export ANSIBLE_CONFIG=$root/ansible.cfg PATH=$root/.venv/bin:$PATH
-# The lab PKI (molecule/resources/playbooks/lab_tls.yml) lives here on the controller.
+# The lab PKI (lab/playbooks/lab_tls.yml) lives here on the controller.
 export VIGIL_LAB_TLS_DIR=${VIGIL_LAB_TLS_DIR:-$root/.cache/lab-tls}
 # VIGIL_MITOGEN=1: Mitogen's strategy for the plays on the lab hosts (docs/performance.md).
 # shellcheck source=scripts/mitogen-env.sh
@@ -99,7 +99,7 @@ create() {
 fixtures() {
   log "lab stand-ins (lab CA, fake firewall API, fake Elasticsearch monitoring API, webhook recorder)"
   # shellcheck disable=SC2086
-  ansible-playbook -i "$inventory" molecule/resources/playbooks/lab_fixtures.yml ${ANSIBLE_ARGS:-}
+  ansible-playbook -i "$inventory" lab/playbooks/lab_fixtures.yml ${ANSIBLE_ARGS:-}
 }
 
 site() {

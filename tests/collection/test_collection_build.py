@@ -47,7 +47,7 @@ SHIPPED = (
 )
 PROJECT_ONLY = (
     "ansible.cfg", "site.yml", "Makefile", "pyproject.toml", "requirements-test.txt", "DEVELOPERS.md",
-    "playbooks/", "inventories/", "scripts/", "tests/", "molecule/", "collections/", "build/",
+    "playbooks/", "inventories/", "scripts/", "lab/", "tests/", "molecule/", "collections/", "build/",
     ".ci/", ".config/", ".venv/", ".cache/", ".git", ".ansible-lint", ".yamllint", ".gitignore",
 )
 

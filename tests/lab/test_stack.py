@@ -116,7 +116,7 @@ def test_catalog_thresholds_follow_the_lab_inventory(lab_host, server):
 def test_elasticsearch_exporter_runs_and_prometheus_reads_the_stand_in(lab_host):
     """The exporter runs for real on its host, registered itself, and Prometheus has the
     lab stand-in's cluster health from it. (The cluster is the project's fake, not
-    Elasticsearch: molecule/resources/playbooks/fake_elasticsearch.yml.)"""
+    Elasticsearch: lab/playbooks/fake_elasticsearch.yml.)"""
     for name in ES_EXPORTERS:
         assert lab_host(name).service("prometheus-elasticsearch-exporter").is_running
     for server in PROMETHEUS:
@@ -635,7 +635,7 @@ def test_a_new_host_appears_in_prometheus_after_only_its_exporter_role_ran(lab_h
 
 
 # ------------------------------------------------------------------ identities on the Elasticsearch stand-in
-# The stand-in (molecule/resources/playbooks/fake_elasticsearch.yml, security on) keeps its
+# The stand-in (lab/playbooks/fake_elasticsearch.yml, security on) keeps its
 # users and roles in a file and logs who each request authenticated as. The test reads
 # both files on the host and makes no API call itself (a call as elastic would be a
 # request after the bootstrap).

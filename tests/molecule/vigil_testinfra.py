@@ -24,7 +24,7 @@ from time import monotonic, sleep
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple, TypeVar
 
 LAB_CA = "/etc/vigil/tls/ca.crt"
-"""The lab CA every scenario's TLS certificates are signed by (``molecule/resources``)."""
+"""The lab CA every scenario's TLS certificates are signed by (``lab/playbooks/lab_tls.yml``)."""
 
 T = TypeVar("T")
 

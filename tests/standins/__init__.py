@@ -17,6 +17,6 @@ Programs the lab and the Molecule scenarios install on hosts (standard library o
 ``fake_firewall_api.py`` (a firewall's JSON status API), ``webhook_recorder.py`` (pagers,
 chats, tickets), ``es_standin.py`` (Elasticsearch's REST calls during a rolling upgrade,
 behind fake packages), ``grafana_standin.py`` (``grafana cli plugins`` and the
-provisioning reload API). The playbooks that install them are in molecule/resources/playbooks (and the
+provisioning reload API). The playbooks that install them are in lab/playbooks (and the
 scenarios' prepare steps).
 """
