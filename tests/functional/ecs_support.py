@@ -12,10 +12,10 @@ from typing import Any, Dict, List
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 FIELD_MAP_DIR = ROOT / "roles" / "ecs_pipelines" / "files" / "field_maps"
 GOLDEN_DIR = ROOT / "tests" / "golden" / "ecs"
-BAD_FIELD_MAP = Path(__file__).resolve().parent / "bad_fieldmap.yml"
+BAD_FIELD_MAP = Path(__file__).resolve().parent / "ecs" / "bad_fieldmap.yml"
 UPDATE_GOLDEN = os.environ.get("VIGIL_UPDATE_GOLDEN") == "1"
 
 
