@@ -8,4 +8,4 @@ unit tests' fixture, defined in tests/unit/module_harness.py.
 
 from __future__ import annotations
 
-from module_harness import run_module  # noqa: F401  # pylint: disable=unused-import  (the fixture)
+from module_harness import run_module  # the fixture  # noqa: F401  # pylint: disable=unused-import

@@ -9,4 +9,4 @@ tests/functional).
 from __future__ import annotations
 
 from module_harness import ModuleExit, ModuleFail, _exit_json, _fail_json  # re-exported  # noqa: F401  # pylint: disable=unused-import
-from module_harness import run_module  # noqa: F401  # pylint: disable=unused-import  (the fixture)
+from module_harness import run_module  # the fixture  # noqa: F401  # pylint: disable=unused-import

@@ -7,4 +7,4 @@ through pytest's ``pythonpath``.
 
 from __future__ import annotations
 
-from custom_exporter.conftest import certs, free_port, vce  # noqa: F401  # pylint: disable=unused-import  (fixtures)
+from custom_exporter.conftest import certs, free_port, vce  # fixtures  # noqa: F401  # pylint: disable=unused-import

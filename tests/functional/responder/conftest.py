@@ -7,4 +7,4 @@ tests/unit/responder, which ``from responder.conftest import ...`` finds through
 
 from __future__ import annotations
 
-from responder.conftest import config_file, make_config  # noqa: F401  # pylint: disable=unused-import  (fixtures)
+from responder.conftest import config_file, make_config  # fixtures  # noqa: F401  # pylint: disable=unused-import
