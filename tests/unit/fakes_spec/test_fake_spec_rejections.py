@@ -416,8 +416,13 @@ def test_the_elasticsearch_contract_names_its_source_and_version():
 
 
 def deployed_elasticsearch_version() -> str:
-    defaults = ROOT / "roles" / "elasticsearch" / "defaults" / "main.yml"
-    return str(yaml.safe_load(defaults.read_text(encoding="utf-8"))["elasticsearch_version"])
+    """The version roles/elasticsearch deploys: its default is the one Elastic version of _elastic_common."""
+    def default(role: str, name: str) -> str:
+        return str(yaml.safe_load((ROOT / "roles" / role / "defaults" / "main.yml").read_text(encoding="utf-8"))[name])
+    version = default("elasticsearch", "elasticsearch_version")
+    if version.replace(" ", "") == "{{_elastic_common_stack_version}}":
+        version = default("_elastic_common", "_elastic_common_stack_version")
+    return version
 
 
 def test_kibana_facts_each_say_where_they_were_read():
