@@ -405,6 +405,7 @@ def test_a_response_alert_blocks_its_address_on_the_firewall_until_the_ttl_ends(
         assert applied[-1]["ttl"] == RESPONSE_TTL and applied[-1]["firewalls"] == ["local"]
         # The team got it too (the responder's route continues): the pager route waits 10 s
         # (group_wait) where the responder's waits 5 s, so the page comes after the block.
+
         def paged():
             pages = http(recorder, "http://127.0.0.1:9099/records?path=/security-pager")["json"]
             return any(a["labels"].get("src_ip") == spare for p in pages for a in p["body"].get("alerts", []))
