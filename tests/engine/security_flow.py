@@ -33,14 +33,10 @@ import datetime as dt
 import functools
 import json
 import re
-import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
-
-import yaml
 
 from ansible_collections.vigil.monitoring.plugins.filter import alert_catalog as ac
 from ansible_collections.vigil.monitoring.plugins.modules import kibana_rule
@@ -49,6 +45,7 @@ from alerting.alerting_support import effective_catalog, load_yaml  # tests/unit
 from engine_control import EngineClient
 from kibana_actions import StackAlertSchedule, detection_due_actions, detection_variables, iso, render_body, stack_variables
 from pipeline_harness import ROOT
+from role_values import role_value  # tests/unit: the roles' variables as a play resolves them
 
 LAB_ALERTING = ROOT / "inventories" / "lab" / "group_vars" / "all" / "alerting.yml"
 # Kibana's defaults for a detection rule that does not set them (detection engine API).
@@ -58,52 +55,6 @@ MAX_INDICATORS = 1000
 
 
 # --------------------------------------------------------------------------- Vigil's own output
-
-
-# The roles' variables call the collection's filters by FQCN, which needs Ansible's collection
-# loader installed before anything imports ``ansible_collections`` (the test suite imports it
-# as a plain package from ``collections/``): the templating runs in a fresh Python.
-_TEMPLATE_PROGRAM = r"""
-import json, sys
-from ansible.plugins.loader import init_plugin_loader
-init_plugin_loader([sys.argv[1]])
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
-
-def trusted(value):
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, dict):
-        return {key: trusted(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [trusted(item) for item in value]
-    return value
-
-request = json.load(sys.stdin)
-value = Templar(loader=DataLoader(), variables=trusted(request["variables"])).template(
-    trust_as_template(request["expression"]))
-json.dump(value, sys.stdout)
-"""
-
-
-@functools.lru_cache(maxsize=None)
-def _role_variables(role: str) -> Dict[str, Any]:
-    variables: Dict[str, Any] = {}
-    for name in ("defaults", "vars"):
-        with (ROOT / "roles" / role / name / "main.yml").open(encoding="utf-8") as handle:
-            variables.update(yaml.safe_load(handle) or {})
-    return variables
-
-
-def role_value(role: str, expression: str, extra: Optional[Mapping[str, Any]] = None) -> Any:
-    """``expression`` templated with the role's defaults and vars (no inventory), as Ansible does,
-    with the collection's filters; plain JSON types."""
-    request = {"variables": dict(_role_variables(role), **(extra or {})), "expression": expression}
-    done = subprocess.run([sys.executable, "-c", _TEMPLATE_PROGRAM, str(ROOT / "collections")],
-                          input=json.dumps(request), capture_output=True, text=True, timeout=120, check=False)
-    if done.returncode != 0:
-        raise AssertionError("templating %r with the %s role's variables failed:\n%s" % (expression, role, done.stderr[-3000:]))
-    return json.loads(done.stdout)
 
 
 def _actions(rule_type_id: str, interval: str, alertmanager: Dict[str, Any]) -> List[Dict[str, Any]]:
