@@ -38,10 +38,6 @@ import urllib.parse
 import urllib.request
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
-
 from ansible_collections.vigil.monitoring.plugins.filter import alert_catalog as ac
 from ansible_collections.vigil.monitoring.plugins.modules import kibana_rule
 
@@ -49,6 +45,7 @@ from alerting_support import effective_catalog, load_yaml  # tests/unit (pytest 
 from engine_control import EngineClient
 from standins.kibana_actions import StackAlertSchedule, detection_due_actions, detection_variables, iso, render_body, stack_variables
 from pipeline_harness import ROOT
+from role_values import role_value  # tests/unit: the roles' variables as a play resolves them
 
 LAB_ALERTING = ROOT / "inventories" / "lab" / "group_vars" / "all" / "alerting.yml"
 # Kibana's defaults for a detection rule that does not set them (detection engine API).
@@ -58,33 +55,6 @@ MAX_INDICATORS = 1000
 
 
 # --------------------------------------------------------------------------- Vigil's own output
-
-
-def _trusted(value: Any) -> Any:
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, dict):
-        return {key: _trusted(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_trusted(item) for item in value]
-    return value
-
-
-@functools.lru_cache(maxsize=None)
-def _role_variables(role: str) -> Dict[str, Any]:
-    variables: Dict[str, Any] = {}
-    for name in ("defaults", "vars"):
-        with (ROOT / "roles" / role / name / "main.yml").open(encoding="utf-8") as handle:
-            variables.update(yaml.safe_load(handle) or {})
-    return variables
-
-
-def role_value(role: str, expression: str, extra: Optional[Mapping[str, Any]] = None) -> Any:
-    """``expression`` templated with the role's defaults and vars (no inventory), as Ansible does;
-    plain JSON types (Ansible's tagged strings are not)."""
-    variables = _trusted(dict(_role_variables(role), **(extra or {})))
-    value = Templar(loader=DataLoader(), variables=variables).template(trust_as_template(expression))
-    return json.loads(json.dumps(value))
 
 
 def _actions(rule_type_id: str, interval: str, alertmanager: Dict[str, Any]) -> List[Dict[str, Any]]:

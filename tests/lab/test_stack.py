@@ -403,9 +403,14 @@ def test_a_response_alert_blocks_its_address_on_the_firewall_until_the_ttl_ends(
         assert refused[-1]["reason"] == "allowlisted" and own not in _blocked4(firewall)
         applied = [r for r in _audit_for(firewall, spare) if r["event"] == "applied"]
         assert applied[-1]["ttl"] == RESPONSE_TTL and applied[-1]["firewalls"] == ["local"]
-        # The team got it too (the responder's route continues).
-        pages = http(recorder, "http://127.0.0.1:9099/records?path=/security-pager")["json"]
-        assert any(a["labels"].get("src_ip") == spare for p in pages for a in p["body"].get("alerts", []))
+        # The team got it too (the responder's route continues): the pager route waits 10 s
+        # (group_wait) where the responder's waits 5 s, so the page comes after the block.
+
+        def paged():
+            pages = http(recorder, "http://127.0.0.1:9099/records?path=/security-pager")["json"]
+            return any(a["labels"].get("src_ip") == spare for p in pages for a in p["body"].get("alerts", []))
+
+        wait_for(paged, 60, interval=2, what="the security team paged for %s" % spare)
 
         # The kernel ends the block after the TTL; the audit log records the expiry.
         wait_for(lambda: spare not in _blocked4(firewall), RESPONSE_TTL + 30, interval=2,

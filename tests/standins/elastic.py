@@ -32,13 +32,14 @@ import base64
 import copy
 import fnmatch
 import itertools
+import json
 import re
 import uuid
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from standins.base import FakeApi, Request
 from standins.elastic_security import Principal, SecurityRealm
-from standins.spec_check import Spec, Violation
+from standins.spec_check import Spec, Violation, json_type
 
 Answer = Tuple[int, Any]
 
@@ -1222,6 +1223,8 @@ def kibana_operation(method: str, parts: List[str]) -> Optional[str]:
         return "PUT /api/fleet/package_policies/{packagePolicyId}"
     if parts == ["api", "fleet", "enrollment_api_keys"] and method == "POST":
         return "POST /api/fleet/enrollment_api_keys"
+    if parts == ["api", "detection_engine", "rules"] and method in ("POST", "PUT"):
+        return "%s /api/detection_engine/rules" % method
     return None
 
 
@@ -1238,12 +1241,56 @@ def kibana_spec_error(violation: Violation) -> Answer:
     return kbn_error(400, "[%s]: %s" % (where, violation.detail))
 
 
+def zod_spec_error(violation: Violation) -> Answer:
+    """The detection engine routes' answer: @kbn/zod-helpers' stringifyZodError of the first issue,
+    ``[request body]: <path>: <message>`` (path dotted, array indices as numbers; zod's wording)."""
+    path = re.sub(r"\[(\d+)\]", r".\1", violation.where)
+    if violation.kind == "required":
+        key = violation.detail.split("[", 1)[1].split("]", 1)[0]
+        path = "%s.%s" % (path, key) if path else key
+    elif violation.kind == "tag":
+        path = "%s.%s" % (path, violation.info["key"]) if path else violation.info["key"]
+    message = zod_message(violation)
+    return kbn_error(400, "[request body]: %s" % ("%s: %s" % (path, message) if path else message))
+
+
+def zod_message(violation: Violation) -> str:
+    info = violation.info
+    if violation.kind == "required":
+        return "Required"
+    if violation.kind == "tag":
+        return "Invalid discriminator value. Expected %s" % " | ".join("'%s'" % t for t in info["allowed"])
+    if violation.kind == "enum":
+        if len(info["allowed"]) == 1:
+            return "Invalid literal value, expected %s" % json.dumps(info["allowed"][0])
+        return "Invalid enum value. Expected %s, received '%s'" % (
+            " | ".join("'%s'" % a for a in info["allowed"]), info["value"])
+    if violation.kind == "type":
+        value = info["value"]
+        got = "float" if info["expected"] == "integer" and isinstance(value, float) else json_type(value)
+        return "Expected %s, received %s" % (info["expected"], got)
+    if violation.kind == "range":
+        relation = "greater than" if info["bound"] == "minimum" else "less than"
+        return "Number must be %s or equal to %s" % (relation, info["limit"])
+    if violation.kind == "length":
+        return {
+            "minLength": "String must contain at least %s character(s)",
+            "minItems": "Array must contain at least %s element(s)",
+            "maxItems": "Array must contain at most %s element(s)",
+        }[info["bound"]] % info["limit"]
+    if violation.kind == "format":
+        return "Invalid uuid" if info["format"] == "uuid" else "No empty strings allowed"
+    if violation.kind == "pattern":
+        return "Invalid"
+    return violation.detail
+
+
 def kbn_error(status: int, message: str) -> Answer:
     names = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 409: "Conflict"}
     return status, {"statusCode": status, "error": names.get(status, "Error"), "message": message}
 
 
-def det_error(status: int, message: str) -> Answer:
+def det_error(status: int, message: Any) -> Answer:
     return status, {"message": message, "status_code": status}
 
 
@@ -1271,8 +1318,6 @@ RULE_UPDATE_KEYS = {
     "flapping",
 }
 RULE_CREATE_KEYS = RULE_UPDATE_KEYS | {"rule_type_id", "consumer", "enabled"}
-DETECTION_REQUIRED = ("name", "description", "risk_score", "severity", "type")
-THREAT_MATCH_REQUIRED = ("query", "threat_index", "threat_query", "threat_mapping")
 DETECTION_DEFAULTS = {
     "enabled": True,
     "interval": "5m",
@@ -1405,6 +1450,8 @@ class FakeKibana(ElasticFake):
             violation = KIBANA_SPEC.check(operation, req.body)
             if violation is not None:
                 self.rejected.append((operation, violation))
+                if KIBANA_SPEC.operations[operation].get("validator") == "@kbn/zod":
+                    return zod_spec_error(violation)
                 return kibana_spec_error(violation)
         if parts == ["api", "status"] and req.method == "GET":
             return 200, {"name": "kibana-fake", "version": {"number": "8.17.4"},
@@ -1657,22 +1704,37 @@ class FakeKibana(ElasticFake):
                 return det_error(409, 'rule_id: "%s" already exists' % body["rule_id"])
             return self.store_detection(space, body, None)
         if req.method == "PUT":
+            problem = self.update_ids_problem(body)
+            if problem:
+                return det_error(400, [problem])
+            if body.get("id") is not None:
+                found = [k for k, r in self.detection.items() if k[0] == space and r["id"] == body["id"]]
+                if not found:
+                    return det_error(404, 'id: "%s" not found' % body["id"])
+                key = found[0]
             if key not in self.detection:
                 return det_error(404, 'rule_id: "%s" not found' % body.get("rule_id"))
-            return self.store_detection(space, body, self.detection[key])
+            return self.store_detection(space, dict(body, rule_id=key[1]), self.detection[key])
         return det_error(404, "Not Found")
 
+    def update_ids_problem(self, body: Dict[str, Any]) -> Optional[str]:
+        """The update route's own check after validation (spec/kibana_requests.json, "handler")."""
+        keys = KIBANA_SPEC.operations["PUT /api/detection_engine/rules"]["handler"]["exactly_one_of"]
+        present = [k for k in keys if body.get(k) is not None]
+        if len(present) == 1:
+            return None
+        problem = (
+            'both "id" and "rule_id" cannot exist, choose one or the other'
+            if present
+            else 'either "id" or "rule_id" must be set'
+        )
+        self.rejected.append(("PUT /api/detection_engine/rules", Violation("required", "", problem)))
+        return problem
+
     def store_detection(self, space: str, body: Dict[str, Any], previous: Optional[Dict[str, Any]]) -> Answer:
-        missing = [f for f in DETECTION_REQUIRED if f not in body]
-        if body.get("type") == "threat_match":
-            missing += [f for f in THREAT_MATCH_REQUIRED if f not in body]
-            if "index" not in body and "data_view_id" not in body:
-                missing.append("index")
-        if missing:
-            return det_error(400, ", ".join("%s: Required" % m for m in missing))
+        # Required fields, types and enumerations were checked against the contract
+        # (spec/kibana_requests.json) before the route ran, as Kibana's route validation does.
         for index, action in enumerate(body.get("actions") or []):
-            if not action.get("action_type_id"):
-                return det_error(400, "actions.%d.action_type_id: Required" % index)
             if "frequency" in action and frequency_error(action["frequency"], "notifyWhen"):
                 return det_error(400, "actions.%d.%s" % (index, frequency_error(action["frequency"], "notifyWhen")))
         rule = dict(copy.deepcopy(DETECTION_DEFAULTS), **copy.deepcopy(body))

@@ -16,7 +16,11 @@ each with its source). Both use the same small subset of JSON Schema:
   they accept (its ``AdditionalProperties`` behaviour and dictionaries are the open
   ones), Kibana's says ``additionalProperties: false``;
 * ``x-tag``/``x-default-tag``: an internally tagged union, the variant is the one
-  whose tag property allows the value's tag (or the default tag when absent).
+  whose tag property allows the value's tag (or the default tag when absent);
+* bounds: ``minimum``/``maximum`` (numbers), ``minLength`` (strings), ``minItems``/
+  ``maxItems`` (arrays), ``pattern`` (a regular expression searched in the string), and
+  ``format`` ``uuid`` and ``nonempty`` (not only whitespace); other formats (``date-math``)
+  are recorded but not checked.
 
 ``check(spec, operation, body)`` returns None or a ``Violation`` (what and where).
 """
@@ -24,21 +28,35 @@ each with its source). Both use the same small subset of JSON Schema:
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 SPEC_DIR = Path(__file__).resolve().parent / "spec"
 REF_PREFIX = "#/components/schemas/"
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 
 
 class Violation:
-    """One reason a body is rejected: ``kind`` is unknown|required|type|enum|tag|count."""
+    """One reason a body is rejected.
 
-    def __init__(self, kind: str, where: str, detail: str, keys: Optional[List[str]] = None) -> None:
+    ``kind`` is unknown|required|type|enum|tag|count|range|length|pattern|format; ``info``
+    holds what a vendor's own wording needs (the allowed values, the bound that failed...).
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        where: str,
+        detail: str,
+        keys: Optional[List[str]] = None,
+        info: Optional[Dict[str, Any]] = None,
+    ) -> None:
         self.kind = kind
         self.where = where
         self.detail = detail
         self.keys = keys or []  # for "count": the keys that are none of the variants
+        self.info = info or {}
 
     def __repr__(self) -> str:
         return "Violation(%s at %s: %s)" % (
@@ -122,9 +140,13 @@ class Spec:
             kind = "object"
         problem = type_problem(kind, value)
         if problem:
-            return Violation("type", where, problem)
+            return Violation("type", where, problem, info={"expected": kind, "value": value})
         if "enum" in schema and value not in schema["enum"]:
-            return Violation("enum", where, "[%s] is not one of %s" % (value, schema["enum"]))
+            info = {"allowed": schema["enum"], "value": value}
+            return Violation("enum", where, "[%s] is not one of %s" % (value, schema["enum"]), info=info)
+        bound = bounds_problem(schema, value, where)
+        if bound:
+            return bound
         if kind == "array":
             for index, item in enumerate(value):
                 found = self.validate(schema.get("items", {}), item, "%s[%d]" % (where, index))
@@ -166,12 +188,15 @@ class Spec:
             return Violation("type", where, "expected an object")
         tag_key = schema["x-tag"]
         tag = value.get(tag_key, schema.get("x-default-tag") or None)
+        tags: List[Any] = []
         for branch in schema.get("oneOf", []):
             props = self.flatten(self.resolve(branch))[0]
             allowed = self.resolve(props.get(tag_key, {})).get("enum", [])
             if tag in allowed:
                 return self.validate(branch, value, where)
-        return Violation("tag", where, "unknown %s [%s]" % (tag_key, tag))
+            tags.extend(allowed)
+        info = {"key": tag_key, "allowed": tags, "value": tag}
+        return Violation("tag", where, "unknown %s [%s]" % (tag_key, tag), info=info)
 
     def union(self, branches: List[Any], value: Any, where: str) -> Optional[Violation]:
         failures = []
@@ -182,6 +207,51 @@ class Spec:
             failures.append(found)
         # Report the branch that got furthest (a nested path), else the first.
         return max(failures, key=lambda v: (v.kind != "type", len(v.where)))
+
+
+def bounds_problem(schema: Dict[str, Any], value: Any, where: str) -> Optional[Violation]:
+    """minimum/maximum, minLength, minItems/maxItems, pattern, format (uuid, nonempty)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return number_bounds(schema, value, where)
+    if isinstance(value, str):
+        return string_bounds(schema, value, where)
+    if isinstance(value, list):
+        return array_bounds(schema, value, where)
+    return None
+
+
+def number_bounds(schema: Dict[str, Any], value: float, where: str) -> Optional[Violation]:
+    if "minimum" in schema and value < schema["minimum"]:
+        bound, detail = "minimum", "below the minimum"
+    elif "maximum" in schema and value > schema["maximum"]:
+        bound, detail = "maximum", "above the maximum"
+    else:
+        return None
+    info = {"bound": bound, "limit": schema[bound], "value": value}
+    return Violation("range", where, "[%s] is %s [%s]" % (value, detail, schema[bound]), info=info)
+
+
+def string_bounds(schema: Dict[str, Any], value: str, where: str) -> Optional[Violation]:
+    if len(value) < schema.get("minLength", 0):
+        info = {"bound": "minLength", "limit": schema["minLength"]}
+        return Violation("length", where, "shorter than %d characters" % schema["minLength"], info=info)
+    if "pattern" in schema and not re.search(schema["pattern"], value):
+        info = {"pattern": schema["pattern"], "value": value}
+        return Violation("pattern", where, "[%s] does not match %s" % (value, schema["pattern"]), info=info)
+    fmt = schema.get("format")
+    if (fmt == "uuid" and not UUID.match(value)) or (fmt == "nonempty" and not value.strip()):
+        return Violation("format", where, "[%s] is not a valid %s" % (value, fmt), info={"format": fmt, "value": value})
+    return None
+
+
+def array_bounds(schema: Dict[str, Any], value: List[Any], where: str) -> Optional[Violation]:
+    if len(value) < schema.get("minItems", 0):
+        info = {"bound": "minItems", "limit": schema["minItems"]}
+        return Violation("length", where, "fewer than %d items" % schema["minItems"], info=info)
+    if "maxItems" in schema and len(value) > schema["maxItems"]:
+        info = {"bound": "maxItems", "limit": schema["maxItems"]}
+        return Violation("length", where, "more than %d items" % schema["maxItems"], info=info)
+    return None
 
 
 def type_problem(kind: Optional[str], value: Any) -> Optional[str]:

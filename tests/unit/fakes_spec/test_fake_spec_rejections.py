@@ -20,6 +20,7 @@ import pytest
 import yaml
 from ansible_collections.vigil.monitoring.plugins.modules import (
     elasticsearch_index_template,
+    kibana_rule,
 )
 from standins.elastic import (
     ES_SPEC,
@@ -29,6 +30,7 @@ from standins.elastic import (
     module_failure,
 )
 from standins.spec_check import SPEC_DIR
+from role_values import role_tasks, role_value, task_module_args
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -54,15 +56,23 @@ ROLE = {
 
 
 def with_(body: Dict[str, Any], path: str, value: Any) -> Dict[str, Any]:
-    """A copy of ``body`` with ``path`` (dotted; ``[n]`` for a list item: ``a.[0].b``) set to ``value``."""
+    """A copy of ``body`` with ``path`` (dotted; ``[n]`` for a list item: ``a.[0].b``) set to ``value``
+    (left out when ``value`` is ``ABSENT``)."""
     out = json.loads(json.dumps(body))
     node: Any = out
     parts = path.split(".")
     for part in parts[:-1]:
         node = node[int(part[1:-1])] if part.startswith("[") else node[part]
     last = parts[-1]
-    node[int(last[1:-1]) if last.startswith("[") else last] = value
+    key = int(last[1:-1]) if last.startswith("[") else last
+    if value is ABSENT:
+        del node[key]
+    else:
+        node[key] = value
     return out
+
+
+ABSENT = object()
 
 
 # (operation, method, path, good body, bad body, error type, words of the reason)
@@ -210,6 +220,37 @@ PACKAGE_POLICY = {
     },
 }
 RULE_UPDATE = {k: v for k, v in RULE.items() if k not in ("rule_type_id", "consumer")}
+CONNECTOR_ID = "2b7c3a10-9a7e-4a55-8d8e-0f5b7d1c2e33"
+# An indicator match rule as kibana_rule sends it (POST creates, PUT replaces; rule_id names it).
+DETECTION_RULE = {
+    "rule_id": "vigil-spec-c2",
+    "type": "threat_match",
+    "name": "Allowed connection to a known C2 address",
+    "description": "d",
+    "severity": "critical",
+    "risk_score": 99,
+    "index": ["logs-vigil.pfsense_filterlog-*"],
+    "query": "event.outcome:success and destination.ip:*",
+    "language": "kuery",
+    "threat_index": ["logs-ti_custom_opencti.indicator*"],
+    "threat_query": "threat.indicator.type:ipv4-addr",
+    "threat_language": "kuery",
+    "threat_mapping": [{"entries": [{"field": "destination.ip", "type": "mapping", "value": "threat.indicator.ip"}]}],
+    "threat_indicator_path": "threat.indicator",
+    "from": "now-10m",
+    "interval": "5m",
+    "tags": ["vigil"],
+    "enabled": True,
+    "actions": [
+        {
+            "group": "default",
+            "id": CONNECTOR_ID,
+            "params": {"body": "[]"},
+            "action_type_id": ".webhook",
+            "frequency": {"summary": False, "notifyWhen": "onActiveAlert", "throttle": None},
+        }
+    ],
+}
 KIBANA_CASES = [
     (
         "POST /api/actions/connector/{id}",
@@ -295,6 +336,22 @@ KIBANA_CASES = [
         {"policy_id": "p", "name": "lab"},
         {"policy_id": "p", "name": "lab", "expiration_days": 30},
         "[request body.expiration_days]: definition for this key is missing",
+    ),
+    (
+        "POST /api/detection_engine/rules",
+        "POST",
+        "/api/detection_engine/rules",
+        DETECTION_RULE,
+        dict(DETECTION_RULE, risk_score=101),
+        "[request body]: risk_score: Number must be less than or equal to 100",
+    ),
+    (
+        "PUT /api/detection_engine/rules",
+        "PUT",
+        "/api/detection_engine/rules",
+        DETECTION_RULE,
+        with_(DETECTION_RULE, "threat_mapping.[0].entries.[0].type", "equals"),
+        '[request body]: threat_mapping.0.entries.0.type: Invalid literal value, expected "mapping"',
     ),
 ]
 
@@ -391,6 +448,8 @@ def test_kibana_fake_rejects_what_the_openapi_document_rejects(
 ):
     kibana = kibana_server.reset()
     headers = {"kbn-xsrf": "true"}
+    if operation == "PUT /api/detection_engine/rules":
+        assert call(kibana.url, "POST", path, good, headers)[0] == 200
 
     status, answer = call(kibana.url, method, path, good, headers)
     assert kibana.rejected == [], (status, answer)
@@ -416,8 +475,10 @@ def test_the_elasticsearch_contract_names_its_source_and_version():
 
 
 def deployed_elasticsearch_version() -> str:
-    defaults = ROOT / "roles" / "elasticsearch" / "defaults" / "main.yml"
-    return str(yaml.safe_load(defaults.read_text(encoding="utf-8"))["elasticsearch_version"])
+    """elasticsearch_version as the role resolves it (from _elastic_common's one stack version)."""
+    common = ROOT / "roles" / "_elastic_common" / "defaults" / "main.yml"
+    stack = yaml.safe_load(common.read_text(encoding="utf-8"))
+    return str(role_value("elasticsearch", "{{ elasticsearch_version }}", stack))
 
 
 def test_kibana_facts_each_say_where_they_were_read():
@@ -465,3 +526,166 @@ def test_every_shipped_ecs_pipeline_is_a_body_the_specification_accepts(path):
     first[kind]["vigil_unknown_option"] = True
     violation = ES_SPEC.check("PUT /_ingest/pipeline/{id}", broken)
     assert violation is not None and violation.where == "processors[0].%s" % kind
+
+
+# -- detection engine rules (POST creates, PUT replaces) ----------------------------------------
+
+DETECTION_PATH = "/api/detection_engine/rules"
+KBN = {"kbn-xsrf": "true"}
+DETECTION_TYPES = ("eql", "query", "saved_query", "threshold", "threat_match", "machine_learning", "new_terms", "esql")
+RULE_TYPES = " | ".join("'%s'" % t for t in DETECTION_TYPES)
+# (where, value or ABSENT, Kibana's answer): one defect each in DETECTION_RULE.
+DETECTION_DEFECTS = [
+    ("type", "indicator_match", "type: Invalid discriminator value. Expected " + RULE_TYPES),
+    ("type", ABSENT, "type: Invalid discriminator value. Expected " + RULE_TYPES),
+    ("name", "", "name: String must contain at least 1 character(s)"),
+    ("description", ABSENT, "description: Required"),
+    (
+        "severity",
+        "urgent",
+        "severity: Invalid enum value. Expected 'low' | 'medium' | 'high' | 'critical', received 'urgent'",
+    ),
+    ("risk_score", -1, "risk_score: Number must be greater than or equal to 0"),
+    ("risk_score", 99.5, "risk_score: Expected integer, received float"),
+    ("risk_score", "99", "risk_score: Expected integer, received string"),
+    ("max_signals", 0, "max_signals: Number must be greater than or equal to 1"),
+    ("language", "kql", "language: Invalid enum value. Expected 'kuery' | 'lucene', received 'kql'"),
+    ("threat_query", ABSENT, "threat_query: Required"),
+    ("threat_index", "logs-ti*", "threat_index: Expected array, received string"),
+    ("threat_mapping", [], "threat_mapping: Array must contain at least 1 element(s)"),
+    ("threat_mapping.[0].entries.[0].value", " ", "threat_mapping.0.entries.0.value: No empty strings allowed"),
+    ("actions.[0].action_type_id", ABSENT, "actions.0.action_type_id: Required"),
+    (
+        "actions.[0].frequency.notifyWhen",
+        "onEveryRun",
+        "actions.0.frequency.notifyWhen: Invalid enum value. Expected 'onActiveAlert' | 'onThrottleInterval' | "
+        "'onActionGroupChange', received 'onEveryRun'",
+    ),
+    ("actions.[0].frequency.throttle", ABSENT, "actions.0.frequency.throttle: Required"),
+]
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT"])
+@pytest.mark.parametrize(
+    "where,value,message",
+    DETECTION_DEFECTS,
+    ids=["%s=%s" % (d[0], "absent" if d[1] is ABSENT else d[1]) for d in DETECTION_DEFECTS],
+)
+def test_detection_rule_with_one_defect_is_refused_as_kibana_refuses_it(kibana_server, method, where, value, message):
+    kibana = kibana_server.reset()
+    assert call(kibana.url, "POST", DETECTION_PATH, DETECTION_RULE, KBN)[0] == 200  # the good body, created
+    if method == "POST":
+        kibana.reset()
+
+    status, answer = call(kibana.url, method, DETECTION_PATH, with_(DETECTION_RULE, where, value), KBN)
+
+    kibana_400 = {"statusCode": 400, "error": "Bad Request", "message": "[request body]: " + message}
+    assert (status, answer) == (400, kibana_400)
+    assert [op for op, _violation in kibana.rejected] == ["%s %s" % (method, DETECTION_PATH)]
+
+
+def test_detection_rule_update_by_id_keeps_the_rule_and_an_id_must_be_a_uuid(kibana_server):
+    kibana = kibana_server.reset()
+    status, created = call(kibana.url, "POST", DETECTION_PATH, DETECTION_RULE, KBN)
+    assert status == 200
+    by_id = dict({k: v for k, v in DETECTION_RULE.items() if k != "rule_id"}, id=created["id"], severity="high")
+
+    status, updated = call(kibana.url, "PUT", DETECTION_PATH, by_id, KBN)
+
+    assert status == 200, updated
+    assert (updated["rule_id"], updated["severity"], updated["revision"]) == ("vigil-spec-c2", "high", 1)
+    status, answer = call(kibana.url, "PUT", DETECTION_PATH, dict(by_id, id="vigil-spec-c2"), KBN)
+    assert (status, answer["message"]) == (400, "[request body]: id: Invalid uuid")
+
+
+@pytest.mark.parametrize(
+    "ids,reason",
+    [
+        ({}, 'either "id" or "rule_id" must be set'),
+        ({"id": "0d4e5a3c-93a6-4a4e-8a3b-2f9c3e3b6a11", "rule_id": "vigil-spec-c2"},
+         'both "id" and "rule_id" cannot exist, choose one or the other'),
+    ],
+    ids=["neither", "both"],
+)
+def test_detection_rule_update_needs_exactly_one_of_rule_id_and_id(kibana_server, ids, reason):
+    kibana = kibana_server.reset()
+    assert call(kibana.url, "POST", DETECTION_PATH, DETECTION_RULE, KBN)[0] == 200
+    body = dict({k: v for k, v in DETECTION_RULE.items() if k != "rule_id"}, **ids)
+
+    status, answer = call(kibana.url, "PUT", DETECTION_PATH, body, KBN)
+
+    # The update route's own check after validation: Kibana's security solution error shape.
+    assert (status, answer) == (400, {"message": [reason], "status_code": 400})
+    assert kibana.detection[("default", "vigil-spec-c2")]["revision"] == 0
+
+
+BASE = {"name": "n", "description": "d", "severity": "low", "risk_score": 21}
+# The smallest body of each rule type the contract accepts, and one it refuses.
+RULE_TYPE_BODIES = [
+    ({"type": "query"}, {"type": "query", "language": "eql"}),
+    ({"type": "saved_query", "saved_id": "s"}, {"type": "saved_query"}),
+    ({"type": "eql", "query": "any where true", "language": "eql"}, {"type": "eql", "query": "q", "language": "kuery"}),
+    ({"type": "esql", "query": "FROM logs-* | LIMIT 1", "language": "esql"}, {"type": "esql", "query": "FROM x"}),
+    (
+        {"type": "threshold", "query": "*", "threshold": {"field": ["source.ip"], "value": 10}},
+        {"type": "threshold", "query": "*", "threshold": {"field": "source.ip", "value": 0}},
+    ),
+    (
+        {"type": "machine_learning", "machine_learning_job_id": ["j"], "anomaly_threshold": 75},
+        {"type": "machine_learning", "machine_learning_job_id": [], "anomaly_threshold": 75},
+    ),
+    (
+        {"type": "new_terms", "query": "*", "new_terms_fields": ["host.name"], "history_window_start": "now-7d"},
+        {"type": "new_terms", "query": "*", "new_terms_fields": ["a", "b", "c", "d"], "history_window_start": "now-7d"},
+    ),
+]
+
+
+@pytest.mark.parametrize("good,bad", RULE_TYPE_BODIES, ids=[g["type"] for g, _b in RULE_TYPE_BODIES])
+def test_every_detection_rule_type_has_its_contract(good, bad):
+    for operation in ("POST /api/detection_engine/rules", "PUT /api/detection_engine/rules"):
+        assert KIBANA_SPEC.check(operation, dict(BASE, rule_id="r", **good)) is None
+        assert KIBANA_SPEC.check(operation, dict(BASE, rule_id="r", **bad)) is not None
+
+
+# -- the detection rules Vigil ships ----------------------------------------------------------
+
+C2_RULE_TASK = ("opencti", "correlation.yml", "Write the indicator match rule (allowed traffic to a known C2 address)")
+
+
+def test_the_c2_rule_is_the_only_detection_rule_vigil_ships():
+    """A new siem.* kibana_rule task in a role must get its own body check below."""
+    found = []
+    for role in sorted(p.name for p in (ROOT / "roles").iterdir() if (p / "tasks").is_dir()):
+        for tasks_file, task, _scope in role_tasks(role):
+            rule_type = str((task.get("vigil.monitoring.kibana_rule") or {}).get("rule_type_id", ""))
+            if rule_type.startswith("siem.") or "{{" in rule_type:
+                found.append((role, tasks_file, task["name"]))
+    assert found == [C2_RULE_TASK]
+
+
+def test_the_c2_indicator_match_rule_vigil_sends_is_a_body_the_contract_accepts(run_module, kibana_server):
+    kibana = kibana_server.reset()
+    connector = role_value("opencti", "{{ opencti_alertmanager_connector_id }}")
+    kibana.store_connector(("default", connector), ".webhook",
+                           {"name": "Vigil Alertmanager", "config": {"url": "http://127.0.0.1:9093/api/v2/alerts"}})
+    # The task's arguments as the play passes them (role defaults and vars, block vars).
+    role, tasks_file, task_name = C2_RULE_TASK
+    args = task_module_args(role, tasks_file, task_name, "vigil.monitoring.kibana_rule",
+                            {"opencti_kibana_url": kibana.url, "opencti_kibana_api_key": "VIGIL-MARKER-spec-key"})
+    assert args["rule_type_id"] == "siem.indicatorRule"
+
+    created = run_module(kibana_rule, dict(args, retry_delay=0))
+    updated = run_module(kibana_rule, dict(args, enabled=not args["enabled"], retry_delay=0))
+
+    assert created["changed"] and updated["changed"]
+    writes = kibana.writes()
+    assert [(r.method, r.path) for r in writes] == [("POST", DETECTION_PATH), ("PUT", DETECTION_PATH)]
+    assert kibana.rejected == []
+    for request in writes:
+        operation = "%s %s" % (request.method, DETECTION_PATH)
+        assert request.body["type"] == "threat_match" and request.body["actions"]
+        assert KIBANA_SPEC.check(operation, request.body) is None
+        # The check reaches into what Vigil sends: its own threat mapping, one defect, is refused.
+        broken = with_(request.body, "threat_mapping.[0].entries.[0].type", "match")
+        assert KIBANA_SPEC.check(operation, broken).where == "threat_mapping[0].entries[0].type"
