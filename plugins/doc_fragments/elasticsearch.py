@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from ansible_collections.vigil.monitoring.plugins.plugin_utils.doc_fragments import action_group
+
 
 class ModuleDocFragment:
     DOCUMENTATION = r"""
@@ -15,9 +17,4 @@ options:
         or C(id:api_key). Never logged.
       - Mutually exclusive with O(api_token) and O(url_username).
     type: str
-attributes:
-  action_group:
-    description: Set the connection options once per play or block with C(module_defaults) and C(group/vigil.monitoring.elasticsearch).
-    support: full
-    membership: [vigil.monitoring.elasticsearch]
-"""
+""" + action_group("elasticsearch")
