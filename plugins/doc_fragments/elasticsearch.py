@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-from ansible_collections.vigil.monitoring.plugins.plugin_utils.doc_fragments import action_group
-
 
 class ModuleDocFragment:
     DOCUMENTATION = r"""
@@ -17,4 +15,9 @@ options:
         or C(id:api_key). Never logged.
       - Mutually exclusive with O(api_token) and O(url_username).
     type: str
-""" + action_group("elasticsearch")
+attributes:
+  action_group:
+    description: Set the connection options once per play or block with C(module_defaults) and C(group/vigil.monitoring.elasticsearch).
+    support: full
+    membership: [vigil.monitoring.elasticsearch]
+"""

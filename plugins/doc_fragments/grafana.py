@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-from ansible_collections.vigil.monitoring.plugins.plugin_utils.doc_fragments import action_group
-
 
 class ModuleDocFragment:
     DOCUMENTATION = r"""
@@ -23,7 +21,11 @@ options:
       - Never sent on delete.
     type: bool
     default: false
-""" + action_group("grafana") + r"""
+attributes:
+  action_group:
+    description: Set the connection options once per play or block with C(module_defaults) and C(group/vigil.monitoring.grafana).
+    support: full
+    membership: [vigil.monitoring.grafana]
 notes:
   - "Provenance is part of the resource's state: the result and the diff show it (C(api) or an empty string), and a
     resource with another provenance (for example C(file), owned by file provisioning) is never changed or deleted."

@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-from ansible_collections.vigil.monitoring.plugins.plugin_utils.doc_fragments import action_group
-
 
 class ModuleDocFragment:
     DOCUMENTATION = r"""
@@ -20,7 +18,11 @@ options:
   space_id:
     description: Kibana space; unset or C(default) means the default space (no C(/s/<space>) prefix).
     type: str
-""" + action_group("kibana") + r"""
+attributes:
+  action_group:
+    description: Set the connection options once per play or block with C(module_defaults) and C(group/vigil.monitoring.kibana).
+    support: full
+    membership: [vigil.monitoring.kibana]
 notes:
   - Every request carries the C(kbn-xsrf) header Kibana requires on writes.
 """
