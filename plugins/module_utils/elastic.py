@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import re
 import uuid
@@ -224,6 +225,27 @@ def normalize_index_settings(settings: Dict[str, Any]) -> Dict[str, Any]:
         if not key.startswith("index."):
             key = "index." + key
         out[key] = settings_value(value)
+    return out
+
+
+TEMPLATE_SECTIONS = ("settings", "mappings", "aliases")
+
+
+def normalize_template_section(template: Dict[str, Any]) -> Dict[str, Any]:
+    """The ``template`` of an index or component template the way Elasticsearch stores it: flat string
+    settings with the ``index.`` prefix, no ``_doc`` mapping type, the data stream lifecycle's ``enabled``
+    default, empty sections dropped."""
+    out = copy.deepcopy(template)
+    if isinstance(out.get("settings"), dict):
+        out["settings"] = normalize_index_settings(out["settings"])
+    mappings = out.get("mappings")
+    if isinstance(mappings, dict) and list(mappings) == ["_doc"]:
+        out["mappings"] = mappings["_doc"]
+    if isinstance(out.get("lifecycle"), dict):
+        out["lifecycle"] = dict({"enabled": True}, **out["lifecycle"])
+    for section in TEMPLATE_SECTIONS:
+        if section in out and not out[section]:
+            del out[section]
     return out
 
 

@@ -99,11 +99,10 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import ( 
     ElasticsearchClient,
     elastic_argument_spec,
     elastic_module,
-    normalize_index_settings,
+    normalize_template_section,
 )
 
 DATA_STREAM_DEFAULTS = {"hidden": False, "allow_custom_routing": False}
-TEMPLATE_SECTIONS = ("settings", "mappings", "aliases")
 
 
 def argument_spec() -> Dict[str, Any]:
@@ -125,21 +124,6 @@ def body_problem(body: Optional[Dict[str, Any]]) -> Optional[str]:
     if "composed_of" in body and not isinstance(body["composed_of"], list):
         return "body.composed_of must be a list of component template names"
     return None
-
-
-def normalize_template_section(template: Dict[str, Any]) -> Dict[str, Any]:
-    out = copy.deepcopy(template)
-    if isinstance(out.get("settings"), dict):
-        out["settings"] = normalize_index_settings(out["settings"])
-    mappings = out.get("mappings")
-    if isinstance(mappings, dict) and list(mappings) == ["_doc"]:
-        out["mappings"] = mappings["_doc"]
-    if isinstance(out.get("lifecycle"), dict):
-        out["lifecycle"] = dict({"enabled": True}, **out["lifecycle"])
-    for section in TEMPLATE_SECTIONS:
-        if section in out and not out[section]:
-            del out[section]
-    return out
 
 
 def normalize(body: Dict[str, Any]) -> Dict[str, Any]:
