@@ -26,7 +26,13 @@ import uuid
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ansible_collections.vigil.monitoring.plugins.module_utils.alert_labels import ALERT_LABELS
-from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import ApiResource, api_module, error_reason
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import (
+    ApiResource,
+    api_module,
+    error_reason,
+    reconcile,
+    state_option,
+)
 from ansible_collections.vigil.monitoring.plugins.module_utils.canonical import same
 from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import (
     API_MUTUALLY_EXCLUSIVE,
@@ -100,6 +106,35 @@ class ElasticResource(ApiResource):
 
     def extra_result(self) -> Dict[str, Any]:
         return {"name": self.name}
+
+
+class VersionedResource(ElasticResource):
+    """A resource whose GET reports a ``version`` Elasticsearch raises on every write (ILM and SLM
+    policies): the version seen before the task is returned as ``version``."""
+
+    version: Optional[int] = None
+
+    def fetch(self) -> Optional[Dict[str, Any]]:
+        entry = self.fetch_named()
+        self.version = (entry or {}).get("version")
+        return entry
+
+    def extra_result(self) -> Dict[str, Any]:
+        extra = super().extra_result()
+        if self.version is not None:
+            extra["version"] = self.version
+        return extra
+
+
+def body_resource_spec(body_option: str) -> Dict[str, Dict[str, Any]]:
+    """The options of a resource given as one document: ``name``, ``state`` and ``<body_option>`` (a dict)."""
+    return elastic_argument_spec(name=dict(type="str", required=True), state=state_option(), **{body_option: dict(type="dict")})
+
+
+def run_body_resource(resource: Any, body_option: str) -> None:
+    """main() of such a module: the document is required for state=present."""
+    module = elastic_module(body_resource_spec(body_option), required_if=[("state", "present", (body_option,))])
+    reconcile(resource(module, ElasticsearchClient(module)))
 
 
 def encode_api_key(value: str) -> str:

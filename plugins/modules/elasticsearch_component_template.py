@@ -78,29 +78,16 @@ component_template:
 import copy  # noqa: E402
 from typing import Any, Dict, Optional  # noqa: E402
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import (  # noqa: E402
-    reconcile,
-    state_option,
-    without_keys,
-)
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import without_keys  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
     ES_SERVER_DATE_FIELDS,
     ElasticResource,
-    ElasticsearchClient,
-    elastic_argument_spec,
-    elastic_module,
     normalize_template_section,
+    run_body_resource,
 )
 
 BODY_KEYS = ("template", "version", "_meta", "deprecated")
 
-
-def argument_spec() -> Dict[str, Any]:
-    return elastic_argument_spec(
-        name=dict(type="str", required=True),
-        state=state_option(),
-        body=dict(type="dict"),
-    )
 
 
 def body_problem(body: Optional[Dict[str, Any]]) -> Optional[str]:
@@ -146,8 +133,7 @@ class ComponentTemplate(ElasticResource):
 
 
 def main() -> None:
-    module = elastic_module(argument_spec(), required_if=[("state", "present", ("body",))])
-    reconcile(ComponentTemplate(module, ElasticsearchClient(module)))
+    run_body_resource(ComponentTemplate, "body")
 
 
 if __name__ == "__main__":

@@ -88,29 +88,16 @@ template:
 import copy  # noqa: E402
 from typing import Any, Dict, Optional  # noqa: E402
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import (  # noqa: E402
-    reconcile,
-    state_option,
-    without_keys,
-)
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import without_keys  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
     ES_SERVER_DATE_FIELDS,
     ElasticResource,
-    ElasticsearchClient,
-    elastic_argument_spec,
-    elastic_module,
     normalize_template_section,
+    run_body_resource,
 )
 
 DATA_STREAM_DEFAULTS = {"hidden": False, "allow_custom_routing": False}
 
-
-def argument_spec() -> Dict[str, Any]:
-    return elastic_argument_spec(
-        name=dict(type="str", required=True),
-        state=state_option(),
-        body=dict(type="dict"),
-    )
 
 
 def body_problem(body: Optional[Dict[str, Any]]) -> Optional[str]:
@@ -164,8 +151,7 @@ class IndexTemplate(ElasticResource):
 
 
 def main() -> None:
-    module = elastic_module(argument_spec(), required_if=[("state", "present", ("body",))])
-    reconcile(IndexTemplate(module, ElasticsearchClient(module)))
+    run_body_resource(IndexTemplate, "body")
 
 
 if __name__ == "__main__":

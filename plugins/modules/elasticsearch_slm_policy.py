@@ -78,12 +78,9 @@ version:
 import re  # noqa: E402
 from typing import Any, Dict, Optional  # noqa: E402
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import reconcile, state_option  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
-    ElasticResource,
-    ElasticsearchClient,
-    elastic_argument_spec,
-    elastic_module,
+    VersionedResource,
+    run_body_resource,
 )
 
 POLICY_KEYS = ("name", "schedule", "repository", "config", "retention")
@@ -93,13 +90,6 @@ CRON_FIELDS = (6, 7)
 # A time value as Elasticsearch parses it (d h m s ms micros nanos).
 TIME_VALUE = re.compile(r"^\d+(d|h|m|s|ms|micros|nanos)$")
 
-
-def argument_spec() -> Dict[str, Any]:
-    return elastic_argument_spec(
-        name=dict(type="str", required=True),
-        state=state_option(),
-        policy=dict(type="dict"),
-    )
 
 
 def policy_problem(policy: Optional[Dict[str, Any]]) -> Optional[str]:
@@ -120,19 +110,13 @@ def policy_problem(policy: Optional[Dict[str, Any]]) -> Optional[str]:
     return None
 
 
-class SlmPolicy(ElasticResource):
+class SlmPolicy(VersionedResource):
     kind = "SLM policy"
     result_key = "policy"
     prefix = "/_slm/policy"
-    version: Optional[int] = None
 
     def validate(self) -> Optional[str]:
         return policy_problem(self.params["policy"])
-
-    def fetch(self) -> Optional[Dict[str, Any]]:
-        entry = self.fetch_named()
-        self.version = (entry or {}).get("version")
-        return entry
 
     def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
         return raw.get("policy") or {}
@@ -143,16 +127,9 @@ class SlmPolicy(ElasticResource):
     def body(self) -> Dict[str, Any]:
         return self.params["policy"]
 
-    def extra_result(self) -> Dict[str, Any]:
-        extra = super().extra_result()
-        if self.version is not None:
-            extra["version"] = self.version
-        return extra
-
 
 def main() -> None:
-    module = elastic_module(argument_spec(), required_if=[("state", "present", ("policy",))])
-    reconcile(SlmPolicy(module, ElasticsearchClient(module)))
+    run_body_resource(SlmPolicy, "policy")
 
 
 if __name__ == "__main__":
