@@ -92,6 +92,11 @@ class ElasticResource(ApiResource):
         entry = (self.client.get_optional(self.path + suffix) or {}).get(self.name)
         return entry if isinstance(entry, dict) else None
 
+    def fetch_listed(self, key: str) -> Optional[Dict[str, Any]]:
+        """This resource's entry of ``GET <path>?flat_settings=true`` answering ``{<key>: [{name, ...}]}`` (templates)."""
+        found = self.client.get_optional(self.path + "?flat_settings=true")
+        return next((item for item in (found or {}).get(key, []) if item.get("name") == self.name), None)
+
     def fetch(self) -> Optional[Dict[str, Any]]:
         return self.fetch_named()
 

@@ -118,9 +118,7 @@ class ComponentTemplate(ElasticResource):
         return body_problem(self.params["body"])
 
     def fetch(self) -> Optional[Dict[str, Any]]:
-        found = self.client.get_optional(self.path + "?flat_settings=true")
-        return next((item for item in (found or {}).get("component_templates", []) if item.get("name") == self.name),
-                    None)
+        return self.fetch_listed("component_templates")
 
     def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
         return normalize(raw.get("component_template") or {})

@@ -137,8 +137,7 @@ class IndexTemplate(ElasticResource):
         return body_problem(self.params["body"])
 
     def fetch(self) -> Optional[Dict[str, Any]]:
-        found = self.client.get_optional(self.path + "?flat_settings=true")
-        return next((item for item in (found or {}).get("index_templates", []) if item.get("name") == self.name), None)
+        return self.fetch_listed("index_templates")
 
     def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
         return normalize(raw.get("index_template") or {})
