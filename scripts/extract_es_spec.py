@@ -178,7 +178,7 @@ def extract(checkout: Path) -> Dict[str, Any]:
 
 
 def main(argv: List[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("checkout", type=Path)
     parser.add_argument("--branch", default="8.17")
     parser.add_argument("--commit", default="")

@@ -249,9 +249,9 @@ def _build(retentions: Any, agent_policies: Any, node_roles: Any, snapshot_polic
     wait = defaults["wait_for_snapshot"]
     slm = [str(p) for p in as_list(snapshot_policies, "elasticsearch_snapshot_policies")]
     if wait and wait not in slm:
+        known = ", ".join(slm) or "none: set a snapshot repository and its policies first"
         problems.add("elasticsearch_retention_wait_for_snapshot names the SLM policy %r, which is not in "
-                     "elasticsearch_snapshot_policies (%s)" % (wait, ", ".join(slm) or "none: set a snapshot repository "
-                                                                "and its policies first"))
+                     "elasticsearch_snapshot_policies (%s)" % (wait, known))
     agents = as_list(agent_policies, "elasticsearch_retention_agent_policies")
     entries = as_list(retentions, VAR)
     for index, entry in enumerate(entries):

@@ -89,7 +89,6 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import ( 
 BODY_KEYS = ("template", "version", "_meta", "deprecated")
 
 
-
 def body_problem(body: Optional[Dict[str, Any]]) -> Optional[str]:
     if body is None:
         return None

@@ -101,7 +101,6 @@ ACTION_DEFAULTS = {
 }
 
 
-
 def policy_problem(policy: Optional[Dict[str, Any]]) -> Optional[str]:
     if policy is None:
         return None

@@ -99,7 +99,6 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import ( 
 DATA_STREAM_DEFAULTS = {"hidden": False, "allow_custom_routing": False}
 
 
-
 def body_problem(body: Optional[Dict[str, Any]]) -> Optional[str]:
     if body is None:
         return None

@@ -91,7 +91,6 @@ CRON_FIELDS = (6, 7)
 TIME_VALUE = re.compile(r"^\d+(d|h|m|s|ms|micros|nanos)$")
 
 
-
 def policy_problem(policy: Optional[Dict[str, Any]]) -> Optional[str]:
     if policy is None:
         return None

@@ -233,15 +233,16 @@ def test_retention_with_tiers_and_snapshots(rendered):
     retention = es1["_elasticsearch_retention"]
     assert retention["tiers"] == ["hot", "warm", "cold"]
     firewall, short = retention["policies"]
+    phases = {
+        "hot": {"actions": {"rollover": {"max_age": "1d", "max_primary_shard_size": "50gb"},
+                            "set_priority": {"priority": 100}}},
+        "warm": {"min_age": "7d", "actions": {"set_priority": {"priority": 50}, "readonly": {},
+                                              "forcemerge": {"max_num_segments": 1}, "shrink": {"number_of_shards": 1}}},
+        "cold": {"min_age": "60d", "actions": {"set_priority": {"priority": 0}}},
+        "delete": {"min_age": "400d", "actions": {"wait_for_snapshot": {"policy": "vigil-logs-nightly"}, "delete": {}}}}
     assert firewall == {"name": "vigil-firewall", "retention": "firewall", "delete_after": "400d",
-                        "phases": ["hot", "warm", "cold", "delete"], "body": {
-        "_meta": {"managed_by": "vigil", "retention": "firewall"}, "phases": {
-            "hot": {"actions": {"rollover": {"max_age": "1d", "max_primary_shard_size": "50gb"},
-                                "set_priority": {"priority": 100}}},
-            "warm": {"min_age": "7d", "actions": {"set_priority": {"priority": 50}, "readonly": {},
-                                                  "forcemerge": {"max_num_segments": 1}, "shrink": {"number_of_shards": 1}}},
-            "cold": {"min_age": "60d", "actions": {"set_priority": {"priority": 0}}},
-            "delete": {"min_age": "400d", "actions": {"wait_for_snapshot": {"policy": "vigil-logs-nightly"}, "delete": {}}}}}}
+                        "phases": ["hot", "warm", "cold", "delete"],
+                        "body": {"_meta": {"managed_by": "vigil", "retention": "firewall"}, "phases": phases}}
     assert short["phases"] == ["hot", "warm", "delete"]
     assert short["body"]["phases"]["hot"]["actions"]["rollover"] == {"max_age": "6h", "max_primary_shard_size": "50gb",
                                                                      "max_docs": 1000}

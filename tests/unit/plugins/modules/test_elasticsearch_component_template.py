@@ -61,9 +61,8 @@ def test_second_run_is_a_no_op_despite_stored_form_and_dates(run_module, es):
 def test_changed_policy_is_written_with_its_diff(run_module, es):
     run_module(module, args(es))
     es.requests.clear()
-    body = {"template": dict(BODY["template"], settings={"index.lifecycle.name": "vigil-security",
-                                                          "index.number_of_replicas": 1}),
-            "_meta": BODY["_meta"]}
+    settings = {"index.lifecycle.name": "vigil-security", "index.number_of_replicas": 1}
+    body = {"template": dict(BODY["template"], settings=settings), "_meta": BODY["_meta"]}
 
     result = run_module(module, args(es, body=body), diff=True)
 
