@@ -19,13 +19,20 @@
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import re
 import uuid
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ansible_collections.vigil.monitoring.plugins.module_utils.alert_labels import ALERT_LABELS
-from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import ApiResource, api_module, error_reason
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import (
+    ApiResource,
+    api_module,
+    error_reason,
+    reconcile,
+    state_option,
+)
 from ansible_collections.vigil.monitoring.plugins.module_utils.canonical import same
 from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import (
     API_MUTUALLY_EXCLUSIVE,
@@ -85,6 +92,11 @@ class ElasticResource(ApiResource):
         entry = (self.client.get_optional(self.path + suffix) or {}).get(self.name)
         return entry if isinstance(entry, dict) else None
 
+    def fetch_listed(self, key: str) -> Optional[Dict[str, Any]]:
+        """This resource's entry of ``GET <path>?flat_settings=true`` answering ``{<key>: [{name, ...}]}`` (templates)."""
+        found = self.client.get_optional(self.path + "?flat_settings=true")
+        return next((item for item in (found or {}).get(key, []) if item.get("name") == self.name), None)
+
     def fetch(self) -> Optional[Dict[str, Any]]:
         return self.fetch_named()
 
@@ -99,6 +111,35 @@ class ElasticResource(ApiResource):
 
     def extra_result(self) -> Dict[str, Any]:
         return {"name": self.name}
+
+
+class VersionedResource(ElasticResource):
+    """A resource whose GET reports a ``version`` Elasticsearch raises on every write (ILM and SLM
+    policies): the version seen before the task is returned as ``version``."""
+
+    version: Optional[int] = None
+
+    def fetch(self) -> Optional[Dict[str, Any]]:
+        entry = self.fetch_named()
+        self.version = (entry or {}).get("version")
+        return entry
+
+    def extra_result(self) -> Dict[str, Any]:
+        extra = super().extra_result()
+        if self.version is not None:
+            extra["version"] = self.version
+        return extra
+
+
+def body_resource_spec(body_option: str) -> Dict[str, Dict[str, Any]]:
+    """The options of a resource given as one document: ``name``, ``state`` and ``<body_option>`` (a dict)."""
+    return elastic_argument_spec(name=dict(type="str", required=True), state=state_option(), **{body_option: dict(type="dict")})
+
+
+def run_body_resource(resource: Any, body_option: str) -> None:
+    """main() of such a module: the document is required for state=present."""
+    module = elastic_module(body_resource_spec(body_option), required_if=[("state", "present", (body_option,))])
+    reconcile(resource(module, ElasticsearchClient(module)))
 
 
 def encode_api_key(value: str) -> str:
@@ -224,6 +265,27 @@ def normalize_index_settings(settings: Dict[str, Any]) -> Dict[str, Any]:
         if not key.startswith("index."):
             key = "index." + key
         out[key] = settings_value(value)
+    return out
+
+
+TEMPLATE_SECTIONS = ("settings", "mappings", "aliases")
+
+
+def normalize_template_section(template: Dict[str, Any]) -> Dict[str, Any]:
+    """The ``template`` of an index or component template the way Elasticsearch stores it: flat string
+    settings with the ``index.`` prefix, no ``_doc`` mapping type, the data stream lifecycle's ``enabled``
+    default, empty sections dropped."""
+    out = copy.deepcopy(template)
+    if isinstance(out.get("settings"), dict):
+        out["settings"] = normalize_index_settings(out["settings"])
+    mappings = out.get("mappings")
+    if isinstance(mappings, dict) and list(mappings) == ["_doc"]:
+        out["mappings"] = mappings["_doc"]
+    if isinstance(out.get("lifecycle"), dict):
+        out["lifecycle"] = dict({"enabled": True}, **out["lifecycle"])
+    for section in TEMPLATE_SECTIONS:
+        if section in out and not out[section]:
+            del out[section]
     return out
 
 

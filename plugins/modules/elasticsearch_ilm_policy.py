@@ -88,12 +88,9 @@ version:
 import copy  # noqa: E402
 from typing import Any, Dict, Optional  # noqa: E402
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import reconcile, state_option  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
-    ElasticResource,
-    ElasticsearchClient,
-    elastic_argument_spec,
-    elastic_module,
+    VersionedResource,
+    run_body_resource,
 )
 
 PHASES = ("hot", "warm", "cold", "frozen", "delete")
@@ -102,14 +99,6 @@ ACTION_DEFAULTS = {
     "delete": {"delete_searchable_snapshot": True},
     "searchable_snapshot": {"force_merge_index": True},
 }
-
-
-def argument_spec() -> Dict[str, Any]:
-    return elastic_argument_spec(
-        name=dict(type="str", required=True),
-        state=state_option(),
-        policy=dict(type="dict"),
-    )
 
 
 def policy_problem(policy: Optional[Dict[str, Any]]) -> Optional[str]:
@@ -140,19 +129,13 @@ def with_defaults(policy: Dict[str, Any]) -> Dict[str, Any]:
     return out
 
 
-class IlmPolicy(ElasticResource):
+class IlmPolicy(VersionedResource):
     kind = "ILM policy"
     result_key = "policy"
     prefix = "/_ilm/policy"
-    version: Optional[int] = None  # reported by Elasticsearch before this run
 
     def validate(self) -> Optional[str]:
         return policy_problem(self.params["policy"])
-
-    def fetch(self) -> Optional[Dict[str, Any]]:
-        entry = self.fetch_named()
-        self.version = (entry or {}).get("version")
-        return entry
 
     def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
         return raw.get("policy") or {}
@@ -163,16 +146,9 @@ class IlmPolicy(ElasticResource):
     def body(self) -> Dict[str, Any]:
         return {"policy": self.params["policy"]}
 
-    def extra_result(self) -> Dict[str, Any]:
-        extra = super().extra_result()
-        if self.version is not None:
-            extra["version"] = self.version
-        return extra
-
 
 def main() -> None:
-    module = elastic_module(argument_spec(), required_if=[("state", "present", ("policy",))])
-    reconcile(IlmPolicy(module, ElasticsearchClient(module)))
+    run_body_resource(IlmPolicy, "policy")
 
 
 if __name__ == "__main__":

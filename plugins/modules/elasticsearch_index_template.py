@@ -88,30 +88,15 @@ template:
 import copy  # noqa: E402
 from typing import Any, Dict, Optional  # noqa: E402
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import (  # noqa: E402
-    reconcile,
-    state_option,
-    without_keys,
-)
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import without_keys  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
     ES_SERVER_DATE_FIELDS,
     ElasticResource,
-    ElasticsearchClient,
-    elastic_argument_spec,
-    elastic_module,
-    normalize_index_settings,
+    normalize_template_section,
+    run_body_resource,
 )
 
 DATA_STREAM_DEFAULTS = {"hidden": False, "allow_custom_routing": False}
-TEMPLATE_SECTIONS = ("settings", "mappings", "aliases")
-
-
-def argument_spec() -> Dict[str, Any]:
-    return elastic_argument_spec(
-        name=dict(type="str", required=True),
-        state=state_option(),
-        body=dict(type="dict"),
-    )
 
 
 def body_problem(body: Optional[Dict[str, Any]]) -> Optional[str]:
@@ -125,21 +110,6 @@ def body_problem(body: Optional[Dict[str, Any]]) -> Optional[str]:
     if "composed_of" in body and not isinstance(body["composed_of"], list):
         return "body.composed_of must be a list of component template names"
     return None
-
-
-def normalize_template_section(template: Dict[str, Any]) -> Dict[str, Any]:
-    out = copy.deepcopy(template)
-    if isinstance(out.get("settings"), dict):
-        out["settings"] = normalize_index_settings(out["settings"])
-    mappings = out.get("mappings")
-    if isinstance(mappings, dict) and list(mappings) == ["_doc"]:
-        out["mappings"] = mappings["_doc"]
-    if isinstance(out.get("lifecycle"), dict):
-        out["lifecycle"] = dict({"enabled": True}, **out["lifecycle"])
-    for section in TEMPLATE_SECTIONS:
-        if section in out and not out[section]:
-            del out[section]
-    return out
 
 
 def normalize(body: Dict[str, Any]) -> Dict[str, Any]:
@@ -166,8 +136,7 @@ class IndexTemplate(ElasticResource):
         return body_problem(self.params["body"])
 
     def fetch(self) -> Optional[Dict[str, Any]]:
-        found = self.client.get_optional(self.path + "?flat_settings=true")
-        return next((item for item in (found or {}).get("index_templates", []) if item.get("name") == self.name), None)
+        return self.fetch_listed("index_templates")
 
     def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
         return normalize(raw.get("index_template") or {})
@@ -180,8 +149,7 @@ class IndexTemplate(ElasticResource):
 
 
 def main() -> None:
-    module = elastic_module(argument_spec(), required_if=[("state", "present", ("body",))])
-    reconcile(IndexTemplate(module, ElasticsearchClient(module)))
+    run_body_resource(IndexTemplate, "body")
 
 
 if __name__ == "__main__":

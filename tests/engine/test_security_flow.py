@@ -8,8 +8,9 @@ The flow (docs/logs.md, "The security flow, end to end"):
 1. a firewall line of each shipped firewall vendor (FortiGate, pfSense) is indexed through
    Vigil's ingest pipeline for that vendor (the body the ecs_pipelines role uploads, less
    only the harness's documented ``_meta`` translation) into its data stream
-   ``logs-vigil.<vendor>-default``, created by Vigil's ``vigil-logs-firewall`` retention
-   template (less what only Elasticsearch has: ILM, its built-in component templates);
+   ``logs-vigil.<vendor>-default``, created by Vigil's ``vigil-logs-vigil.<vendor>`` index
+   template composing the dataset's ``logs-vigil.<vendor>@custom`` hook of the firewall
+   retention (less what only Elasticsearch has: ILM, its built-in component templates);
 2. the threat-intel indicators are written as the OpenCTI elastic-security-intel connector
    writes them (its index template facts, its ECS ``threat.indicator.*`` documents, into
    ``logs-ti_custom_opencti.indicator``);
@@ -117,30 +118,49 @@ def stream(vendor: str) -> str:
 # --------------------------------------------------------------------------- fixtures
 
 
-def firewall_template() -> tuple:
-    """Vigil's retention template for the firewall logs (elasticsearch role), for OpenSearch."""
-    entries = role_value("elasticsearch", "{{ _elasticsearch_retention }}", {"groups": {}})
-    entry = next(e for e in entries if e["name"] == "firewall")
-    body = copy.deepcopy(entry["template"])
-    # Elasticsearch only: its built-in component templates (logs@mappings, ecs@mappings...) and ILM.
-    body.pop("composed_of")
-    body.pop("ignore_missing_component_templates")
-    body["template"]["settings"].pop("index.lifecycle.name")
-    # Stand-in for ecs@mappings / logs@mappings: the types they give the fields the rules read
-    # (strings keyword, *.ip ip, @timestamp date).
-    body["template"]["mappings"] = {
-        "dynamic_templates": [
-            # one pattern each: OpenSearch 2.19 takes no list in path_match (Elasticsearch 8.9+ does)
-            {"ecs_ip": {"path_match": "*.ip", "match_mapping_type": "string", "mapping": {"type": "ip"}}},
-            {"ecs_message": {"path_match": "message", "mapping": {"type": "text"}}},
-            {"ecs_event_original": {"path_match": "event.original",
-                                    "mapping": {"type": "keyword", "index": False, "doc_values": False}}},
-            {"strings_as_keyword": {"match_mapping_type": "string",
-                                    "mapping": {"type": "keyword", "ignore_above": 1024}}},
-        ],
-        "properties": {"@timestamp": {"type": "date"}},
-    }
-    return entry["template_name"], body
+# The lab's agents ship the firewall lines with Vigil's pipelines into logs-vigil.<vendor>-*:
+# data streams Vigil owns, so the role writes an index template for each (and its @custom hook).
+FIREWALL_AGENT_POLICIES = [{"id": "edge", "inputs": [{"id": v, "dataset": "vigil.%s" % v, "retention": "firewall"}
+                                                     for v in FIREWALLS]}]
+
+
+def firewall_templates() -> dict:
+    """Vigil's retention for the firewall logs (elasticsearch role), for OpenSearch:
+    {"components": {name: body}, "templates": {dataset: (name, body)}}."""
+    retention = role_value("elasticsearch", "{{ _elasticsearch_retention }}",
+                           {"groups": {}, "elasticsearch_retention_agent_policies": FIREWALL_AGENT_POLICIES})
+    components = {}
+    for component in retention["component_templates"]:
+        if component["retention"] == "firewall" and component["dataset"].startswith("vigil."):
+            body = copy.deepcopy(component["body"])
+            body["template"]["settings"].pop("index.lifecycle.name")  # ILM: Elasticsearch only (OpenSearch has ISM)
+            components[component["name"]] = body
+    templates = {}
+    for template in retention["index_templates"]:
+        if template["retention"] != "firewall":
+            continue
+        body = copy.deepcopy(template["body"])
+        # Elasticsearch only: its built-in component templates (logs@mappings, ecs@mappings...), the type-wide
+        # logs@custom hook nobody wrote here, and ignore_missing_component_templates (8.7+). The dataset's own
+        # @custom hook stays: OpenSearch composes it as Elasticsearch does.
+        body["composed_of"] = [c for c in body["composed_of"] if c in components]
+        body.pop("ignore_missing_component_templates")
+        # Stand-in for ecs@mappings / logs@mappings: the types they give the fields the rules read
+        # (strings keyword, *.ip ip, @timestamp date).
+        body["template"] = {"mappings": {
+            "dynamic_templates": [
+                # one pattern each: OpenSearch 2.19 takes no list in path_match (Elasticsearch 8.9+ does)
+                {"ecs_ip": {"path_match": "*.ip", "match_mapping_type": "string", "mapping": {"type": "ip"}}},
+                {"ecs_message": {"path_match": "message", "mapping": {"type": "text"}}},
+                {"ecs_event_original": {"path_match": "event.original",
+                                        "mapping": {"type": "keyword", "index": False, "doc_values": False}}},
+                {"strings_as_keyword": {"match_mapping_type": "string",
+                                        "mapping": {"type": "keyword", "ignore_above": 1024}}},
+            ],
+            "properties": {"@timestamp": {"type": "date"}},
+        }}
+        templates[template["dataset"]] = (template["name"], body)
+    return {"components": components, "templates": templates}
 
 
 # What the OpenCTI elastic-security-intel connector PUTs as _index_template/logs-ti_custom_opencti
@@ -208,8 +228,11 @@ def engine_setup(flow_engine):
     """Vigil's firewall template and pipelines, and the connector's template, on the engine."""
     engine = flow_engine
     started = time.monotonic()
-    name, body = firewall_template()
-    engine.request("PUT", "/_index_template/%s" % name, body)
+    retention = firewall_templates()
+    for name, body in retention["components"].items():
+        engine.request("PUT", "/_component_template/%s" % name, body)
+    for name, body in retention["templates"].values():
+        engine.request("PUT", "/_index_template/%s" % name, body)
     engine.request("PUT", "/_index_template/logs-ti_custom_opencti", CONNECTOR_TEMPLATE)
     pipelines = {}
     for vendor in FIREWALLS:
@@ -220,8 +243,10 @@ def engine_setup(flow_engine):
     _drop_streams(engine)
     for pipeline in pipelines.values():
         engine.delete_pipeline(pipeline)
-    for template in (name, "logs-ti_custom_opencti"):
+    for template in [name for name, _body in retention["templates"].values()] + ["logs-ti_custom_opencti"]:
         engine.request("DELETE", "/_index_template/%s" % template, expected=(200, 404))
+    for component in retention["components"]:
+        engine.request("DELETE", "/_component_template/%s" % component, expected=(200, 404))
     SESSION_NOTES.append("engine: security flow module ran in %.1f s" % (time.monotonic() - started))
 
 
@@ -492,7 +517,12 @@ def test_the_data_streams_use_vigil_templates(flow):
     flow.list_indicators()
     flow.ship("fortinet_fortigate", fortigate_line(dt.datetime.now(dt.timezone.utc), CLEAN_IPV4))
     streams = {s["name"]: s for s in flow.engine.request("GET", "/_data_stream/*")["data_streams"]}
-    assert streams[stream("fortinet_fortigate")]["template"] == firewall_template()[0]
+    assert streams[stream("fortinet_fortigate")]["template"] == "vigil-logs-vigil.fortinet_fortigate"
+    # The dataset's @custom hook (the replicas the role sets) reached the backing index through composition.
+    backing = streams[stream("fortinet_fortigate")]["indices"][0]["index_name"]
+    settings = flow.engine.request("GET", "/%s/_settings" % backing)[backing]["settings"]["index"]
+    assert settings["number_of_replicas"] == firewall_templates()["components"][
+        "logs-vigil.fortinet_fortigate@custom"]["template"]["settings"]["index.number_of_replicas"]
     assert streams[TI_INDEX]["template"] == "logs-ti_custom_opencti"
     with pytest.raises(EngineError):  # a data stream takes no index request with an id (append-only)
         flow.engine.request("PUT", "/%s/_doc/1" % stream("fortinet_fortigate"), {"@timestamp": iso(dt.datetime.now())})

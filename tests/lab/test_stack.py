@@ -652,8 +652,11 @@ IDENTITY_VARS = """\
         content: >-
           {{ {'identities': _elasticsearch_identity_roles, 'ingest': elasticsearch_ingest_username,
               'monitoring': elasticsearch_monitoring_username,
-              'policies': _elasticsearch_retention | map(attribute='policy_name') | list,
-              'templates': _elasticsearch_retention | map(attribute='template_name') | list} | to_json }}
+              'policies': _elasticsearch_retention.policies | map(attribute='name') | list,
+              'components': _elasticsearch_retention.component_templates | map(attribute='name') | list,
+              'templates': _elasticsearch_retention.index_templates | map(attribute='name') | list,
+              'repository': _elasticsearch_snapshot_repository.name | default(''),
+              'slm': _elasticsearch_slm_policies | map(attribute='name') | list} | to_json }}
         dest: "{{ out }}"
         mode: "0600"
 """
@@ -734,13 +737,15 @@ def test_each_component_identity_exists_on_the_stand_in_with_its_documented_priv
 
 
 def test_after_the_bootstrap_the_stand_in_is_called_only_as_component_identities(lab_host, es_identities):
-    """elastic only for the bootstrap (logging in, writing the identities' roles and users);
-    every other call as a component identity, the uploads as the ingest identity, none refused."""
+    """elastic only for the bootstrap (logging in, writing the identities' roles and users, registering the
+    snapshot repository); every other call as a component identity, the uploads as the ingest identity, none refused."""
     requests = _stand_in_requests(lab_host(ELASTICSEARCH[0]))
     assert requests, "the stand-in logged no request: %s" % ES_STAND_IN_LOG
     names = [i["name"] for i in es_identities["identities"]]
-    bootstrap = re.compile(r"^/_security/(_authenticate|role/(%s)|user/(%s)(/_password)?)$"
-                           % ("|".join(map(re.escape, names)), "|".join(map(re.escape, names))))  # fmt: skip
+    repository = es_identities["repository"]
+    bootstrap = re.compile(r"^/(_security/(_authenticate|role/(%s)|user/(%s)(/_password)?)|_snapshot/%s)$"
+                           % ("|".join(map(re.escape, names)), "|".join(map(re.escape, names)),
+                              re.escape(repository) if repository else "(?!)"))  # fmt: skip
     not_bootstrap = [(r["method"], r["path"]) for r in requests if r["auth"] == "elastic" and not bootstrap.match(r["path"])]
     assert not not_bootstrap, "called as elastic after the bootstrap: %s" % sorted(set(not_bootstrap))
     strangers = sorted({(r["auth"], r["path"]) for r in requests if r["auth"] not in names + ["elastic", None]})
@@ -750,11 +755,33 @@ def test_after_the_bootstrap_the_stand_in_is_called_only_as_component_identities
     refused = sorted({(r["auth"], r["method"], r["path"], r["status"]) for r in requests
                       if r["auth"] in names and r["status"] in (401, 403)})  # fmt: skip
     assert not refused, "a component identity was refused: %s" % refused
-    uploads = [r for r in requests if re.match(r"^/(_ilm/policy|_index_template|_ingest/pipeline)/", r["path"])]
+    uploads = [r for r in requests
+               if re.match(r"^/(_ilm/policy|_index_template|_component_template|_slm/policy|_ingest/pipeline)/", r["path"])]
     assert {r["auth"] for r in uploads} == {es_identities["ingest"]}, sorted({(r["auth"], r["path"]) for r in uploads})
     called = {r["path"] for r in uploads}
     assert {"/_ilm/policy/" + p for p in es_identities["policies"]} <= called
+    assert {"/_component_template/" + c for c in es_identities["components"]} <= called
     assert {"/_index_template/" + t for t in es_identities["templates"]} <= called
+    assert {"/_slm/policy/" + s for s in es_identities["slm"]} <= called
+    # The repository was registered (as elastic, in the bootstrap) before the SLM policies that use it.
+    assert es_identities["repository"] and any(r["path"] == "/_snapshot/" + es_identities["repository"]
+                                               and r["method"] == "PUT" and r["status"] == 200 for r in requests)
     assert any(p.startswith("/_ingest/pipeline/") for p in called), "no ECS pipeline upload reached the stand-in"
     reads = {r["auth"] for r in requests if r["status"] != 401 and re.match(r"^/(_cluster/health|_nodes/|_all/_stats|_data_stream/)", r["path"])}
     assert reads == {es_identities["monitoring"]}, reads
+
+
+def test_retention_and_snapshots_reach_the_nodes_and_the_stand_in(lab_host, es_identities):
+    """path.repo in every node's elasticsearch.yml (the lab's shared file system repository),
+    the rendered retention on the API host, and the stand-in holding the repository, the SLM
+    policy and the @custom hooks (what the role wrote; the stand-in is not Elasticsearch)."""
+    for name in ELASTICSEARCH:
+        config = yaml.safe_load(lab_host(name).file("/etc/elasticsearch/elasticsearch.yml").content_string)
+        assert config["path.repo"] == ["/var/tmp/vigil/snapshots"], name
+    rendered = json.loads(lab_host(ELASTICSEARCH[0]).file("/var/tmp/vigil/retention/vigil-retention.json").content_string)
+    assert rendered["snapshot_repository"] == {"name": es_identities["repository"], "type": "fs", "settings": {
+        "location": "/var/tmp/vigil/snapshots/" + es_identities["repository"], "compress": True}}
+    assert sorted(rendered["slm_policies"]) == sorted(es_identities["slm"])
+    assert sorted(rendered["component_templates"]) == sorted(es_identities["components"])
+    for policy in rendered["ilm_policies"].values():
+        assert policy["phases"]["delete"]["actions"]["wait_for_snapshot"] == {"policy": "vigil-logs-nightly"}

@@ -149,6 +149,12 @@ def es_operation(method: str, parts: List[str]) -> Optional[str]:
         return shapes[(method,) + tuple(parts[:2]) + (None,)]
     if method == "PUT" and len(parts) == 2 and parts[0] == "_index_template":
         return "PUT /_index_template/{name}"
+    if method in ("PUT", "POST") and len(parts) == 2 and parts[0] == "_component_template":
+        return "PUT /_component_template/{name}"
+    if method in ("PUT", "POST") and len(parts) == 2 and parts[0] == "_snapshot":
+        return "PUT /_snapshot/{repository}"
+    if method == "PUT" and len(parts) == 3 and parts[:2] == ["_slm", "policy"]:
+        return "PUT /_slm/policy/{policy_id}"
     if method in ("POST", "PUT") and len(parts) == 4 and parts[:2] == ["_security", "user"] and parts[3] == "_password":
         return "POST /_security/user/{username}/_password"
     if method in ("POST", "PUT") and parts == ["_security", "api_key"]:
@@ -404,6 +410,20 @@ TEMPLATE_KEYS = {
     "ignore_missing_component_templates",
     "deprecated",
 }
+
+
+# Component templates an Elasticsearch 8.17 node installs itself (the stack templates of
+# x-pack-core's StackTemplateRegistry and the ECS mappings): index templates may compose
+# them without listing them under ignore_missing_component_templates.
+BUILTIN_COMPONENT_TEMPLATES = frozenset({
+    "logs@mappings", "logs@settings", "metrics@mappings", "metrics@settings", "metrics@tsdb-settings",
+    "ecs@mappings", "data-streams@mappings", "synthetics@mappings", "synthetics@settings",
+})
+# Repository types an 8.17 node knows (fs and url built in; s3, azure and gcs are modules
+# of the default distribution; source wraps another type).
+REPOSITORY_TYPES = ("fs", "url", "s3", "azure", "gcs", "source")
+# SLM cron schedules: Elasticsearch's Cron takes 6 or 7 fields (seconds first, optional year).
+CRON_FIELDS = (6, 7)
 
 
 def flat_settings(settings: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:
@@ -848,6 +868,11 @@ class FakeElasticsearch(ClusterMonitoring, ElasticFake):
         self.pipelines: Dict[str, Dict[str, Any]] = {}
         self.policies: Dict[str, Dict[str, Any]] = {}
         self.templates: Dict[str, Dict[str, Any]] = {}
+        self.component_templates: Dict[str, Dict[str, Any]] = {}
+        self.repositories: Dict[str, Dict[str, Any]] = {}
+        self.slm_policies: Dict[str, Dict[str, Any]] = {}
+        # path.repo of every node: where a shared file system repository may live.
+        self.path_repo: List[str] = []
         self.init_monitoring()
         self.documents: Dict[str, List[Dict[str, Any]]] = {}
         self.rejected: List[Tuple[str, Violation]] = []
@@ -902,6 +927,12 @@ class FakeElasticsearch(ClusterMonitoring, ElasticFake):
             return self.ilm(req, parts[2])
         if parts[:1] == ["_index_template"] and len(parts) == 2:
             return self.template(req, parts[1])
+        if parts[:1] == ["_component_template"] and len(parts) == 2:
+            return self.component_template(req, parts[1])
+        if parts[:1] == ["_snapshot"] and len(parts) == 2:
+            return self.repository(req, parts[1])
+        if parts[:2] == ["_slm", "policy"] and len(parts) == 3:
+            return self.slm_policy(req, parts[2])
         return es_error(
             400, "illegal_argument_exception", "no handler found for uri [%s] and method [%s]" % (req.path, req.method)
         )
@@ -917,6 +948,12 @@ class FakeElasticsearch(ClusterMonitoring, ElasticFake):
             return "cluster:admin/ilm/%s" % verb, None
         if parts[:1] == ["_index_template"]:
             return "indices:admin/index_template/%s" % verb, None
+        if parts[:1] == ["_component_template"]:
+            return "cluster:admin/component_template/%s" % verb, None
+        if parts[:1] == ["_snapshot"] and len(parts) == 2:
+            return "cluster:admin/repository/%s" % verb, None
+        if parts[:2] == ["_slm", "policy"]:
+            return "cluster:admin/slm/%s" % verb, None
         if not parts and method in ("GET", "HEAD"):
             return "cluster:monitor/main", None
         if parts == ["_cluster", "health"]:
@@ -1162,6 +1199,11 @@ class FakeElasticsearch(ClusterMonitoring, ElasticFake):
                 return es_error(
                     400, "action_request_validation_exception", "Validation Failed: 1: index patterns are missing;"
                 )
+            missing = self.missing_components(body)
+            if missing:
+                return es_error(400, "invalid_index_template_exception",
+                                "index_template [%s] invalid, cause [index template [%s] specifies component templates %s "
+                                "that do not exist]" % (name, name, missing))
             stored = self.template_defaults(body)
             self.stamp(stored, self.templates.get(name))
             self.templates[name] = stored
@@ -1195,6 +1237,136 @@ class FakeElasticsearch(ClusterMonitoring, ElasticFake):
         if settings is not None and not flat:
             out["template"]["settings"] = nest_settings(settings)
         return out
+
+    def missing_components(self, body: Dict[str, Any]) -> List[str]:
+        """Component templates an index template composes that exist nowhere and are not allowed to be missing."""
+        allowed = set(body.get("ignore_missing_component_templates") or [])
+        return [name for name in body.get("composed_of") or []
+                if name not in self.component_templates and name not in BUILTIN_COMPONENT_TEMPLATES
+                and name not in allowed]
+
+    # -- component templates -------------------------------------------------------------
+    def component_template(self, req: Request, name: str) -> Answer:
+        if req.method == "GET":
+            if name not in self.component_templates:
+                return es_error(404, "resource_not_found_exception", "component template matching [%s] not found" % name)
+            flat = req.query.get("flat_settings", ["false"])[0] == "true"
+            out = copy.deepcopy(self.component_templates[name])
+            settings = out.get("template", {}).get("settings")
+            if settings is not None and not flat:
+                out["template"]["settings"] = nest_settings(settings)
+            return 200, {"component_templates": [{"name": name, "component_template": out}]}
+        if req.method == "DELETE":
+            if name not in self.component_templates:
+                return es_error(404, "resource_not_found_exception", "component template matching [%s] not found" % name)
+            users = sorted(n for n, t in self.templates.items() if name in (t.get("composed_of") or []))
+            if users:
+                return es_error(400, "illegal_argument_exception",
+                                "component templates [%s] cannot be removed as they are still in use by index templates [%s]"
+                                % (name, ", ".join(users)))
+            del self.component_templates[name]
+            return 200, {"acknowledged": True}
+        if req.method in ("PUT", "POST"):
+            stored = copy.deepcopy(req.body)
+            template = stored.get("template")
+            if isinstance(template, dict):
+                if isinstance(template.get("settings"), dict):
+                    flat = flat_settings(template["settings"])
+                    template["settings"] = {
+                        (k if k.startswith("index.") else "index." + k): as_setting(v) for k, v in flat.items()
+                    }
+                if isinstance(template.get("mappings"), dict) and list(template["mappings"]) == ["_doc"]:
+                    template["mappings"] = template["mappings"]["_doc"]
+            self.stamp(stored, self.component_templates.get(name))
+            self.component_templates[name] = stored
+            return 200, {"acknowledged": True}
+        return es_error(405, "method_not_allowed", "Incorrect HTTP method")
+
+    # -- snapshot repositories -----------------------------------------------------------
+    def repository(self, req: Request, name: str) -> Answer:
+        if req.method == "GET":
+            if name not in self.repositories:
+                return es_error(404, "repository_missing_exception", "[%s] missing" % name)
+            return 200, {name: copy.deepcopy(self.repositories[name])}
+        if req.method == "DELETE":
+            if self.repositories.pop(name, None) is None:
+                return es_error(404, "repository_missing_exception", "[%s] missing" % name)
+            return 200, {"acknowledged": True}
+        if req.method in ("PUT", "POST"):
+            body = req.body
+            rtype = body.get("type")
+            if rtype not in REPOSITORY_TYPES:
+                return es_error(500, "repository_exception", "[%s] repository type [%s] does not exist" % (name, rtype))
+            settings = {k: as_setting(v) for k, v in flat_settings(body.get("settings") or {}).items()}
+            problem = self.repository_problem(name, rtype, settings)
+            if problem:
+                return problem
+            self.repositories[name] = {"type": rtype, "uuid": "_na_", "settings": settings}
+            return 200, {"acknowledged": True}
+        return es_error(405, "method_not_allowed", "Incorrect HTTP method")
+
+    def repository_problem(self, name: str, rtype: str, settings: Dict[str, Any]) -> Optional[Answer]:
+        """Elasticsearch verifies a new repository on every node (``verify=true``, the default)."""
+        if rtype != "fs":
+            return None
+        location = settings.get("location", "")
+        # A test sets path_repo; the lab's stand-in reads it from its state file.
+        roots = list(self.path_repo) or [str(r) for r in self.monitoring.get("path_repo") or []]
+        if not roots:
+            return es_error(500, "repository_exception",
+                            "[%s] location [%s] doesn't match any of the locations specified by path.repo because this "
+                            "setting is empty" % (name, location))
+        resolved = location if location.startswith("/") else roots[0].rstrip("/") + "/" + location
+        if not any(resolved == root or resolved.startswith(root.rstrip("/") + "/") for root in roots):
+            return es_error(500, "repository_exception",
+                            "[%s] location [%s] doesn't match any of the locations specified by path.repo" % (name, location))
+        return None
+
+    # -- snapshot lifecycle (SLM) policies -------------------------------------------------
+    def slm_policy(self, req: Request, name: str) -> Answer:
+        if req.method == "GET":
+            if name not in self.slm_policies:
+                return es_error(404, "resource_not_found_exception",
+                                "snapshot lifecycle policy or policies [%s] not found" % name)
+            return 200, {name: copy.deepcopy(self.slm_policies[name])}
+        if req.method == "DELETE":
+            if self.slm_policies.pop(name, None) is None:
+                return es_error(404, "resource_not_found_exception",
+                                "snapshot lifecycle policy or policies [%s] not found" % name)
+            return 200, {"acknowledged": True}
+        if req.method == "PUT":
+            body = req.body or {}
+            problem = self.slm_problem(name, body)
+            if problem:
+                return problem
+            iso, millis = self.now()
+            previous = self.slm_policies.get(name, {}).get("version", 0)
+            policy = copy.deepcopy(body)
+            self.slm_policies[name] = {
+                "version": previous + 1,
+                "modified_date": iso,
+                "modified_date_millis": millis,
+                "policy": policy,
+                "next_execution": iso,
+                "next_execution_millis": millis + 86400000,
+                "stats": {"policy": name, "snapshots_taken": 0, "snapshots_failed": 0, "snapshots_deleted": 0,
+                          "snapshot_deletion_failures": 0},
+            }
+            return 200, {"acknowledged": True}
+        return es_error(405, "method_not_allowed", "Incorrect HTTP method")
+
+    def slm_problem(self, name: str, body: Dict[str, Any]) -> Optional[Answer]:
+        """What SnapshotLifecyclePolicy's parser and validation refuse (beyond the specification's schema)."""
+        for key in ("name", "schedule", "repository"):
+            if key not in body:
+                return es_error(400, "x_content_parse_exception",
+                                "[snapshot_lifecycle] failed to parse: required [%s] is missing" % key)
+        if len(str(body["schedule"]).split()) not in CRON_FIELDS:
+            return es_error(400, "action_request_validation_exception",
+                            "Validation Failed: 1: invalid schedule [%s]: must be a valid cron expression;" % body["schedule"])
+        if body["repository"] not in self.repositories:
+            return es_error(400, "illegal_argument_exception", "no such repository [%s]" % body["repository"])
+        return None
 
 
 # ======================================================================================

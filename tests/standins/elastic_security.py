@@ -56,6 +56,11 @@ CLUSTER_PATTERNS: Dict[str, Tuple[str, ...]] = {
         "cluster:admin/component_template/*",
     ),
     "manage_ilm": ("cluster:admin/ilm/*",),
+    "manage_slm": ("cluster:admin/slm/*",),
+    "read_slm": ("cluster:admin/slm/get", "cluster:admin/slm/status"),
+    "create_snapshot": ("cluster:admin/snapshot/create*", "cluster:admin/snapshot/status*", "cluster:admin/snapshot/get",
+                        "cluster:admin/repository/get"),
+    "monitor_snapshot": ("cluster:admin/snapshot/status*", "cluster:admin/snapshot/get", "cluster:admin/repository/get"),
     "read_ilm": ("cluster:admin/ilm/get", "cluster:admin/ilm/operation_mode/get"),
     "monitor": ("cluster:monitor/*", "indices:admin/index_template/get", "indices:admin/template/get"),
 }

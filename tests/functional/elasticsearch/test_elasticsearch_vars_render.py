@@ -27,7 +27,9 @@ NAMES = [
     "_elasticsearch_api_host",
     "_elasticsearch_service_token_entries",
     "_elasticsearch_retention",
-    "_elasticsearch_retention_patterns",
+    "_elasticsearch_snapshot_repository",
+    "_elasticsearch_slm_policies",
+    "_elasticsearch_snapshot_settings",
     "_elasticsearch_identity_roles",
     "__elasticsearch_bad_tokens",
     "__elasticsearch_bad_identities",
@@ -41,7 +43,8 @@ TASK_VARS = dict(
     **task_vars("elasticsearch", "kernel.yml", "Compare the kernel settings with what Elasticsearch needs"),
     **task_vars("elasticsearch", "secrets.yml", "Write the service token store (hashes only)"),
 )
-BAD_NAMES = ["__elasticsearch_bad_tokens", "__elasticsearch_bad_identities", "__elasticsearch_sysctl_low"]
+BAD_NAMES = ["__elasticsearch_bad_tokens", "__elasticsearch_bad_identities", "__elasticsearch_sysctl_low",
+             "_elasticsearch_retention_problems"]
 
 CLUSTER = {
     "all": {
@@ -58,6 +61,11 @@ CLUSTER = {
         }
     }
 }
+# The same hosts with data tiers: es2 holds the warm and cold tiers.
+TIERED = {"all": {"children": {"elasticsearch": {"hosts": dict(
+    CLUSTER["all"]["children"]["elasticsearch"]["hosts"],
+    es2={"ansible_host": "2001:db8::12", "elasticsearch_node_roles": ["data_warm", "data_cold", "ingest"],
+         "elasticsearch_node_name": "data-two"})}}}}
 SINGLE = {"all": {"hosts": {"logs1": {"ansible_host": "198.51.100.20"}}}}
 
 
@@ -99,9 +107,10 @@ AGENT_POLICIES = [
     {"id": "no-inputs"},
 ]
 RETENTION = [
-    {"name": "firewall", "delete_after": "400d", "index_patterns": ["logs-vigil.fortinet_fortigate-*"]},
-    {"name": "short", "delete_after": 3, "priority": "300", "rollover_max_age": "6h",
-     "phases": {"warm": {"min_age": "1d", "actions": {"readonly": {}}}, "hot": {"actions": {"rollover": {"max_docs": 1000}}}}},
+    {"name": "firewall", "delete_after": "400d", "cold_after": "60d", "datasets": ["fortinet_fortigate.log"],
+     "mappings": {"properties": {"organization": {"properties": {"site": {"type": "keyword"}}}}}},
+    {"name": "short", "delete_after": "3d", "warm_after": "1d", "cold_after": "", "priority": "120", "rollover_max_age": "6h",
+     "phases": {"hot": {"actions": {"rollover": {"max_docs": 1000}}}}},
 ]
 EXTRA_IDENTITY = {"name": "site_reader", "password": "render-test-password-site", "component": "site dashboards",
                   "role": {"indices": [{"names": ["logs-site-*"], "privileges": ["read"]}]}}
@@ -122,7 +131,10 @@ SCENARIOS: Dict[str, Dict[str, Any]] = {
         "elasticsearch_kibana_space": "soc",
         "elasticsearch_kibana_rules_password": "render-test-password-rules",
         "elasticsearch_identities_extra": [EXTRA_IDENTITY, {"name": "no_password_yet", "role": {}}],
-    }, CLUSTER),
+        "elasticsearch_snapshot_repository_type": "fs",
+        "elasticsearch_snapshot_path_repo": "/mnt/es-snapshots",
+        "elasticsearch_retention_wait_for_snapshot": "vigil-logs-nightly",
+    }, TIERED),
     # Unusable identities: the role stops at its preflight, nothing else is computed.
     "bad": ({
         "__elasticsearch_sysctl_current": {"results": []},
@@ -135,6 +147,14 @@ SCENARIOS: Dict[str, Dict[str, Any]] = {
             {"name": "no_role", "password": "render-test-password-norole", "role": "superuser"},
             {"name": "fine", "password": "render-test-password-fine", "role": {"cluster": ["monitor"]}},
         ],
+        # A warm phase after the delete phase, a priority above Fleet's, an old-style entry.
+        "elasticsearch_retention_policies": [
+            {"name": "debug", "delete_after": "7d", "owned_datasets": ["vigil.debug"], "priority": 250},
+            {"name": "old", "delete_after": "30d", "index_patterns": ["logs-vigil.old-*"]},
+        ],
+        "elasticsearch_retention_warm_after": "10d",
+        "elasticsearch_retention_cold_after": "",
+        "elasticsearch_retention_wait_for_snapshot": "nightly",
     }, SINGLE),
 }
 
@@ -185,34 +205,84 @@ def test_service_tokens_are_split_and_checked(rendered):
     assert rendered["single"]["logs1"]["_elasticsearch_service_token_entries"] == []
 
 
-def test_retention_policies_and_templates(rendered):
-    firewall, short = rendered["custom"]["es1"]["_elasticsearch_retention"]
-    assert firewall == {
-        "name": "firewall", "delete_after": "400d", "policy_name": "vigil-firewall",
-        "policy": {"_meta": {"managed_by": "vigil", "retention": "400d"}, "phases": {
-            "hot": {"actions": {"rollover": {"max_age": "1d", "max_primary_shard_size": "50gb"}}},
-            "delete": {"min_age": "400d", "actions": {"delete": {}}}}},
-        "template_name": "vigil-logs-firewall",
-        "template": {
-            "index_patterns": ["logs-vigil.fortinet_fortigate-*", "logs-vigil.acme-*"],
-            "data_stream": {}, "priority": 250,
-            "composed_of": ["logs@mappings", "logs@settings", "ecs@mappings"],
-            "ignore_missing_component_templates": ["logs@mappings", "logs@settings", "ecs@mappings"],
-            "template": {"settings": {"index.lifecycle.name": "vigil-firewall", "index.number_of_replicas": "1"}},
-            "_meta": {"managed_by": "vigil", "retention": "400d"}},
-    }
-    assert short["delete_after"] == "3"
-    assert short["template"]["index_patterns"] == ["logs-vigil.app-*"]
-    assert short["template"]["priority"] == 300
-    assert short["policy"]["phases"] == {
-        "hot": {"actions": {"rollover": {"max_age": "6h", "max_primary_shard_size": "50gb", "max_docs": 1000}}},
-        "delete": {"min_age": "3", "actions": {"delete": {}}},
-        "warm": {"min_age": "1d", "actions": {"readonly": {}}},
-    }
+def test_retention_without_tiers_is_hot_then_delete_through_custom_hooks(rendered):
     single = rendered["single"]["logs1"]["_elasticsearch_retention"]
-    assert [r["policy_name"] for r in single] == ["vigil-security", "vigil-firewall", "vigil-network", "vigil-system",
-                                                  "vigil-debug"]
-    assert single[0]["template"]["template"]["settings"]["index.number_of_replicas"] == "0"
+    assert single["tiers"] == ["hot"]
+    assert [(p["name"], p["phases"], p["delete_after"]) for p in single["policies"]] == [
+        ("vigil-security", ["hot", "delete"], "365d"), ("vigil-firewall", ["hot", "delete"], "365d"),
+        ("vigil-network", ["hot", "delete"], "180d"), ("vigil-system", ["hot", "delete"], "90d"),
+        ("vigil-debug", ["hot", "delete"], "7d")]
+    # Fleet's integration templates are never written: only their @custom hooks.
+    components = {c["name"]: c["body"]["template"]["settings"]["index.lifecycle.name"] for c in single["component_templates"]}
+    assert components["logs-fortinet_fortigate.log@custom"] == "vigil-firewall"
+    assert components["logs-system.auth@custom"] == "vigil-security"
+    assert all(c["body"]["template"]["settings"]["index.number_of_replicas"] == "0" for c in single["component_templates"])
+    # Vigil's own templates only for the data streams Vigil owns (default agent policies included), below Fleet's 200.
+    owned = {t["name"]: t["body"] for t in single["index_templates"]}
+    assert "vigil-logs-vigil.edr" in owned and "vigil-logs-vigil.debug" in owned
+    assert not any(name.startswith("vigil-logs-fortinet") for name in owned)
+    assert {body["priority"] for body in owned.values()} == {150}
+    assert owned["vigil-logs-vigil.edr"]["composed_of"][-2:] == ["logs@custom", "logs-vigil.edr@custom"]
+    assert rendered["single"]["logs1"]["_elasticsearch_snapshot_repository"] == {}
+    assert rendered["single"]["logs1"]["_elasticsearch_slm_policies"] == []
+    assert rendered["single"]["logs1"]["_elasticsearch_snapshot_settings"] == {}
+
+
+def test_retention_with_tiers_and_snapshots(rendered):
+    es1 = rendered["custom"]["es1"]
+    retention = es1["_elasticsearch_retention"]
+    assert retention["tiers"] == ["hot", "warm", "cold"]
+    firewall, short = retention["policies"]
+    phases = {
+        "hot": {"actions": {"rollover": {"max_age": "1d", "max_primary_shard_size": "50gb"},
+                            "set_priority": {"priority": 100}}},
+        "warm": {"min_age": "7d", "actions": {"set_priority": {"priority": 50}, "readonly": {},
+                                              "forcemerge": {"max_num_segments": 1}, "shrink": {"number_of_shards": 1}}},
+        "cold": {"min_age": "60d", "actions": {"set_priority": {"priority": 0}}},
+        "delete": {"min_age": "400d", "actions": {"wait_for_snapshot": {"policy": "vigil-logs-nightly"}, "delete": {}}}}
+    assert firewall == {"name": "vigil-firewall", "retention": "firewall", "delete_after": "400d",
+                        "phases": ["hot", "warm", "cold", "delete"],
+                        "body": {"_meta": {"managed_by": "vigil", "retention": "firewall"}, "phases": phases}}
+    assert short["phases"] == ["hot", "warm", "delete"]
+    assert short["body"]["phases"]["hot"]["actions"]["rollover"] == {"max_age": "6h", "max_primary_shard_size": "50gb",
+                                                                     "max_docs": 1000}
+    components = {c["name"]: c for c in retention["component_templates"]}
+    assert sorted(components) == ["logs-fortinet_fortigate.log@custom", "logs-vigil.acme@custom", "logs-vigil.app@custom",
+                                  "logs-vigil.fortinet_fortigate@custom"]
+    assert components["logs-fortinet_fortigate.log@custom"]["body"]["template"] == {
+        "settings": {"index.lifecycle.name": "vigil-firewall", "index.number_of_replicas": "1"},
+        "mappings": {"properties": {"organization": {"properties": {"site": {"type": "keyword"}}}}}}
+    templates = {t["name"]: t["body"]["priority"] for t in retention["index_templates"]}
+    assert templates == {"vigil-logs-vigil.acme": 150, "vigil-logs-vigil.fortinet_fortigate": 150, "vigil-logs-vigil.app": 120}
+    assert es1["_elasticsearch_snapshot_repository"] == {
+        "name": "vigil-snapshots", "type": "fs", "settings": {"location": "/mnt/es-snapshots/vigil-snapshots", "compress": True}}
+    assert es1["_elasticsearch_snapshot_settings"] == {"path.repo": ["/mnt/es-snapshots"]}
+    (slm,) = es1["_elasticsearch_slm_policies"]
+    assert slm == {"name": "vigil-logs-nightly", "body": {
+        "name": "<vigil-logs-nightly-{now/d}>", "schedule": "0 30 1 * * ?", "repository": "vigil-snapshots",
+        "config": {"indices": ["logs-*"], "include_global_state": False, "ignore_unavailable": True},
+        "retention": {"expire_after": "30d", "min_count": 7, "max_count": 100}}}
+    # The ingest identity may write SLM policies only when there are some.
+    ingest = next(r for r in es1["_elasticsearch_identity_roles"] if r["name"] == "vigil_ingest")
+    assert ingest["role"]["cluster"] == ["manage_ingest_pipelines", "manage_index_templates", "manage_ilm", "manage_slm"]
+
+
+def test_bad_retention_is_named_before_any_host_changes(rendered):
+    problems = rendered["bad"]["logs1"]["_elasticsearch_retention_problems"]
+    assert problems == [
+        "elasticsearch_retention_wait_for_snapshot names the SLM policy 'nightly', which is not in "
+        "elasticsearch_snapshot_policies (none: set a snapshot repository and its policies first)",
+        "elasticsearch_retention_warm_after (for elasticsearch_retention_policies[0] (debug)) 10d is not before "
+        "delete_after 7d: the warm phase would never start; lower it, raise delete_after, or set warm_after: '' on the "
+        "entry for no warm phase",
+        "elasticsearch_retention_policies[0] (debug): priority is 250: Vigil's index templates stay below Fleet's "
+        "integration templates (200) so they never replace one; use 101-199",
+        "elasticsearch_retention_policies[1] (old): index_patterns is no longer read: list the datasets (datasets: "
+        "written by Elastic integrations, owned_datasets: written only by Vigil); the lifecycle attaches through "
+        "logs-<dataset>@custom",
+        "elasticsearch_retention_policies[1] (old): no dataset: list datasets or owned_datasets, or name this retention "
+        "in an agent input",
+    ]
 
 
 def test_identity_roles_carry_no_password(rendered):

@@ -9,7 +9,7 @@
 * Each minted key asks for no more than its issuer holds (an API key can never exceed
   its owner, so a wider descriptor would silently not work).
 * The rule owner can read every index the shipped rules query.
-* The ingest identity's three cluster privileges cover every call the pipeline, ILM and
+* The ingest identity's four cluster privileges cover every call the pipeline, ILM, SLM and
   template modules make, _simulate included (run against the secured fake).
 * The derive script parses the specification the way the committed data says.
 """
@@ -29,9 +29,12 @@ import yaml
 
 from ansible_collections.vigil.monitoring.plugins.module_utils import elastic_privileges_data as data
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic_security import descriptor_errors
+from ansible_collections.vigil.monitoring.plugins.modules import elasticsearch_component_template as component_module
 from ansible_collections.vigil.monitoring.plugins.modules import elasticsearch_ilm_policy as ilm_module
 from ansible_collections.vigil.monitoring.plugins.modules import elasticsearch_index_template as template_module
 from ansible_collections.vigil.monitoring.plugins.modules import elasticsearch_ingest_pipeline as pipeline_module
+from ansible_collections.vigil.monitoring.plugins.modules import elasticsearch_slm_policy as slm_module
+from ansible_collections.vigil.monitoring.plugins.modules import elasticsearch_snapshot_repository as repository_module
 from standins.elastic import FakeElasticsearch, module_failure
 from local_playbook import ROOT
 
@@ -92,9 +95,9 @@ def test_the_names_come_from_the_pinned_specification() -> None:
     assert {"create_doc", "auto_configure", "read", "view_index_metadata"} <= set(data.INDEX_PRIVILEGES)
 
 
-def test_the_ingest_identity_has_exactly_the_three_upload_privileges() -> None:
+def test_the_ingest_identity_has_exactly_the_four_upload_privileges() -> None:
     (ingest,) = [i for i in identities() if i["name"] == "{{ elasticsearch_ingest_username }}"]
-    assert ingest["role"] == {"cluster": ["manage_ingest_pipelines", "manage_index_templates", "manage_ilm"]}
+    assert ingest["role"] == {"cluster": ["manage_ingest_pipelines", "manage_index_templates", "manage_ilm", "manage_slm"]}
 
 
 def covered(names: List[str], patterns: List[str]) -> bool:
@@ -167,20 +170,39 @@ POLICY = {
         "delete": {"min_age": "7d", "actions": {"delete": {}}},
     }
 }
-TEMPLATE = {"index_patterns": ["logs-vigil.debug-*"], "data_stream": {}, "priority": 250}
+TEMPLATE = {"index_patterns": ["logs-vigil.debug-*"], "data_stream": {}, "priority": 150}
+COMPONENT = {"template": {"settings": {"index.lifecycle.name": "vigil-debug"}}}
+SLM = {"name": "<vigil-{now/d}>", "schedule": "0 30 1 * * ?", "repository": "vigil-snapshots",
+       "retention": {"expire_after": "30d", "min_count": 7, "max_count": 100}}
+UPLOAD_PRIVILEGES = ["manage_ingest_pipelines", "manage_index_templates", "manage_ilm", "manage_slm"]
 
 
-def test_the_three_privileges_cover_every_upload_call_simulate_included(run_module, server) -> None:
-    auth = as_ingest(server, ["manage_ingest_pipelines", "manage_index_templates", "manage_ilm"])
+def with_repository(server: FakeElasticsearch) -> None:
+    """The repository elastic registers in the bootstrap (registering one needs manage)."""
+    server.repositories["vigil-snapshots"] = {"type": "fs", "uuid": "_na_", "settings": {"location": "/srv/s/v"}}
+
+
+def test_the_four_privileges_cover_every_upload_call_simulate_included(run_module, server) -> None:
+    auth = as_ingest(server, UPLOAD_PRIVILEGES)
+    with_repository(server)
 
     run_module(pipeline_module, dict(auth, name="vigil-t", body=PIPELINE, simulate_samples=SAMPLES))
     run_module(ilm_module, dict(auth, name="vigil-debug", policy=POLICY))
+    run_module(component_module, dict(auth, name="logs-vigil.debug@custom", body=COMPONENT))
     run_module(template_module, dict(auth, name="vigil-logs-debug", body=TEMPLATE))
+    run_module(slm_module, dict(auth, name="vigil-nightly", policy=SLM))
 
     calls = {(r.method, r.path) for r in server.requests}
     assert ("POST", "/_ingest/pipeline/_simulate") in calls
     assert {r.auth for r in server.requests} == {"vigil_ingest"}
     assert "vigil-t" in server.pipelines and "vigil-debug" in server.policies and "vigil-logs-debug" in server.templates
+    assert "logs-vigil.debug@custom" in server.component_templates and "vigil-nightly" in server.slm_policies
+
+
+def test_the_ingest_identity_cannot_register_a_repository(run_module, server) -> None:
+    failed = module_failure(run_module, repository_module, dict(as_ingest(server, UPLOAD_PRIVILEGES), name="vigil-snapshots",
+                                                                type="fs", settings={"location": "/srv/s/v"}))
+    assert failed["status"] == 403 and server.repositories == {}
 
 
 @pytest.mark.parametrize(
@@ -189,11 +211,14 @@ def test_the_three_privileges_cover_every_upload_call_simulate_included(run_modu
         ("manage_ingest_pipelines", pipeline_module, dict(name="vigil-t", body=PIPELINE, simulate_samples=SAMPLES)),
         ("manage_ilm", ilm_module, dict(name="vigil-debug", policy=POLICY)),
         ("manage_index_templates", template_module, dict(name="vigil-logs-debug", body=TEMPLATE)),
+        ("manage_index_templates", component_module, dict(name="logs-vigil.debug@custom", body=COMPONENT)),
+        ("manage_slm", slm_module, dict(name="vigil-nightly", policy=SLM)),
     ],
 )
-def test_each_of_the_three_is_needed(run_module, server, missing, module, args) -> None:
-    kept = [p for p in ["manage_ingest_pipelines", "manage_index_templates", "manage_ilm"] if p != missing]
-    failed = module_failure(run_module, module, dict(as_ingest(server, kept), **args))
+def test_each_of_the_four_is_needed(run_module, server, missing, module, args) -> None:
+    auth = as_ingest(server, [p for p in UPLOAD_PRIVILEGES if p != missing])
+    with_repository(server)
+    failed = module_failure(run_module, module, dict(auth, **args))
     assert failed["status"] == 403
 
 

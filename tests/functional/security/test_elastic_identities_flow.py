@@ -259,7 +259,8 @@ def test_the_bootstrap_created_one_role_and_user_per_component(stack: Stack) -> 
     assert names <= set(realm.roles) and names <= set(realm.users)
     for name in names:
         assert realm.users[name]["roles"] == [name]
-    assert realm.roles["vigil_ingest"]["cluster"] == ["manage_ingest_pipelines", "manage_index_templates", "manage_ilm"]
+    assert realm.roles["vigil_ingest"]["cluster"] == ["manage_ingest_pipelines", "manage_index_templates", "manage_ilm",
+                                                      "manage_slm"]
     assert realm.roles["vigil_grafana"]["indices"][0]["privileges"] == ["read", "view_index_metadata"]
 
 
@@ -271,6 +272,7 @@ def test_each_component_used_exactly_its_identity(stack: Stack) -> None:
             by_path.setdefault(req.path.split("/")[1], set()).add(req.auth)
     assert by_path["_ilm"] == {"vigil_ingest"}
     assert by_path["_index_template"] == {"vigil_ingest"}
+    assert by_path["_component_template"] == {"vigil_ingest"}
     assert by_path["_ingest"] == {"vigil_ingest"}
     keys = [r for r in first if r.path == "/_security/api_key"]
     owners = {(r.body or {}).get("name") or "get": r.auth for r in keys if r.method == "POST"}

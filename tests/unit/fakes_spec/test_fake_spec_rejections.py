@@ -49,6 +49,18 @@ TEMPLATE = {
         "mappings": {"properties": {"source": {"properties": {"ip": {"type": "ip"}}}}},
     },
 }
+COMPONENT = {
+    "template": {"settings": {"index.lifecycle.name": "p"}, "mappings": {"properties": {"x": {"type": "keyword"}}}},
+    "_meta": {"managed_by": "vigil"},
+}
+REPOSITORY = {"type": "fs", "settings": {"location": "/srv/snapshots/vigil", "compress": True}}
+SLM = {
+    "name": "<vigil-{now/d}>",
+    "schedule": "0 30 1 * * ?",
+    "repository": "vigil-snapshots",
+    "config": {"indices": ["logs-*"], "include_global_state": False},
+    "retention": {"expire_after": "30d", "min_count": 5, "max_count": 50},
+}
 ROLE = {
     "cluster": ["monitor"],
     "indices": [{"names": ["logs-*"], "privileges": ["read"]}],
@@ -116,6 +128,33 @@ ES_CASES = [
         ),
         "x_content_parse_exception",
         "unknown type [ip_address]",
+    ),
+    (
+        "PUT /_component_template/{name}",
+        "PUT",
+        "/_component_template/logs-vigil.test@custom",
+        COMPONENT,
+        dict(COMPONENT, priority=200),  # priority belongs to index templates
+        "x_content_parse_exception",
+        "unknown field [priority]",
+    ),
+    (
+        "PUT /_snapshot/{repository}",
+        "PUT",
+        "/_snapshot/vigil-snapshots",
+        REPOSITORY,
+        {"type": "fs", "settings": {"compress": True}},  # a shared file system repository needs its location
+        "x_content_parse_exception",
+        "required property [location] is missing",
+    ),
+    (
+        "PUT /_slm/policy/{policy_id}",
+        "PUT",
+        "/_slm/policy/vigil-nightly",
+        SLM,
+        with_(SLM, "retention.max_count", "fifty"),
+        "x_content_parse_exception",
+        "[retention.max_count] expected number, got string",
     ),
     (
         "PUT /_security/role/{name}",
@@ -392,7 +431,10 @@ def es_call(es: FakeElasticsearch, method: str, path: str, body: Any) -> Tuple[i
 
 
 def prepare_es(es: FakeElasticsearch, path: str) -> str:
-    """Create what the call needs (a user, an API key); the key's id replaces KEYID."""
+    """Create what the call needs (a user, an API key, path.repo, a repository); the key's id replaces KEYID."""
+    es.path_repo = ["/srv/snapshots"]
+    if path.startswith("/_slm/"):
+        assert es_call(es, "PUT", "/_snapshot/vigil-snapshots", REPOSITORY)[0] == 200
     if path == "/_security/user/u/_password":
         assert (
             es_call(

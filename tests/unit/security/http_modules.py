@@ -137,6 +137,15 @@ def _elasticsearch() -> Any:
     return FakeElasticsearch()
 
 
+def _with_path_repo(fake: Any) -> None:
+    fake.path_repo = ["/srv/snapshots"]
+
+
+def _with_repository(fake: Any) -> None:
+    fake.path_repo = ["/srv/snapshots"]
+    fake.repositories["vigil-matrix"] = {"type": "fs", "uuid": "_na_", "settings": {"location": "/srv/snapshots/m"}}
+
+
 def _elasticsearch_secured() -> Any:
     """An Elasticsearch fake with security on, where the matrix's credentials are a superuser's
     (the security modules call _security/ endpoints, which exist only with security on)."""
@@ -205,6 +214,13 @@ CASES: Dict[str, Case] = {
         "name": "vigil-matrix", "policy": {"phases": {"delete": {"min_age": "30d", "actions": {"delete": {}}}}}}),
     "elasticsearch_index_template": Case(_elasticsearch, {
         "name": "vigil-matrix", "body": {"index_patterns": ["vigil-matrix-*"], "priority": 100}}),
+    "elasticsearch_component_template": Case(_elasticsearch, {
+        "name": "vigil-matrix@custom", "body": {"template": {"settings": {"index.lifecycle.name": "vigil-matrix"}}}}),
+    "elasticsearch_snapshot_repository": Case(_elasticsearch, {
+        "name": "vigil-matrix", "type": "fs", "settings": {"location": "/srv/snapshots/m"}}, seed=_with_path_repo),
+    "elasticsearch_slm_policy": Case(_elasticsearch, {
+        "name": "vigil-matrix", "policy": {"name": "<m-{now/d}>", "schedule": "0 30 1 * * ?", "repository": "vigil-matrix"}},
+        seed=_with_repository),
     "elasticsearch_ingest_pipeline": Case(_elasticsearch, {
         "name": "vigil-matrix", "body": {"processors": [{"set": {"field": "event.kind", "value": "event"}}]}}),
     "elasticsearch_role": Case(_elasticsearch_secured, {

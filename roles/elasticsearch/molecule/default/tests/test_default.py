@@ -25,7 +25,8 @@ def test_elasticsearch_yml_parses_and_holds_the_cluster_settings(host):
     assert conf["cluster.name"] == "vigil-lab"
     assert conf["node.name"] == hostname(host)
     assert conf["discovery.seed_hosts"] == [f"{sibling(host, 'deb12')}:9300", f"{sibling(host, 'deb13')}:9300"]
-    assert conf["node.roles"] == (["master", "data", "ingest"] if is_deb12(host) else ["data", "ingest"])
+    assert conf["node.roles"] == (["master", "data", "ingest"] if is_deb12(host) else ["data_warm", "data_cold", "ingest"])
+    assert conf["path.repo"] == ["/var/tmp/vigil/snapshots"]
     assert conf["bootstrap.memory_lock"] is True
     assert "discovery.type" not in conf
 
@@ -129,15 +130,27 @@ def test_retention_bodies(host):
         pytest.skip("rendered once, on the API host (first master-eligible node)")
     rendered = json.loads(host.file("/var/tmp/vigil/retention/vigil-retention.json").content_string)
     policies, templates = rendered["ilm_policies"], rendered["index_templates"]
+    components = rendered["component_templates"]
+    # deb13 is a warm and cold node: hot -> warm -> cold -> delete, debug hot -> delete
+    assert rendered["tiers"] == ["hot", "warm", "cold"]
+    assert sorted(policies["vigil-security"]["phases"]) == ["cold", "delete", "hot", "warm"]
     assert policies["vigil-security"]["phases"]["delete"]["min_age"] == "365d"
     assert policies["vigil-security"]["phases"]["hot"]["actions"]["rollover"]["max_age"] == "1d"
+    assert policies["vigil-security"]["phases"]["delete"]["actions"]["wait_for_snapshot"] == {"policy": "vigil-logs-nightly"}
+    assert sorted(policies["vigil-debug"]["phases"]) == ["delete", "hot"]
     assert policies["vigil-debug"]["phases"]["delete"]["min_age"] == "7d"
     # never hours: every retention is in whole days
     assert all(re.fullmatch(r"[1-9][0-9]*d", p["phases"]["delete"]["min_age"]) for p in policies.values())
-    firewall = templates["vigil-logs-firewall"]
-    assert firewall["template"]["settings"]["index.lifecycle.name"] == "vigil-firewall"
-    assert "logs-vigil.fortinet_fortigate-*" in firewall["index_patterns"]
-    assert firewall["data_stream"] == {}
-    assert firewall["priority"] == 250
+    # Fleet's integration templates are never written: the lifecycle goes through their @custom hook
+    assert components["logs-fortinet_fortigate.log@custom"]["template"]["settings"]["index.lifecycle.name"] == "vigil-firewall"
+    assert not any(name.startswith("logs-") for name in templates)
+    owned = templates["vigil-logs-vigil.fortinet_fortigate"]
+    assert owned["index_patterns"] == ["logs-vigil.fortinet_fortigate-*"]
+    assert owned["priority"] == 150 and owned["data_stream"] == {}
+    assert owned["composed_of"][-2:] == ["logs@custom", "logs-vigil.fortinet_fortigate@custom"]
     # the agent input naming retention "debug" added its dataset
-    assert "logs-vigil.app_debug-*" in templates["vigil-logs-debug"]["index_patterns"]
+    assert components["logs-vigil.app_debug@custom"]["template"]["settings"]["index.lifecycle.name"] == "vigil-debug"
+    assert "vigil-logs-vigil.app_debug" in templates
+    assert rendered["snapshot_repository"] == {"name": "vigil-snapshots", "type": "fs", "settings": {
+        "location": "/var/tmp/vigil/snapshots/vigil-snapshots", "compress": True}}
+    assert rendered["slm_policies"]["vigil-logs-nightly"]["schedule"] == "0 30 1 * * ?"
