@@ -27,6 +27,7 @@ import pytest
 import yaml
 
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic_integrations import INTEGRATIONS, custom_pipeline
+from local_playbook import load_yaml
 from role_vars_render import render_role_vars
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -41,10 +42,12 @@ WITH_RSYSLOG = {"results": [{"item": "/usr/sbin/rsyslogd", "stat": {"exists": Tr
 
 
 def lab_group_vars() -> Dict[str, Any]:
+    """The lab's group variables, less Ansible's own (ansible_connection would reach the lab's containers:
+    this test evaluates variables on the controller only)."""
     found: Dict[str, Any] = {}
     for path in sorted((LAB / "group_vars" / "all").glob("*.yml")):
-        found.update(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
-    return found
+        found.update(load_yaml(path) or {})
+    return {name: value for name, value in found.items() if not name.startswith("ansible_")}
 
 
 def lab_inventory() -> Dict[str, Any]:
@@ -61,11 +64,13 @@ def agent_hosts() -> list:
 def rendered(tmp_path_factory) -> Dict[str, Dict[str, Any]]:
     """Every lab agent host; vigil-edge1 is given rsyslog in a second rendering (``edge1_rsyslog``)."""
     facts = {"name": "The syslog daemons the role's preflight looks for (lab images: none)",
-             "ansible.builtin.set_fact": {"__elastic_agent_syslog_daemons": NO_SYSLOG_DAEMON}}
+             "ansible.builtin.set_fact": {"__elastic_agent_syslog_daemons": NO_SYSLOG_DAEMON, "os_family": "Debian",
+                                          "cacheable": True}}
     found = render_role_vars(tmp_path_factory.mktemp("lab"), "elastic_agent", NAMES, extra_vars=lab_group_vars(),
                              inventory=lab_inventory(), hosts="elastic_agent", setup_tasks=[facts])
     with_rsyslog = {"name": "vigil-edge1 with rsyslog installed",
-                    "ansible.builtin.set_fact": {"__elastic_agent_syslog_daemons": WITH_RSYSLOG}}
+                    "ansible.builtin.set_fact": {"__elastic_agent_syslog_daemons": WITH_RSYSLOG, "os_family": "Debian",
+                                                 "cacheable": True}}
     found["edge1_rsyslog"] = render_role_vars(tmp_path_factory.mktemp("edge1"), "elastic_agent", NAMES,
                                               extra_vars=lab_group_vars(), inventory=lab_inventory(),
                                               hosts="vigil-edge1", setup_tasks=[with_rsyslog])["vigil-edge1"]
