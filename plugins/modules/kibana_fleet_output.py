@@ -20,9 +20,9 @@ description:
     client key) as secrets and answers only a reference, so a change of a secret alone is not seen. They are sent
     when the output is created, whenever it is written for another change, when Fleet shows no reference for
     them, and on every run with O(force_secret_update=true).
-  - An output written in C(kibana.yml) (C(xpack.fleet.outputs), C(is_preconfigured)) is never changed: the task
+  - An output written in C(kibana.yml) (C(xpack.fleet.outputs), C(is_preconfigured)) is never changed; the task
     fails and names the file.
-  - B(No credential goes into an Elasticsearch output.) Fleet's API has no credential field for it: Fleet Server
+  - B(No credential goes into an Elasticsearch output.) Fleet's API has no credential field for it; Fleet Server
     creates each agent's API key itself, with the privileges of the data streams of the agent's policy. Do not put
     C(api_key), C(username) or C(password) in O(config_yaml).
 author:

@@ -11,7 +11,7 @@ module: kibana_fleet_package
 short_description: Install an Elastic integration package in Fleet at a pinned version
 version_added: 0.2.0
 description:
-  - Installs, upgrades or removes an integration package through Kibana's Fleet package manager (EPM):
+  - Installs, upgrades or removes an integration package through Kibana's Fleet package manager (EPM).
     C(GET /api/fleet/epm/packages/<name>/<version>) reads what is installed, C(POST) the same path installs that
     version from the package registry Kibana uses, C(POST /api/fleet/epm/packages) installs it from a package file
     (O(src)), C(DELETE /api/fleet/epm/packages/<name>/<version>) removes it.
@@ -20,7 +20,7 @@ description:
     unless O(force=true).
   - B(Offline sites.) Point Kibana at an internal Elastic Package Registry (C(xpack.fleet.registryUrl) in
     C(kibana.yml)), or give the package file in O(src) (C(<name>-<version>.zip) as the registry serves it, or
-    a C(.tar.gz)): the file must hold C(<name>-<version>/manifest.yml).
+    a C(.tar.gz)); the file must hold C(<name>-<version>/manifest.yml).
 author:
   - Vigil maintainers (@vigil-monitoring)
 extends_documentation_fragment:
