@@ -131,9 +131,9 @@ def _overlapping_facilities(policy: Any) -> List[str]:
             continue
         for facility in facilities:
             if isinstance(facility, int) and facility in owner and owner[facility] != item.get("id"):
-                found.append("policy %s: inputs %s and %s both read syslog facility %s from the journal; each journal "
-                             "entry would be shipped twice" % (as_mapping(policy).get("id"), owner[facility],
-                                                                item.get("id"), facility))
+                found.append(
+                    "policy %s: inputs %s and %s both read syslog facility %s from the journal; each journal entry "
+                    "would be shipped twice" % (as_mapping(policy).get("id"), owner[facility], item.get("id"), facility))
             elif isinstance(facility, int):
                 owner[facility] = item.get("id")
     return found

@@ -183,8 +183,8 @@ class Package(ApiResource):
             return "src %s cannot be read as a package file: %s" % (src, exc)
         manifest = "%s-%s/manifest.yml" % (self.params["name"], self.params["version"])
         if not any(n == manifest or n.endswith("/" + manifest) for n in names):
-            return ("src %s is not the package %s %s: it holds no %s" % (src, self.params["name"], self.params["version"],
-                                                                          manifest))
+            return "src %s is not the package %s %s: it holds no %s" % (
+                src, self.params["name"], self.params["version"], manifest)
         return None
 
     # -- the resource -----------------------------------------------------------------
