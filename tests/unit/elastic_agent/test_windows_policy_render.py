@@ -91,8 +91,8 @@ def test_fleet_package_policies_use_elastics_windows_integrations(rendered: Dict
     assert set(policies) == {"vigil-windows-system", "vigil-windows-windows"}
     system = policies["vigil-windows-system"]
     assert system["package"]["name"] == "system"
-    assert system["inputs"]["system-winlog"] == {"enabled": True, "streams": {"system.security": {"enabled": True},
-                                                                             "system.system": {"enabled": True}}}
+    streams = {"system.security": {"enabled": True}, "system.system": {"enabled": True}}
+    assert system["inputs"]["system-winlog"] == {"enabled": True, "streams": streams}
     # Nothing else of the System integration on Windows hosts (no Linux files, no metrics).
     assert all(not v["enabled"] for k, v in system["inputs"].items() if k != "system-winlog")
     assert "retention security" in system["description"]
