@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any, Dict, List, Sequence
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.vigil.monitoring.plugins.module_utils.elastic_integrations import INTEGRATIONS
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic_agent_inputs import (
     INPUT_TYPES,
     NETWORK_TYPES,
@@ -90,7 +91,70 @@ def _input_problems(item: Mapping, seen_ids: List[Any], ports: Dict[str, Any], k
     if item.get("retention", "") not in retention_names:
         found.append("retention must be one of %s (elasticsearch_retention_policies), got %s"
                      % (", ".join(map(str, retention_names)), item.get("retention", "nothing")))
-    return found + _source_problem(item, ports)
+    return found + _source_problem(item, ports) + _integration_problems(item) + _journald_problems(item)
+
+
+def _integration_problems(item: Mapping) -> List[str]:
+    """An input's Elastic integration (Fleet mode): a known one that reads this input type."""
+    if "integration" not in item:
+        return []
+    entry = INTEGRATIONS.get(item["integration"])
+    if entry is None:
+        return ["integration %s is not one Vigil knows; known: %s" % (item["integration"], ", ".join(sorted(INTEGRATIONS)))]
+    if item.get("type") not in entry["types"]:
+        return ["integration %s reads %s inputs, not %s" % (item["integration"], " or ".join(entry["types"]),
+                                                            item.get("type"))]
+    return []
+
+
+def _journald_problems(item: Mapping) -> List[str]:
+    """journald_facilities: the syslog facilities (0-23) a file input reads from the journal on hosts without files."""
+    if "journald_facilities" not in item:
+        return []
+    facilities = item["journald_facilities"]
+    if item.get("type") != "filestream":
+        return ["journald_facilities is for filestream inputs (the journal replaces the files), not %s" % item.get("type")]
+    if isinstance(facilities, (str, bytes, Mapping)) or not isinstance(facilities, Sequence) or not facilities \
+            or not all(isinstance(f, int) and not isinstance(f, bool) and 0 <= f <= 23 for f in facilities):
+        return ["journald_facilities must be a non-empty list of syslog facility numbers 0-23 (auth 4, authpriv 10)"]
+    return []
+
+
+def _overlapping_facilities(policy: Any) -> List[str]:
+    """Two journal inputs of one policy must not read the same facility: that entry would be shipped twice."""
+    owner: Dict[int, Any] = {}
+    found = []
+    for raw in policy_inputs(policy):
+        item = as_mapping(raw)
+        facilities = item.get("journald_facilities")
+        if not isinstance(facilities, Sequence) or isinstance(facilities, (str, bytes)):
+            continue
+        for facility in facilities:
+            if isinstance(facility, int) and facility in owner and owner[facility] != item.get("id"):
+                found.append(
+                    "policy %s: inputs %s and %s both read syslog facility %s from the journal; each journal entry "
+                    "would be shipped twice" % (as_mapping(policy).get("id"), owner[facility], item.get("id"), facility))
+            elif isinstance(facility, int):
+                owner[facility] = item.get("id")
+    return found
+
+
+def _integration_streams(policy: Any) -> List[str]:
+    """One input per integration data stream in a policy (a package policy has one stream per data stream)."""
+    seen: Dict[Any, Any] = {}
+    found = []
+    for raw in policy_inputs(policy):
+        item = as_mapping(raw)
+        entry = INTEGRATIONS.get(item.get("integration"))
+        if entry is None:
+            continue
+        key = (entry["dataset"], item.get("type"))
+        if key in seen:
+            found.append("policy %s: inputs %s and %s both use %s's %s stream over %s; Fleet has one per policy"
+                         % (as_mapping(policy).get("id"), seen[key], item.get("id"), item["integration"],
+                            entry["dataset"], item.get("type")))
+        seen[key] = item.get("id")
+    return found
 
 
 def _policy_problems(policy: Any, known_pipelines: Sequence[Any], retention_names: Sequence[Any]) -> List[str]:
@@ -106,7 +170,7 @@ def _policy_problems(policy: Any, known_pipelines: Sequence[Any], retention_name
         at = "%s, input %s" % (where, item.get("id", "#%d" % index))
         found += ["%s: %s" % (at, problem)
                   for problem in _input_problems(item, seen_ids, ports, known_pipelines, retention_names)]
-    return found
+    return found + _overlapping_facilities(policy) + _integration_streams(policy)
 
 
 def elastic_agent_policy_problems(policies: Any, known_pipelines: Sequence[Any] = (),

@@ -9,8 +9,9 @@ elasticsearch_retention(retentions, agent_policies, node_roles, snapshot_policie
                      settings, mappings, priority, rollover_max_age,
                      rollover_max_primary_shard_size, phases})
   agent_policies:    elasticsearch_retention_agent_policies: an input that names a retention
-                     adds its dataset to it (owned by Vigil unless the input names an Elastic
-                     integration ``package``)
+                     adds its dataset to it (owned by Vigil: its pipeline writes it in standalone
+                     mode) and, when it names an Elastic ``integration``, that integration's
+                     dataset (written under Fleet; Fleet installs its index template)
   node_roles:        the node.roles of every host of the cluster: data_warm / data_cold on
                      any node make the warm / cold phases
   snapshot_policies: the names of the SLM policies (elasticsearch_snapshot_policies)
@@ -34,6 +35,7 @@ from collections.abc import Mapping
 from typing import Any, Dict, List, Optional, Tuple
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.vigil.monitoring.plugins.module_utils.elastic_integrations import INTEGRATIONS, known
 from ansible_collections.vigil.monitoring.plugins.plugin_utils.filter_input import (
     FilterInputError,
     as_list,
@@ -88,13 +90,28 @@ def _tiers(node_roles: Any) -> List[str]:
     return [phase for phase, role in TIERS if role in roles]
 
 
-def _agent_datasets(name: Any, agent_policies: List[Any]) -> List[Tuple[str, bool]]:
-    """(dataset, owned) of every agent input that names this retention."""
+def _agent_datasets(name: Any, agent_policies: List[Any], problems: Problems) -> List[Tuple[str, bool]]:
+    """(dataset, owned) of every agent input that names this retention.
+
+    The input's ``dataset`` is Vigil's (standalone mode: Vigil's pipeline writes logs-<dataset>-*, Vigil owns it).
+    An input that names an Elastic ``integration`` also writes, under Fleet, the integration's data stream: that
+    dataset gets the class's @custom hook but no Vigil index template (Fleet installs the integration's).
+    """
     found = []
     for policy in agent_policies:
         for item in as_list(policy.get("inputs", []) if isinstance(policy, Mapping) else [], "the inputs of an agent policy"):
-            if isinstance(item, Mapping) and item.get("retention", "") == name and item.get("dataset"):
-                found.append((str(item["dataset"]), not item.get("package")))
+            if not isinstance(item, Mapping) or item.get("retention", "") != name:
+                continue
+            if item.get("dataset"):
+                found.append((str(item["dataset"]), True))
+            if item.get("integration"):
+                entry = INTEGRATIONS.get(str(item["integration"]))
+                if entry is None:
+                    problems.add("elasticsearch_retention_agent_policies: the input %s names the integration %r, which "
+                                 "Vigil does not know (known: %s)" % (item.get("id", "(no id)"), item["integration"],
+                                                                      ", ".join(known())))
+                else:
+                    found.append((str(entry["dataset"]), False))
     return found
 
 
@@ -227,7 +244,7 @@ def _entry(entry: Any, index: int, agent_policies: List[Any], tiers: List[str], 
                             "body": _policy(entry, where, ages, defaults)})
     listed = [(d, False) for d in _dataset_list(entry, "datasets", where, problems)]
     listed += [(d, True) for d in _dataset_list(entry, "owned_datasets", where, problems)]
-    listed += _agent_datasets(name, agent_policies)
+    listed += _agent_datasets(name, agent_policies, problems)
     seen: Dict[str, bool] = {}
     for dataset, owned in listed:
         seen[dataset] = seen.get(dataset, False) or owned

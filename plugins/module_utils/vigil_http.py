@@ -353,7 +353,7 @@ class ApiClient:
             module.warn("TLS certificate verification is off for %s" % shown_url(self.base_url))
 
     # -- one HTTP exchange ----------------------------------------------------------
-    def _once(self, method: str, url: str, data: Optional[str], headers: Dict[str, str]) -> _Answer:
+    def _once(self, method: str, url: str, data: Any, headers: Dict[str, str]) -> _Answer:
         try:
             resp, info = fetch_url(
                 self._transport,
@@ -387,7 +387,7 @@ class ApiClient:
             raw = str(raw).encode("utf-8")
         return _Answer(status, raw, content_type, info.get("location"), info.get("msg", ""), complete)
 
-    def _with_retries(self, method: str, url: str, data: Optional[str], headers: Dict[str, str],
+    def _with_retries(self, method: str, url: str, data: Any, headers: Dict[str, str],
                       expected: Tuple[int, ...]) -> Tuple[_Answer, int]:
         attempt = 0
         while True:
@@ -446,11 +446,16 @@ class ApiClient:
         2xx answer of another kind, a redirect to another origin, a body cut short or a
         certificate that does not verify raise ``UntrustedAnswer`` (an ApiError).
         Expected non-2xx answers (a 404 meaning "absent") are returned decoded, unchecked.
+        ``body`` is sent as JSON, except ``bytes``, which are sent as they are (give the
+        ``Content-Type`` in ``headers``).
         """
         if expect not in _EXPECT_NAMES:
             raise ValueError("expect must be dict, list, LIST_OF_OBJECTS or None, got %r" % (expect,))
         url = self.base_url + path
-        data = json.dumps(body, sort_keys=True) if body is not None else None
+        if isinstance(body, bytes):  # a file sent as it is (a package upload); the caller sets its Content-Type
+            data: Any = body
+        else:
+            data = json.dumps(body, sort_keys=True) if body is not None else None
         all_headers = dict(self.headers)
         if headers:
             all_headers.update(headers)

@@ -89,7 +89,9 @@ def run_local_playbook(
         "-e", "@%s" % (workdir / "vars.json"),
         str(workdir / "play.yml"),
     ]  # fmt: skip
-    return subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, check=False, timeout=300)
+    # VIGIL_PLAYBOOK_TIMEOUT: more than the default 300 s on a machine shared with a CI run.
+    timeout = int(os.environ.get("VIGIL_PLAYBOOK_TIMEOUT", "300"))
+    return subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, check=False, timeout=timeout)
 
 
 def recap_changed(output: str, host: str = "localhost") -> int:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Union
 
 import pytest
 import yaml
@@ -64,6 +64,19 @@ def _walk(tasks: Any) -> Iterable[Dict[str, Any]]:
             yield from _walk(task.get(key))
 
 
+def _dependencies(role_dir: Path) -> List[str]:
+    """The collection roles a role depends on (meta/main.yml), by their directory name."""
+    meta = role_dir / "meta" / "main.yml"
+    if not meta.is_file():
+        return []
+    found = []
+    for entry in (yaml.safe_load(meta.read_text(encoding="utf-8")) or {}).get("dependencies") or []:
+        name = entry.get("role") if isinstance(entry, dict) else entry
+        if isinstance(name, str):
+            found.append(name.split(".")[-1])
+    return found
+
+
 def render_role_vars(
     workdir: Path,
     role: str,
@@ -87,6 +100,13 @@ def render_role_vars(
     group_vars.mkdir(parents=True, exist_ok=True)
     defaults = (role_dir / "defaults" / "main.yml").read_text(encoding="utf-8")
     (group_vars / "role_defaults.yml").write_text(defaults, encoding="utf-8")
+    # The defaults of the role's dependencies (meta/main.yml), which a role sees too; loaded first
+    # (group_vars files are read in name order), so the role's own defaults win.
+    for index, dependency in enumerate(_dependencies(role_dir)):
+        dep_defaults = ROOT / "roles" / dependency / "defaults" / "main.yml"
+        if dep_defaults.is_file():
+            (group_vars / ("0%d_dependency_defaults.yml" % index)).write_text(
+                dep_defaults.read_text(encoding="utf-8"), encoding="utf-8")
     if inventory is None:
         inventory = {"all": {"hosts": {"localhost": {}}}}
     inventory = {"all": dict(inventory["all"], vars=dict(inventory["all"].get("vars") or {}, ansible_connection="local"))}

@@ -27,6 +27,8 @@ class Request:
         # Who the request authenticated as, when the fake checks identities (see
         # standins/elastic_security.py): a user name or "api_key:<name>"; None otherwise.
         self.auth: Optional[str] = None
+        # The body's bytes as sent (a package upload is not JSON).
+        self.raw: bytes = b""
 
     def __repr__(self) -> str:
         return "%s %s" % (self.method, self.path)
@@ -74,6 +76,7 @@ class FakeApi:
                     body = raw.decode("utf-8", errors="replace")
                 req = Request(self.command, unquote(parts.path), parse_qs(parts.query),
                               {k.lower(): v for k, v in self.headers.items()}, body)
+                req.raw = raw
                 with fake.lock:
                     fake.requests.append(req)
                     status, payload = fake.handle(req)

@@ -31,10 +31,13 @@ from __future__ import annotations
 import base64
 import copy
 import fnmatch
+import io
 import itertools
 import json
 import re
+import tarfile
 import uuid
+import zipfile
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from standins.base import FakeApi, Request
@@ -1397,6 +1400,12 @@ def kibana_operation(method: str, parts: List[str]) -> Optional[str]:
         return "POST /api/fleet/enrollment_api_keys"
     if parts == ["api", "detection_engine", "rules"] and method in ("POST", "PUT"):
         return "%s /api/detection_engine/rules" % method
+    if parts == ["api", "fleet", "outputs"] and method == "POST":
+        return "POST /api/fleet/outputs"
+    if parts[:3] == ["api", "fleet", "outputs"] and len(parts) == 4 and method == "PUT":
+        return "PUT /api/fleet/outputs/{outputId}"
+    if parts[:4] == ["api", "fleet", "epm", "packages"] and len(parts) == 6 and method == "POST":
+        return "POST /api/fleet/epm/packages/{pkgName}/{pkgVersion}"
     return None
 
 
@@ -1542,6 +1551,32 @@ WEBHOOK_DEFAULTS = {
 }
 
 
+# Fleet's own default output (Fleet creates it on setup: Elasticsearch on localhost).
+DEFAULT_OUTPUT = {
+    "id": "fleet-default-output",
+    "name": "default",
+    "type": "elasticsearch",
+    "hosts": ["http://localhost:9200"],
+    "is_default": True,
+    "is_default_monitoring": True,
+    "is_preconfigured": False,
+}
+# Packages the fake's registry offers (name -> versions); tests may add to fake.registry.
+REGISTRY = {
+    "fortinet_fortigate": ["1.25.6"],
+    "pfsense": ["1.18.0"],
+    "cisco_ios": ["1.16.1"],
+    "system": ["1.56.1", "1.64.0"],
+    "windows": ["2.3.6"],
+    "udp": ["1.19.1", "2.3.0"],
+    "tcp": ["1.18.1"],
+    "filestream": ["1.1.2"],
+    "winlog": ["1.5.1"],
+    "fleet_server": ["1.6.0"],
+}
+SECRET_OUTPUT_FIELDS = {"remote_elasticsearch": ("service_token",), "logstash": ("ssl.key",)}
+
+
 # Kibana feature privileges an API route needs: (read, write); a write needs "all".
 KIBANA_ROUTE_FEATURES = {
     "alerting": "stackAlerts",
@@ -1575,6 +1610,8 @@ class FakeKibana(ElasticFake):
         if parts[:2] == ["api", "status"]:
             return None
         feature = KIBANA_ROUTE_FEATURES.get(parts[1] if len(parts) > 1 else "")
+        if parts[1:3] == ["fleet", "epm"]:
+            feature = "fleet"  # Integrations (the package manager); the rest of Fleet is fleetv2
         if feature is None:
             return kbn_error(404, "Not Found")
         write = req.method != "GET"
@@ -1600,6 +1637,12 @@ class FakeKibana(ElasticFake):
         self.agent_policies: Dict[Tuple[str, str], Dict[str, Any]] = {}
         self.package_policies: Dict[Tuple[str, str], Dict[str, Any]] = {}
         self.enrollment_keys: Dict[Tuple[str, str], Dict[str, Any]] = {}
+        # Fleet outputs are global (not per space); Fleet creates its default output itself.
+        self.outputs: Dict[str, Dict[str, Any]] = {DEFAULT_OUTPUT["id"]: copy.deepcopy(DEFAULT_OUTPUT)}
+        self.output_secrets: Dict[str, Any] = {}
+        # Installed packages: name -> {"version", "install_source"}; the registry's packages (name -> versions).
+        self.packages: Dict[str, Dict[str, Any]] = {}
+        self.registry: Dict[str, List[str]] = {name: list(versions) for name, versions in REGISTRY.items()}
         self.rejected: List[Tuple[str, Violation]] = []
 
     def unauthorized(self) -> Answer:
@@ -1635,6 +1678,8 @@ class FakeKibana(ElasticFake):
             (["api", "fleet", "agent_policies"], self.fleet_agent_policies),
             (["api", "fleet", "package_policies"], self.fleet_package_policies),
             (["api", "fleet", "enrollment_api_keys"], self.fleet_enrollment_keys),
+            (["api", "fleet", "outputs"], self.fleet_outputs),
+            (["api", "fleet", "epm", "packages"], self.fleet_packages),
         ]
         for prefix, handler in routes:
             if parts[: len(prefix)] == prefix:
@@ -2060,6 +2105,12 @@ class FakeKibana(ElasticFake):
                     "An integration policy with the name %s already exists. "
                     "Please rename it or choose a different name." % body["name"],
                 )
+            package = body["package"]
+            if self.packages.get(package["name"], {}).get("version") != package.get("version"):
+                # Fleet installs the package a new package policy names when it is not installed.
+                error = self.install_package(package["name"], package.get("version"), "registry")
+                if error is not None:
+                    return error
             return 200, {"item": self.store_package_policy(space, None, dict(body, policy_id=policy_id))}
         if len(rest) == 1:
             key = (space, rest[0])
@@ -2104,6 +2155,148 @@ class FakeKibana(ElasticFake):
             self.stamp(item, created=False)
         self.package_policies[(space, item["id"])] = item
         return copy.deepcopy(item)
+
+    # -- Fleet: outputs ----------------------------------------------------------------
+    def fleet_outputs(self, req: Request, space: str, rest: List[str]) -> Answer:
+        if not rest and req.method == "GET":
+            return self.fleet_list(req, [self.output_view(o) for _key, o in sorted(self.outputs.items())])
+        if not rest and req.method == "POST":
+            body = dict(req.body or {})
+            output_id = body.get("id") or str(uuid.uuid4())
+            if output_id in self.outputs:
+                return kbn_error(409, "Output %s already exists" % output_id)
+            return self.store_output(output_id, None, body)
+        if len(rest) != 1:
+            return kbn_error(404, "Not Found")
+        output = self.outputs.get(rest[0])
+        if output is None:
+            return kbn_error(404, "Output %s not found" % rest[0])
+        if req.method == "GET":
+            return 200, {"item": self.output_view(output)}
+        if output.get("is_preconfigured"):
+            return kbn_error(400, "Preconfigured output %s cannot be updated or deleted outside of kibana config file."
+                             % rest[0])
+        if req.method == "PUT":
+            return self.store_output(rest[0], output, dict(req.body or {}))
+        if req.method == "DELETE":
+            if output.get("is_default") or output.get("is_default_monitoring"):
+                return kbn_error(400, "Default output %s cannot be deleted." % rest[0])
+            del self.outputs[rest[0]]
+            self.output_secrets.pop(rest[0], None)
+            return 200, {"id": rest[0]}
+        return kbn_error(404, "Not Found")
+
+    def store_output(self, output_id: str, previous: Optional[Dict[str, Any]], body: Dict[str, Any]) -> Answer:
+        merged = dict(copy.deepcopy(previous or {}), **copy.deepcopy(body))
+        merged["id"] = output_id
+        kind = merged.get("type")
+        if previous is None and kind == "remote_elasticsearch" and not (
+                body.get("service_token") or (body.get("secrets") or {}).get("service_token")):
+            return kbn_error(400, "Service token is required for remote_elasticsearch output")
+        if kind == "elasticsearch" and "secrets" in merged:
+            return kbn_error(400, "[request body.secrets]: definition for this key is missing")
+        secrets = self.output_secrets.setdefault(output_id, {})
+        plain = merged.pop("service_token", None)
+        if plain:
+            secrets["service_token"] = plain
+        for key, value in (merged.pop("secrets", None) or {}).items():
+            flat = value if key != "ssl" else (value or {}).get("key")
+            if isinstance(flat, str):
+                secrets["ssl.key" if key == "ssl" else key] = flat
+        refs = {name: {"id": "secret-%s-%s" % (output_id, name.replace(".", "-"))} for name in sorted(secrets)}
+        if refs:
+            merged["secrets"] = {"ssl": {"key": refs["ssl.key"]}} if "ssl.key" in refs else {}
+            if "service_token" in refs:
+                merged["secrets"]["service_token"] = refs["service_token"]
+        merged.setdefault("is_default", False)
+        merged.setdefault("is_default_monitoring", False)
+        merged.setdefault("is_preconfigured", False)
+        for flag in ("is_default", "is_default_monitoring"):
+            if merged[flag]:  # one default (and one monitoring default) at a time, as Fleet keeps it
+                for other_id, other in self.outputs.items():
+                    if other_id != output_id:
+                        other[flag] = False
+        self.outputs[output_id] = merged
+        return 200, {"item": self.output_view(merged)}
+
+    @staticmethod
+    def output_view(output: Dict[str, Any]) -> Dict[str, Any]:
+        return copy.deepcopy(output)
+
+    # -- Fleet: packages (EPM) ----------------------------------------------------------
+    def fleet_packages(self, req: Request, space: str, rest: List[str]) -> Answer:
+        if not rest and req.method == "POST":
+            return self.upload_package(req)
+        if len(rest) == 1 and req.method in ("GET", "DELETE"):
+            # The version may be left out: the installed one, else the registry's latest.
+            known = self.registry.get(rest[0]) or []
+            latest = max(known, key=_version_key) if known else None
+            rest = [rest[0], self.packages.get(rest[0], {}).get("version") or latest or ""]
+        if len(rest) != 2:
+            return kbn_error(404, "Not Found")
+        name, version = rest
+        if version not in self.registry.get(name, []) and self.packages.get(name, {}).get("version") != version:
+            return kbn_error(404, "[%s-%s] package not found in registry" % (name, version))
+        installed = self.packages.get(name)
+        if req.method == "GET":
+            item: Dict[str, Any] = {"name": name, "version": version, "title": name, "assets": {},
+                                    "status": "installed" if installed else "not_installed"}
+            if installed:
+                item["installationInfo"] = {"name": name, "version": installed["version"],
+                                            "install_status": "installed",
+                                            "install_source": installed["install_source"]}
+            return 200, {"item": item, "metadata": {"has_policies": self.package_in_use(name)}}
+        if req.method == "POST":
+            error = self.install_package(name, version, "registry", force=bool((req.body or {}).get("force")))
+            if error is not None:
+                return error
+            return 200, {"items": [{"id": "logs-%s" % name, "type": "index_template"}],
+                         "_meta": {"install_source": "registry"}}
+        if req.method == "DELETE":
+            if not installed:
+                return kbn_error(400, "%s is not installed" % name)
+            if self.package_in_use(name):
+                return kbn_error(400, "Unable to remove package with existing package policy(s) in use by agent(s)")
+            del self.packages[name]
+            return 200, {"items": []}
+        return kbn_error(404, "Not Found")
+
+    def upload_package(self, req: Request) -> Answer:
+        """Install by upload: a zip or gzip tar holding <name>-<version>/manifest.yml (Fleet reads name and version there)."""
+        kind = req.headers.get("content-type", "")
+        if kind not in ("application/zip", "application/gzip"):
+            return kbn_error(400, "Unsupported content type %s: use application/zip or application/gzip" % kind)
+        try:
+            if kind == "application/zip":
+                with zipfile.ZipFile(io.BytesIO(req.raw)) as archive:
+                    names = archive.namelist()
+            else:
+                with tarfile.open(fileobj=io.BytesIO(req.raw), mode="r:gz") as archive:
+                    names = archive.getnames()
+        except (zipfile.BadZipFile, tarfile.TarError, OSError):
+            return kbn_error(400, "Error during extraction of package: the archive cannot be read")
+        manifests = [n for n in names if re.fullmatch(r"[^/]+-[0-9][^/]*/manifest\.yml", n)]
+        if len(manifests) != 1:
+            return kbn_error(400, "Package must contain a top-level manifest.yml file.")
+        name, version = manifests[0].split("/")[0].rsplit("-", 1)
+        self.registry.setdefault(name, [])
+        if version not in self.registry[name]:
+            self.registry[name].append(version)
+        self.install_package(name, version, "upload", force=True)
+        return 200, {"items": [{"id": "logs-%s" % name, "type": "index_template"}], "_meta": {"install_source": "upload"}}
+
+    def install_package(self, name: str, version: Optional[str], source: str, force: bool = False) -> Optional[Answer]:
+        if version not in self.registry.get(name, []):
+            return kbn_error(404, "[%s-%s] package not found in registry" % (name, version))
+        installed = self.packages.get(name)
+        if installed and not force and _version_key(installed["version"]) > _version_key(str(version)):
+            # Fleet refuses a downgrade unless forced.
+            return kbn_error(400, "Package %s-%s is out-of-date and cannot be installed or updated" % (name, version))
+        self.packages[name] = {"version": version, "install_source": source}
+        return None
+
+    def package_in_use(self, name: str) -> bool:
+        return any(pp["package"]["name"] == name for pp in self.package_policies.values())
 
     # -- Fleet: enrollment API keys -----------------------------------------------------
     def fleet_enrollment_keys(self, req: Request, space: str, rest: List[str]) -> Answer:
@@ -2162,3 +2355,7 @@ class FakeKibana(ElasticFake):
         }
         self.enrollment_keys[(space, key_id)] = key
         return key
+
+
+def _version_key(version: str) -> Tuple[int, ...]:
+    return tuple(int(part) if part.isdigit() else 0 for part in re.split(r"[.-]", version))

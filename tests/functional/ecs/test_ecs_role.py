@@ -22,6 +22,7 @@ from typing import Any, Dict, Tuple
 import pytest
 
 from ansible_collections.vigil.monitoring.plugins.filter import ecs_pipeline as ep
+from ansible_collections.vigil.monitoring.plugins.module_utils.canonical import pipeline_hash
 from ecs_support import BAD_FIELD_MAP, ROOT, field_map_names, load_field_map, load_yaml
 from standins.base import FakeApi, Request
 
@@ -94,8 +95,24 @@ def run_role(tmp_path: Path, extra_vars: Dict[str, Any]) -> subprocess.Completed
     return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=300)
 
 
+ROLE_FILES = ROOT / "roles" / "ecs_pipelines" / "files"
+
+
+def rendered_custom(body: Dict[str, Any]) -> Dict[str, Any]:
+    """A @custom pipeline as the role renders it: the content hash is added by the upload module."""
+    return dict(body, _meta={k: v for k, v in body["_meta"].items() if k != "vigil_hash"})
+
+
 def expected_bodies() -> Dict[str, Dict[str, Any]]:
-    return {ep.ecs_pipeline_name(load_field_map(n)): ep.ecs_pipeline(load_field_map(n)) for n in field_map_names()}
+    """The field maps' pipelines and the integrations' @custom pipelines (files/integration_custom)."""
+    found = {ep.ecs_pipeline_name(load_field_map(n)): ep.ecs_pipeline(load_field_map(n)) for n in field_map_names()}
+    for path in sorted((ROLE_FILES / "integration_custom").glob("*.yml")):
+        custom = load_yaml(path)
+        body = {"description": custom["description"], "processors": custom["processors"],
+                "_meta": {"managed_by": "vigil", "integration": custom["integration"], "field_map": custom["field_map"]}}
+        body["_meta"]["vigil_hash"] = pipeline_hash(body)  # what the upload module adds
+        found[custom["name"]] = body
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -126,11 +143,13 @@ def test_role_renders_and_uploads_unchanged_bodies_with_credentials_and_is_idemp
     assert sorted(p.stem for p in render_dir.glob("*.json")) == sorted(expected)
     for name, body in expected.items():
         text = (render_dir / ("%s.json" % name)).read_text(encoding="utf-8")
-        assert "{{{_ingest.on_failure_message}}}" in text
-        assert json.loads(text) == body, name
+        if not name.endswith("@custom"):  # the field maps' on_failure; the @custom ones have none
+            assert "{{{_ingest.on_failure_message}}}" in text
+        assert json.loads(text) == (rendered_custom(body) if name.endswith("@custom") else body), name
     # still intact after one more set_fact and copy in the caller's play
     roundtrip = json.loads((tmp_path / "roundtrip.json").read_text(encoding="utf-8"))
-    assert {item["name"]: item["body"] for item in roundtrip} == expected
+    assert {item["name"]: item["body"] for item in roundtrip} == {
+        name: rendered_custom(body) if name.endswith("@custom") else body for name, body in expected.items()}
     fortigate = next(item for item in roundtrip if item["name"] == "vigil-ecs-fortinet-fortigate")
     assert fortigate["samples"] == ep.simulate_samples(load_field_map("fortinet_fortigate"))
 

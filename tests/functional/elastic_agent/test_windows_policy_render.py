@@ -39,7 +39,7 @@ RENDER_PLAYBOOK = role_render_playbook(
     "Render the elastic_agent role's Windows policy on the controller",
     ROLE,
     RENDER_TASKS.format(role=ROLE),
-    vars_files=("defaults/main.yml", "vars/main.yml", "vars/Windows.yml"),
+    vars_files=("../_elastic_common/defaults/main.yml", "defaults/main.yml", "vars/main.yml", "vars/Windows.yml"),
 )
 
 CHANNELS = {
@@ -85,15 +85,17 @@ def test_standalone_output_uses_the_windows_ca_path(rendered: Dict[str, Any]) ->
     assert output["ssl.verification_mode"] == "full"
 
 
-def test_fleet_package_policies_use_the_winlog_integration(rendered: Dict[str, Any]) -> None:
+def test_fleet_package_policies_use_elastics_windows_integrations(rendered: Dict[str, Any]) -> None:
+    """Under Fleet the event logs are Elastic's System (Security, System) and Windows (Sysmon) integrations."""
     policies = {p["name"]: p for p in rendered["fleet"]}
-    assert set(policies) == {"vigil-windows-windows-security", "vigil-windows-windows-system", "vigil-windows-windows-sysmon"}
-    security = policies["vigil-windows-windows-security"]
-    assert security["package"]["name"] == "winlog"
-    stream = security["inputs"]["winlogs-winlog"]["streams"]["winlog.winlog"]
-    assert stream["vars"]["channel"] == "Security"
-    # The winlog integration takes the pipeline as custom YAML, not a pipeline variable.
-    assert stream["vars"]["custom"] == "pipeline: vigil-ecs-windows-security"
-    assert "retention security" in security["description"]
-    sysmon_vars = policies["vigil-windows-windows-sysmon"]["inputs"]["winlogs-winlog"]["streams"]["winlog.winlog"]["vars"]
-    assert sysmon_vars["channel"] == "Microsoft-Windows-Sysmon/Operational" and "custom" not in sysmon_vars
+    assert set(policies) == {"vigil-windows-system", "vigil-windows-windows"}
+    system = policies["vigil-windows-system"]
+    assert system["package"]["name"] == "system"
+    streams = {"system.security": {"enabled": True}, "system.system": {"enabled": True}}
+    assert system["inputs"]["system-winlog"] == {"enabled": True, "streams": streams}
+    # Nothing else of the System integration on Windows hosts (no Linux files, no metrics).
+    assert all(not v["enabled"] for k, v in system["inputs"].items() if k != "system-winlog")
+    assert "retention security" in system["description"]
+    sysmon = policies["vigil-windows-windows"]
+    assert sysmon["package"]["name"] == "windows"
+    assert list(sysmon["inputs"]["windows-winlog"]["streams"]) == ["windows.sysmon_operational"]

@@ -258,6 +258,15 @@ PACKAGE_POLICY = {
         }
     },
 }
+OUTPUT = {
+    "id": "vigil-elasticsearch",
+    "name": "Vigil Elasticsearch",
+    "type": "elasticsearch",
+    "hosts": ["https://es-1.example.org:9200"],
+    "is_default": True,
+    "ca_trusted_fingerprint": "ab" * 32,
+    "ssl": {"certificate_authorities": ["-----BEGIN CERTIFICATE-----"], "verification_mode": "full"},
+}
 RULE_UPDATE = {k: v for k, v in RULE.items() if k not in ("rule_type_id", "consumer")}
 CONNECTOR_ID = "2b7c3a10-9a7e-4a55-8d8e-0f5b7d1c2e33"
 # An indicator match rule as kibana_rule sends it (POST creates, PUT replaces; rule_id names it).
@@ -367,6 +376,30 @@ KIBANA_CASES = [
         PACKAGE_POLICY,
         dict(PACKAGE_POLICY, agents=3),
         "[request body.agents]: definition for this key is missing",
+    ),
+    (
+        "POST /api/fleet/outputs",
+        "POST",
+        "/api/fleet/outputs",
+        OUTPUT,
+        dict(OUTPUT, api_key="id:key"),
+        "[request body.api_key]: definition for this key is missing",
+    ),
+    (
+        "PUT /api/fleet/outputs/{outputId}",
+        "PUT",
+        "/api/fleet/outputs/o1",
+        {"hosts": ["https://es-1.example.org:9200"]},
+        {"type": "elasticsearch", "ssl": {"verification_mode": "maybe"}},
+        "[request body.ssl.verification_mode]: [maybe] is not one of",
+    ),
+    (
+        "POST /api/fleet/epm/packages/{pkgName}/{pkgVersion}",
+        "POST",
+        "/api/fleet/epm/packages/fortinet_fortigate/1.25.6",
+        {"force": False},
+        {"force": True, "version": "1.25.6"},
+        "[request body.version]: definition for this key is missing",
     ),
     (
         "POST /api/fleet/enrollment_api_keys",

@@ -234,6 +234,9 @@ CASES: Dict[str, Case] = {
     "kibana_fleet_agent_policy": Case(_kibana, {"name": "vigil matrix", "namespace": "lab"}),
     "kibana_fleet_enrollment_token": Case(_kibana, {"policy_id": "vigil-matrix-policy", "name": "vigil-matrix"},
                                           seed=_with_agent_policy),
+    "kibana_fleet_output": Case(_kibana, {"id": "vigil-matrix-output", "name": "matrix", "type": "elasticsearch",
+                                          "hosts": ["https://es.example.org:9200"]}),
+    "kibana_fleet_package": Case(_kibana, {"name": "fortinet_fortigate", "version": "1.25.6"}),
     "kibana_rule": Case(_kibana, {
         "id": KIBANA_ID, "rule_type_id": ".es-query", "name": "matrix rule", "interval": "1m",
         "params": {"searchType": "esQuery", "index": ["logs-*"], "timeField": "@timestamp",

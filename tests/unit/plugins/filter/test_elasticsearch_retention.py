@@ -27,7 +27,8 @@ COMPOSED = ["logs@mappings", "logs@settings", "ecs@mappings"]
 AGENTS = [{"id": "edge", "inputs": [
     {"id": "fw", "dataset": "vigil.fortinet_fortigate", "retention": "firewall"},
     {"id": "acme", "dataset": "vigil.acme", "retention": "firewall"},
-    {"id": "fleet-fw", "dataset": "fortinet_fortigate.log", "package": "fortinet_fortigate", "retention": "firewall"},
+    # An input naming Elastic's integration without a dataset of Vigil's: only the integration's stream (Fleet).
+    {"id": "fleet-fw", "integration": "fortinet_fortigate", "retention": "firewall"},
     {"id": "nodataset", "retention": "firewall"},
     {"id": "app", "dataset": "vigil.app", "retention": "system"},
 ]}, {"id": "no-inputs"}, "not a policy"]
@@ -65,7 +66,7 @@ def test_without_tiers_a_class_is_hot_then_delete_attached_through_custom_hooks(
     assert out["component_templates"][0]["body"] == {
         "template": {"settings": {"index.lifecycle.name": "vigil-firewall", "index.number_of_replicas": "0"}},
         "_meta": {"managed_by": "vigil", "retention": "firewall"}}
-    # Index templates only for what Vigil owns: not for an integration's dataset, listed or from a package input.
+    # Index templates only for what Vigil owns: not for an integration's dataset, listed or from an integration input.
     assert [t["name"] for t in out["index_templates"]] == ["vigil-logs-vigil.fortinet_fortigate", "vigil-logs-vigil.acme"]
     assert out["index_templates"][1]["body"] == {
         "index_patterns": ["logs-vigil.acme-*"], "data_stream": {}, "priority": 150,
@@ -157,6 +158,41 @@ def test_a_usable_retention_has_no_problems():
 def test_warm_beyond_delete_is_refused_also_without_a_warm_tier():
     with pytest.raises(AnsibleFilterError, match="warm_after 14d is not before delete_after 7d"):
         retention([{"name": "x", "delete_after": "7d", "owned_datasets": ["a"], "warm_after": "14d"}], node_roles=NO_TIERS)
+
+
+
+def test_an_input_naming_an_integration_hooks_both_its_streams_and_owns_only_vigils():
+    """The shipped input shape (elastic_agent_policies): Vigil's dataset for standalone mode, Elastic's integration
+    under Fleet. Both data streams get the class's @custom hook; only Vigil's gets a Vigil index template, since Fleet
+    installs the integration's own (priority 200) and a Vigil template must never stand in for it."""
+    agents = [{"id": "collectors", "inputs": [
+        {"id": "pfsense", "type": "udp", "dataset": "vigil.pfsense_filterlog", "integration": "pfsense", "retention": "firewall"},
+        {"id": "auth", "type": "journald", "dataset": "vigil.linux_auth", "integration": "system_auth", "retention": "security"},
+    ]}]
+    out = elasticsearch_retention([{"name": "firewall", "delete_after": "365d"}, {"name": "security", "delete_after": "365d"}],
+                                  agents, NO_TIERS, [], {"composed_of": COMPOSED})
+    hooks = {c["name"]: c["retention"] for c in out["component_templates"]}
+    assert hooks == {"logs-vigil.pfsense_filterlog@custom": "firewall", "logs-pfsense.log@custom": "firewall",
+                     "logs-vigil.linux_auth@custom": "security", "logs-system.auth@custom": "security"}
+    assert sorted(t["name"] for t in out["index_templates"]) == ["vigil-logs-vigil.linux_auth",
+                                                                 "vigil-logs-vigil.pfsense_filterlog"]
+
+
+def test_an_integrations_stream_in_another_class_than_its_input_is_refused():
+    agents = [{"id": "edge", "inputs": [{"id": "fw", "dataset": "vigil.fw", "integration": "pfsense", "retention": "security"}]}]
+    entries = [{"name": "firewall", "delete_after": "365d", "datasets": ["pfsense.log"]},
+               {"name": "security", "delete_after": "365d"}]
+    problems = elasticsearch_retention_problems(entries, agents, NO_TIERS, [], {"composed_of": COMPOSED})
+    assert any("the dataset pfsense.log is in the retentions firewall and security" in p for p in problems), problems
+
+
+def test_an_unknown_integration_is_refused_naming_the_input():
+    agents = [{"id": "edge", "inputs": [{"id": "fw", "dataset": "vigil.fw", "integration": "fortigate", "retention": "x"}]}]
+    problems = elasticsearch_retention_problems([{"name": "x", "delete_after": "90d"}], agents, NO_TIERS, [],
+                                                {"composed_of": COMPOSED})
+    assert problems == ["elasticsearch_retention_agent_policies: the input fw names the integration 'fortigate', which "
+                        "Vigil does not know (known: cisco_ios, fortinet_fortigate, pfsense, system_auth, system_security, "
+                        "system_syslog, system_system, windows_sysmon)"]
 
 
 # -- snapshots ---------------------------------------------------------------------------
