@@ -160,7 +160,6 @@ def test_warm_beyond_delete_is_refused_also_without_a_warm_tier():
         retention([{"name": "x", "delete_after": "7d", "owned_datasets": ["a"], "warm_after": "14d"}], node_roles=NO_TIERS)
 
 
-
 def test_an_input_naming_an_integration_hooks_both_its_streams_and_owns_only_vigils():
     """The shipped input shape (elastic_agent_policies): Vigil's dataset for standalone mode, Elastic's integration
     under Fleet. Both data streams get the class's @custom hook; only Vigil's gets a Vigil index template, since Fleet
