@@ -128,7 +128,7 @@ def firewall_templates() -> dict:
     """Vigil's retention for the firewall logs (elasticsearch role), for OpenSearch:
     {"components": {name: body}, "templates": {dataset: (name, body)}}."""
     retention = role_value("elasticsearch", "{{ _elasticsearch_retention }}",
-                           {"groups": {}, "elasticsearch_retention_agent_policies": FIREWALL_AGENT_POLICIES})
+                           {"groups": {}, "hostvars": {}, "elasticsearch_retention_agent_policies": FIREWALL_AGENT_POLICIES})
     components = {}
     for component in retention["component_templates"]:
         if component["retention"] == "firewall" and component["dataset"].startswith("vigil."):
