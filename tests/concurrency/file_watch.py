@@ -54,14 +54,22 @@ class FileWatcher(threading.Thread):
             self.errors.append("%s: %r" % (exc, text[:200]))
             return None
 
+    def _observe(self) -> None:
+        count = self._snapshot()
+        self.reads += 1
+        if count is not None and (not self.counts or self.counts[-1] != count):
+            self.counts.append(count)
+
     def run(self) -> None:
         while not self.stop_event.is_set():
-            count = self._snapshot()
-            self.reads += 1
-            if count is not None and (not self.counts or self.counts[-1] != count):
-                self.counts.append(count)
+            self._observe()
             time.sleep(self.interval)
 
     def stop(self) -> None:
+        """Stop polling, then read the file once more: on a loaded machine the thread may
+        not have been scheduled between the last write and the stop."""
+        if self.stop_event.is_set():
+            return
         self.stop_event.set()
         self.join(timeout=10)
+        self._observe()

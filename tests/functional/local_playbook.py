@@ -56,8 +56,11 @@ def isolated_environment(workdir: Path, **settings: Any) -> Dict[str, str]:
         """).format(root=ROOT) + extra,
         encoding="utf-8",
     )
+    # Importing Molecule (tests/tooling) sets ANSIBLE_FORCE_COLOR in this process, which
+    # would beat ANSIBLE_NOCOLOR and colour the recaps the tests read.
+    inherited = {key: value for key, value in os.environ.items() if key not in ("ANSIBLE_FORCE_COLOR", "PY_COLORS")}
     return dict(
-        os.environ,
+        inherited,
         ANSIBLE_CONFIG=str(workdir / "ansible.cfg"),
         ANSIBLE_NOCOLOR="1",
         ANSIBLE_LOCAL_TEMP=str(workdir / "tmp"),

@@ -56,7 +56,7 @@ TASK_VARS = dict(
     **task_vars("grafana", "community_fetch.yml", "Map the community dashboards' datasources to Vigil's"),
     **task_vars("grafana", "plugins.yml", "Install and pin plugins"),
 )
-FIXTURES = ROOT / "tests" / "unit" / "dashboards" / "fixtures" / "community"
+FIXTURES = ROOT / "tests" / "functional" / "dashboards" / "fixtures" / "community"
 
 LONG = "prometheus-replica-in-the-second-datacenter.example.org"
 INVENTORY = {

@@ -200,7 +200,6 @@ def test_without_an_elastic_password_only_the_listed_users_are_accepted_and_logg
 def test_the_fake_accepts_every_shipped_ecs_pipeline_and_refuses_unknown_options():
     """The lab uploads the ECS pipelines to the stand-in: the processors they use (grok,
     kv, csv, date, json...) are accepted with Elasticsearch's documented options."""
-    sys.path.insert(0, str(ROOT / "tests" / "unit" / "ecs"))
     from ansible_collections.vigil.monitoring.plugins.filter import ecs_pipeline as ep
     from ecs_support import field_map_names, load_field_map
     from standins.base import Request
