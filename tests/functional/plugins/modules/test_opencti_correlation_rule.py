@@ -77,7 +77,9 @@ def test_rule_routes_allowed_traffic_to_c2_as_a_critical_alert(tmp_path, kibana)
     rule = kibana.detection[("default", RULE_ID)]
     assert rule["type"] == "threat_match"
     assert rule["severity"] == "critical" and rule["risk_score"] == 99
-    assert rule["index"] == ["logs-vigil.fortinet_fortigate-*", "logs-vigil.pfsense_filterlog-*"]
+    # The firewalls' streams under both agent modes: Vigil's (standalone) and Elastic's integrations' (Fleet).
+    assert rule["index"] == ["logs-vigil.fortinet_fortigate-*", "logs-vigil.pfsense_filterlog-*",
+                             "logs-fortinet_fortigate.log-*", "logs-pfsense.log-*"]
     assert "event.outcome:success" in rule["query"] and "event.type:allowed" in rule["query"]
     assert rule["threat_index"] == ["logs-ti_custom_opencti.indicator*"]
     assert rule["threat_mapping"] == [
