@@ -113,11 +113,11 @@ EXAMPLES = r"""
     secure_settings:
       url: "{{ vault_slack_webhook_url }}"
 
-- name: Push a rotated secret once (the webhook above, with the new password)
+# After rotating vault_oncall_webhook_password: the same integration (a YAML merge key
+# repeats the options above), sending the secret once.
+- name: Push the rotated webhook password
   vigil.monitoring.grafana_contact_point:
     <<: *oncall_webhook
-    secure_settings:
-      password: "{{ vault_oncall_webhook_password_new }}"
     force_secret_update: true
 
 - name: Remove the Slack integration
