@@ -59,19 +59,44 @@ def _pylit(value: Any) -> str:
     raise TypeError("unexpected value %r" % (value,))
 
 
+def _tuple_lines(values: Sequence[str], indent: str, head: str, tail: str) -> List[str]:
+    """``head(v1, v2, ...)tail`` on one line when it fits, else one value a line."""
+    joined = ", ".join(_pylit(v) for v in values) + ("," if len(values) == 1 else "")
+    inline = "%s%s(%s)%s" % (indent, head, joined, tail)
+    if len(inline) <= MAX_LINE:
+        return [inline]
+    return ["%s%s(" % (indent, head)] + ["%s    %s," % (indent, _pylit(v)) for v in values] + ["%s)%s" % (indent, tail)]
+
+
+def _shared_name(key: str) -> str:
+    """The constant for a value list several fields share, named after the first of them."""
+    return "_" + "".join(ch if ch.isalnum() else "_" for ch in key.upper())
+
+
 def _tuple_block(name: str, mapping: Mapping[str, Sequence[str]]) -> List[str]:
-    """Render ``NAME = {key: (v1, v2, ...), ...}``, wrapping long tuples one value a line."""
-    lines = ["%s = {" % name]
+    """Render ``NAME = {key: (v1, v2, ...), ...}``, wrapping long tuples one value a line.
+
+    A long tuple that several keys share (ECS reuses a field set in several places, for example
+    ``threat.indicator.*`` in ``threat.enrichments.indicator.*``) is written once, as a constant
+    before the mapping, and the keys refer to it.
+    """
+    lines: List[str] = []
+    shared: Dict[Tuple[str, ...], str] = {}
+    keys_by_values: Dict[Tuple[str, ...], List[str]] = {}
+    for key in sorted(mapping):
+        keys_by_values.setdefault(tuple(mapping[key]), []).append(key)
+    for values, keys in keys_by_values.items():
+        block = _tuple_lines(values, "", "", "")
+        if len(keys) > 1 and len(block) > 1:
+            shared[values] = _shared_name(keys[0])
+            lines.extend(_tuple_lines(values, "", shared[values] + " = ", ""))
+    lines.append("%s = {" % name)
     for key in sorted(mapping):
         values = tuple(mapping[key])
-        joined = ", ".join(_pylit(v) for v in values) + ("," if len(values) == 1 else "")
-        inline = "    %s: (%s)," % (_pylit(key), joined)
-        if len(inline) <= MAX_LINE:
-            lines.append(inline)
-            continue
-        lines.append("    %s: (" % _pylit(key))
-        lines.extend("        %s," % _pylit(v) for v in values)
-        lines.append("    ),")
+        if values in shared:
+            lines.append("    %s: %s," % (_pylit(key), shared[values]))
+        else:
+            lines.extend(_tuple_lines(values, "    ", "%s: " % _pylit(key), ","))
     lines.append("}")
     return lines
 

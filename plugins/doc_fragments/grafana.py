@@ -8,7 +8,16 @@ from __future__ import annotations
 
 class ModuleDocFragment:
     DOCUMENTATION = r"""
+author:
+  - Vigil maintainers (@vigil-monitoring)
 options:
+  state:
+    description:
+      - V(present) creates the resource or updates it to match the options.
+      - V(absent) deletes it; a resource that does not exist is no change.
+    type: str
+    choices: [present, absent]
+    default: present
   org_id:
     description:
       - Grafana organisation to work in, sent as the C(X-Grafana-Org-Id) header. Without it Grafana uses the token's

@@ -34,6 +34,7 @@ and label values are converted to strings the same way (booleans become 'true'/'
 from __future__ import annotations
 
 import re
+from inspect import signature
 from collections import OrderedDict
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
@@ -223,16 +224,17 @@ def file_sd_entry(
     return {"targets": [target], "labels": _labels(computed, where)}
 
 
-def file_sd_entries(
-    hosts: Any,
-    hostvars: Any,
-    port: Any,
-    role: str = "node",
-    labels: Optional[Mapping[str, Any]] = None,
-    port_var: Optional[str] = None,
-    instance: bool = True,
-) -> List[Dict[str, Any]]:
-    """Inventory hosts -> file_sd groups, one per host (see DOCUMENTATION_FILE_SD_ENTRIES)."""
+def file_sd_entries(hosts: Any, hostvars: Any, port: Any, *options: Any, **keywords: Any) -> List[Dict[str, Any]]:
+    """Inventory hosts -> file_sd groups, one per host (see DOCUMENTATION_FILE_SD_ENTRIES).
+
+    ``options`` and ``keywords`` are file_sd_entry's (role, labels, port_var, instance), checked
+    against its signature before any host is read, so that both filters take the same arguments.
+    """
+    try:
+        signature(file_sd_entry).bind("", hostvars, port, *options, **keywords)
+    except TypeError as exc:
+        raise AnsibleFilterError("file_sd_entries: %s (it takes hostvars, port, role, labels, port_var, instance)"
+                                 % exc) from None
     if hosts is None:
         return []
     if isinstance(hosts, str):
@@ -242,7 +244,7 @@ def file_sd_entries(
     entries: List[Dict[str, Any]] = []
     owners: Dict[str, str] = {}
     for host in hosts:
-        entry = file_sd_entry(host, hostvars, port, role, labels, port_var, instance)
+        entry = file_sd_entry(host, hostvars, port, *options, **keywords)
         target = entry["targets"][0]
         if target in owners and owners[target] != host:
             raise AnsibleFilterError(

@@ -22,7 +22,12 @@ import re
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import ApiResource, api_module
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import (
+    ApiResource,
+    api_module,
+    reconcile,
+    state_option,
+)
 from ansible_collections.vigil.monitoring.plugins.module_utils.durations import (
     canonical_duration,
     check_duration,
@@ -51,11 +56,12 @@ RULE_READ_ONLY = frozenset(("id", "updated", "provenance"))
 
 # --------------------------------------------------------------------------- module set-up
 def grafana_argument_spec(**extra: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
-    """Connection options, org and provenance options, plus the module's own options."""
+    """Connection options, org, provenance and state options, plus the module's own options."""
     spec = api_argument_spec()
     spec.update(
         org_id=dict(type="int"),
         disable_provenance=dict(type="bool", default=False),
+        state=state_option(),
     )
     spec.update(extra)
     return spec
@@ -75,6 +81,12 @@ def grafana_module(argument_spec: Dict[str, Any], **kwargs: Any) -> AnsibleModul
     if org_id is not None and org_id < 1:
         module.fail_json(msg="org_id must be a positive organisation ID (1 is Grafana's main org), got %d" % org_id)
     return module
+
+
+def grafana_main(resource_class: Any, **options: Dict[str, Any]) -> None:
+    """A grafana_* module's main: the family's options plus ``options``, then reconcile one ``resource_class``."""
+    module = grafana_module(grafana_argument_spec(**options))
+    reconcile(resource_class(module, GrafanaClient(module)))
 
 
 class GrafanaClient(ApiClient):
@@ -265,6 +277,19 @@ def rule_options_spec() -> Dict[str, Dict[str, Any]]:
     )
 
 
+def rule_group_rules_spec() -> Dict[str, Dict[str, Any]]:
+    """grafana_rule_group's ``rules`` suboptions: a listed rule needs its title, condition and data."""
+    spec = rule_options_spec()
+    for name in ("title", "condition", "data"):
+        spec[name] = dict(spec[name], required=True)
+    return spec
+
+
+def rule_state(raw: Dict[str, Any], opts: Dict[str, Any]) -> Dict[str, Any]:
+    """A fetched rule normalised for comparison with the rule ``opts`` ask for (optional fields only if set)."""
+    return normalise_rule(raw, managed_optional_fields(opts))
+
+
 def validate_rule_options(opts: Dict[str, Any], prefix: str = "") -> Optional[str]:
     """First problem with one rule's options, named the way the user wrote them; None when valid."""
     problem = check_uid(opts.get("uid"), prefix + "uid")
@@ -371,11 +396,48 @@ def rule_payload(
 
 # --------------------------------------------------------------------------- resources
 class GrafanaResource(ApiResource):
-    """A provisioning resource: its provenance is part of its state, compared and shown like any field."""
+    """A provisioning resource: its provenance is part of its state, compared and shown like any field.
+
+    ``url_segments`` places the resource under ``/api/v1/provisioning``: fixed segments, and
+    ``{option}`` for the value of an option (quoted). Those options identify the resource: messages
+    name it by their values (joined with ``/``). A resource with such a URL is read with a GET
+    (404: absent) and deleted with a DELETE there; a module overrides what differs.
+    """
 
     status_hints = AUTH_HINTS
     # Grafana lets a PUT move this resource from provenance 'api' to '' (rules and rule groups allow it).
     api_to_none_allowed = False
+    # For example ("alert-rules", "{uid}").
+    url_segments: Tuple[str, ...] = ()
+
+    def _segment_values(self) -> List[Tuple[bool, str]]:
+        """(is an option value, text) for every URL segment."""
+        return [(True, str(self.params[seg[1:-1]])) if seg.startswith("{") else (False, seg)
+                for seg in self.url_segments]
+
+    @property
+    def name(self) -> str:
+        return "/".join(text for is_option, text in self._segment_values() if is_option)
+
+    @property
+    def path(self) -> str:
+        return provisioning_path(*(text for _is_option, text in self._segment_values()))
+
+    @property
+    def collection_path(self) -> str:
+        """Where a new resource is POSTed: the URL up to the first option."""
+        fixed = []
+        for is_option, text in self._segment_values():
+            if is_option:
+                break
+            fixed.append(text)
+        return provisioning_path(*fixed)
+
+    def fetch(self) -> Optional[Dict[str, Any]]:
+        return self.client.get_optional(self.path, expect=dict)
+
+    def delete(self, raw: Any) -> None:
+        self.client.delete(self.path)
 
     def provenance_of(self, raw: Dict[str, Any]) -> str:
         return current_provenance(raw)

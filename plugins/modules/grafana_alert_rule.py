@@ -37,91 +37,18 @@ description:
     the task fails with Grafana's message."
   - Fields of the rule this module has no option for (for example C(record) or
     C(missingSeriesEvalsToResolve)) are kept as they are on update.
-author:
-  - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.api
-  - vigil.monitoring.grafana
-  - vigil.monitoring.resource
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.grafana, vigil.monitoring.resource, vigil.monitoring.grafana_rule]
 options:
-  uid:
-    description:
-      - UID of the rule, 1 to 40 characters from C(a-z A-Z 0-9 - _). You choose it; keep it
-        stable, it is how the rule is found again.
-    type: str
-    required: true
   state:
     description:
       - V(present) creates the rule or updates it to match the options.
       - V(absent) deletes it; a rule that does not exist is no change.
-    type: str
-    choices: [present, absent]
-    default: present
-  title:
-    description:
-      - Title of the rule (at most 190 characters). Grafana refuses two rules with the same
-        title in one folder. Required with O(state=present).
-    type: str
   folder_uid:
     description: UID of the Grafana folder holding the rule. It must exist. Required with O(state=present).
     type: str
   rule_group:
     description: Name of the evaluation group inside O(folder_uid). Required with O(state=present).
     type: str
-  condition:
-    description:
-      - The C(refId) of the entry of O(data) that decides whether the rule fires.
-      - Required with O(state=present).
-    type: str
-  data:
-    description:
-      - Queries and expressions of the rule, in Grafana's API format. Each entry needs
-        C(refId), C(datasourceUid) (C(__expr__) for server-side expressions) and C(model);
-        C(relativeTimeRange) with C(from) and C(to) in seconds (from greater than to) is
-        required for data-source queries. C(queryType) is optional. Required with O(state=present).
-    type: list
-    elements: dict
-  pending_period:
-    description:
-      - How long the condition must hold before the rule fires (Grafana's C(for)), as a
-        duration such as C(5m).
-    type: str
-    default: 0s
-    aliases: [for]
-  keep_firing_for:
-    description:
-      - How long the rule keeps firing after the condition stops holding (Grafana 11.6 and
-        later). When omitted it is neither compared nor changed.
-    type: str
-  no_data_state:
-    description: State when the query returns no data.
-    type: str
-    choices: [NoData, Alerting, OK, KeepLast]
-    default: NoData
-  exec_err_state:
-    description: State when the evaluation fails.
-    type: str
-    choices: [Error, Alerting, OK, KeepLast]
-    default: Error
-  labels:
-    description:
-      - Labels of the alerts, used by notification policies.
-      - Values are strings; numbers and booleans are converted.
-    type: dict
-    default: {}
-  annotations:
-    description: Annotations such as C(summary), C(description) or C(runbook_url). Values are strings.
-    type: dict
-    default: {}
-  is_paused:
-    description: Pause the evaluation of the rule.
-    type: bool
-    default: false
-  notification_settings:
-    description:
-      - Simplified routing (C(receiver), C(group_by), ...) in Grafana's API format. When
-        omitted it is neither compared nor changed.
-    type: dict
 seealso:
   - module: vigil.monitoring.grafana_rule_group
   - name: Grafana alerting provisioning HTTP API
@@ -131,7 +58,7 @@ seealso:
 
 EXAMPLES = r"""
 - name: Alert when a Prometheus target is down
-  vigil.monitoring.grafana_alert_rule:
+  vigil.monitoring.grafana_alert_rule: &target_down
     url: https://grafana.example.org
     api_token: "{{ vault_grafana_token }}"
     uid: vigil-target-down
@@ -160,16 +87,9 @@ EXAMPLES = r"""
         model: {type: threshold, expression: B, refId: C,
                 conditions: [{evaluator: {type: lt, params: [1]}}]}
 
-- name: Keep the rule editable in the Grafana UI
+- name: The same rule, kept editable in the Grafana UI (a YAML merge key repeats the options above)
   vigil.monitoring.grafana_alert_rule:
-    url: https://grafana.example.org
-    api_token: "{{ vault_grafana_token }}"
-    uid: vigil-target-down
-    title: Target down
-    folder_uid: vigil-alerts
-    rule_group: availability
-    condition: C
-    data: "{{ target_down_queries }}"
+    <<: *target_down
     disable_provenance: true
 
 - name: Delete the rule
@@ -212,22 +132,14 @@ uid:
 
 from typing import Any, Dict, Optional
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import (
-    reconcile,
-    require_present_options,
-    state_option,
-)
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import require_present_options
 from ansible_collections.vigil.monitoring.plugins.module_utils.grafana import (
-    GrafanaClient,
     GrafanaResource,
     desired_rule,
-    grafana_argument_spec,
-    grafana_module,
-    managed_optional_fields,
-    normalise_rule,
-    provisioning_path,
+    grafana_main,
     rule_options_spec,
     rule_payload,
+    rule_state,
     validate_rule_options,
 )
 
@@ -236,39 +148,26 @@ class AlertRule(GrafanaResource):
     kind = "alert rule"
     result_key = "rule"
     api_to_none_allowed = True  # Grafana lets a rule PUT move provenance 'api' to ''.
-
-    @property
-    def name(self) -> str:
-        return self.params["uid"]
-
-    @property
-    def path(self) -> str:
-        return provisioning_path("alert-rules", self.params["uid"])
+    url_segments = ("alert-rules", "{uid}")
 
     def validate(self) -> Optional[str]:
         return (require_present_options(self.module, ("title", "folder_uid", "rule_group", "condition", "data"),
                                         "create or update a rule")
                 or validate_rule_options(self.params))
 
-    def fetch(self) -> Optional[Dict[str, Any]]:
-        return self.client.get_optional(self.path, expect=dict)
-
     def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
-        return normalise_rule(raw, managed_optional_fields(self.params))
+        return rule_state(raw, self.params)
 
     def desired(self) -> Dict[str, Any]:
         return desired_rule(self.params, self.params["folder_uid"], self.params["rule_group"])
 
     def create(self) -> None:
         body = rule_payload(self.desired(), None, self.params.get("org_id"))
-        self.client.write("POST", provisioning_path("alert-rules"), body, expected=(200, 201), expect=dict)
+        self.client.write("POST", self.collection_path, body, expected=(200, 201), expect=dict)
 
     def update(self, raw: Dict[str, Any]) -> None:
         body = rule_payload(self.desired(), raw, self.params.get("org_id"))
         self.client.write("PUT", self.path, body, expected=(200, 201, 202), expect=dict)
-
-    def delete(self, raw: Dict[str, Any]) -> None:
-        self.client.delete(self.path)
 
     def conflict_hint(self) -> str:
         return ("Usually another rule already has the title %r in folder %r (titles are unique per folder); rename "
@@ -279,14 +178,7 @@ class AlertRule(GrafanaResource):
 
 
 def main() -> None:
-    spec = rule_options_spec()
-    spec.update(
-        state=state_option(),
-        folder_uid=dict(type="str"),
-        rule_group=dict(type="str"),
-    )
-    module = grafana_module(grafana_argument_spec(**spec))
-    reconcile(AlertRule(module, GrafanaClient(module)))
+    grafana_main(AlertRule, folder_uid=dict(type="str"), rule_group=dict(type="str"), **rule_options_spec())
 
 
 if __name__ == "__main__":

@@ -35,12 +35,7 @@ description:
   - "UID clash: if the create answers HTTP 409 because the UID appeared since the list was
     read, the module reads it again and updates it, with a warning. If the UID is still not
     visible the task fails with Grafana's message."
-author:
-  - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.api
-  - vigil.monitoring.grafana
-  - vigil.monitoring.resource
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.grafana, vigil.monitoring.resource]
 options:
   uid:
     description: UID of the integration, 1 to 40 characters from C(a-z A-Z 0-9 - _).
@@ -51,9 +46,6 @@ options:
       - V(present) creates the integration or updates it to match the options.
       - V(absent) deletes it; one that does not exist is no change. Grafana refuses to
         delete the last integration of a contact point that a notification policy still uses.
-    type: str
-    choices: [present, absent]
-    default: present
   name:
     description: Contact point name, as used in notification policies. Required with O(state=present).
     type: str
@@ -96,7 +88,7 @@ seealso:
 
 EXAMPLES = r"""
 - name: Webhook to the on-call bridge
-  vigil.monitoring.grafana_contact_point:
+  vigil.monitoring.grafana_contact_point: &oncall_webhook
     url: https://grafana.example.org
     api_token: "{{ vault_grafana_token }}"
     uid: vigil-oncall-webhook
@@ -121,17 +113,11 @@ EXAMPLES = r"""
     secure_settings:
       url: "{{ vault_slack_webhook_url }}"
 
-- name: Push a rotated secret once
+# After rotating vault_oncall_webhook_password: the same integration (a YAML merge key
+# repeats the options above), sending the secret once.
+- name: Push the rotated webhook password
   vigil.monitoring.grafana_contact_point:
-    url: https://grafana.example.org
-    api_token: "{{ vault_grafana_token }}"
-    uid: vigil-oncall-webhook
-    name: oncall
-    type: webhook
-    settings:
-      url: https://oncall.example.org/hooks/grafana
-    secure_settings:
-      password: "{{ vault_oncall_webhook_password_new }}"
+    <<: *oncall_webhook
     force_secret_update: true
 
 - name: Remove the Slack integration
@@ -169,18 +155,14 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import (
     first_problem,
-    reconcile,
     require_present_options,
-    state_option,
 )
 from ansible_collections.vigil.monitoring.plugins.module_utils.grafana import (
     REDACTED,
-    GrafanaClient,
     GrafanaResource,
     check_uid,
     grafana_argument_spec,
-    grafana_module,
-    provisioning_path,
+    grafana_main,
 )
 from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import LIST_OF_OBJECTS
 
@@ -233,9 +215,7 @@ class ContactPoint(GrafanaResource):
         super().__init__(module, client)
         self._warned = False
 
-    @property
-    def name(self) -> str:
-        return self.params["uid"]
+    url_segments = ("contact-points", "{uid}")
 
     def validate(self) -> Optional[str]:
         return first_problem(
@@ -254,7 +234,8 @@ class ContactPoint(GrafanaResource):
         return None
 
     def fetch(self) -> Optional[Dict[str, Any]]:
-        for item in self.client.get(provisioning_path("contact-points"), expect=LIST_OF_OBJECTS):
+        # Grafana has no GET by UID for contact points: list them all.
+        for item in self.client.get(self.collection_path, expect=LIST_OF_OBJECTS):
             if item.get("uid") == self.params["uid"]:
                 return item
         return None
@@ -311,15 +292,10 @@ class ContactPoint(GrafanaResource):
         }
 
     def create(self) -> None:
-        self.client.write("POST", provisioning_path("contact-points"), self.body(), expected=(200, 201, 202),
-                          expect=dict)
+        self.client.write("POST", self.collection_path, self.body(), expected=(200, 201, 202), expect=dict)
 
     def update(self, raw: Dict[str, Any]) -> None:
-        path = provisioning_path("contact-points", self.params["uid"])
-        self.client.write("PUT", path, self.body(), expected=(200, 202, 204), expect=dict)
-
-    def delete(self, raw: Dict[str, Any]) -> None:
-        self.client.delete(provisioning_path("contact-points", self.params["uid"]))
+        self.client.write("PUT", self.path, self.body(), expected=(200, 202, 204), expect=dict)
 
     def conflict_hint(self) -> str:
         return "The UID may be used by a contact point in another organisation or one this account cannot see."
@@ -335,7 +311,6 @@ class ContactPoint(GrafanaResource):
 def argument_spec() -> Dict[str, Dict[str, Any]]:
     return grafana_argument_spec(
         uid=dict(type="str", required=True),
-        state=state_option(),
         name=dict(type="str"),
         type=dict(type="str"),
         settings=dict(type="dict", default={}),
@@ -346,8 +321,7 @@ def argument_spec() -> Dict[str, Dict[str, Any]]:
 
 
 def main() -> None:
-    module = grafana_module(argument_spec())
-    reconcile(ContactPoint(module, GrafanaClient(module)))
+    grafana_main(ContactPoint, **argument_spec())
 
 
 if __name__ == "__main__":

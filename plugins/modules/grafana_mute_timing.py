@@ -27,12 +27,7 @@ description:
     with a warning."
   - Grafana refuses to delete a mute timing that a notification policy uses; change the
     policy tree first.
-author:
-  - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.api
-  - vigil.monitoring.grafana
-  - vigil.monitoring.resource
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.grafana, vigil.monitoring.resource]
 options:
   name:
     description: Name of the mute timing, as referenced by notification policies (C(mute_time_intervals)).
@@ -42,9 +37,6 @@ options:
     description:
       - V(present) creates the mute timing or updates it to match O(time_intervals).
       - V(absent) deletes it; one that does not exist is no change.
-    type: str
-    choices: [present, absent]
-    default: present
   time_intervals:
     description:
       - When notifications are muted. An alert is muted when the time matches any entry; an
@@ -133,13 +125,9 @@ mute_timing:
 import re
 from typing import Any, Dict, List, Optional, Tuple
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import reconcile, state_option
 from ansible_collections.vigil.monitoring.plugins.module_utils.grafana import (
-    GrafanaClient,
     GrafanaResource,
-    grafana_argument_spec,
-    grafana_module,
-    provisioning_path,
+    grafana_main,
     strip_empty,
 )
 from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiError
@@ -230,13 +218,7 @@ class MuteTiming(GrafanaResource):
     kind = "mute timing"
     result_key = "mute_timing"
 
-    @property
-    def name(self) -> str:
-        return self.params["name"]
-
-    @property
-    def path(self) -> str:
-        return provisioning_path("mute-timings", self.params["name"])
+    url_segments = ("mute-timings", "{name}")
 
     def validate(self) -> Optional[str]:
         if not self.params["name"].strip():
@@ -246,9 +228,6 @@ class MuteTiming(GrafanaResource):
         except Invalid as exc:
             return str(exc)
         return None
-
-    def fetch(self) -> Optional[Dict[str, Any]]:
-        return self.client.get_optional(self.path, expect=dict)
 
     def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
         try:
@@ -261,17 +240,13 @@ class MuteTiming(GrafanaResource):
         return {"name": self.params["name"], "time_intervals": canonical_intervals(self.params["time_intervals"])}
 
     def create(self) -> None:
-        self.client.write("POST", provisioning_path("mute-timings"), self.desired(), expected=(200, 201, 202),
-                          expect=dict)
+        self.client.write("POST", self.collection_path, self.desired(), expected=(200, 201, 202), expect=dict)
 
     def update(self, raw: Dict[str, Any]) -> None:
         body = self.desired()
         if raw.get("version"):
             body["version"] = raw["version"]  # optimistic concurrency token of recent Grafana versions
         self.client.write("PUT", self.path, body, expected=(200, 201, 202), expect=dict)
-
-    def delete(self, raw: Dict[str, Any]) -> None:
-        self.client.delete(self.path)
 
     def is_create_conflict(self, exc: ApiError) -> bool:
         message_id = exc.body.get("messageId") if isinstance(exc.body, dict) else None
@@ -292,12 +267,11 @@ def main() -> None:
         years=dict(type="list", elements="str"),
         location=dict(type="str"),
     )
-    module = grafana_module(grafana_argument_spec(
+    grafana_main(
+        MuteTiming,
         name=dict(type="str", required=True),
-        state=state_option(),
         time_intervals=dict(type="list", elements="dict", default=[], options=interval),
-    ))
-    reconcile(MuteTiming(module, GrafanaClient(module)))
+    )
 
 
 if __name__ == "__main__":

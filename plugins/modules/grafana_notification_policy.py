@@ -34,20 +34,12 @@ description:
   - Contact points (C(receiver)) and mute timings (C(mute_time_intervals)) named in the tree
     must exist; create them first with M(vigil.monitoring.grafana_contact_point) and
     M(vigil.monitoring.grafana_mute_timing). Grafana refuses the tree otherwise (HTTP 400).
-author:
-  - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.api
-  - vigil.monitoring.grafana
-  - vigil.monitoring.resource
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.grafana, vigil.monitoring.resource]
 options:
   state:
     description:
       - V(present) makes the tree equal to O(tree).
       - V(absent) resets it to Grafana's default tree.
-    type: str
-    choices: [present, absent]
-    default: present
   tree:
     description:
       - The complete tree, as its root policy in Grafana's API format. Required with
@@ -108,15 +100,11 @@ policy_tree:
 import copy
 from typing import Any, Dict, Optional
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import reconcile, state_option
 from ansible_collections.vigil.monitoring.plugins.module_utils.durations import canonical_duration, check_duration
 from ansible_collections.vigil.monitoring.plugins.module_utils.grafana import (
     PROVENANCE_NONE,
-    GrafanaClient,
     GrafanaResource,
-    grafana_argument_spec,
-    grafana_module,
-    provisioning_path,
+    grafana_main,
 )
 
 KIND = "notification policy tree"
@@ -196,7 +184,7 @@ class PolicyTree(GrafanaResource):
     kind = KIND
     result_key = "policy_tree"
     singleton = True
-    path = provisioning_path("policies")
+    url_segments = ("policies",)
 
     @property
     def name(self) -> str:
@@ -245,11 +233,7 @@ class PolicyTree(GrafanaResource):
 
 
 def main() -> None:
-    module = grafana_module(grafana_argument_spec(
-        state=state_option(),
-        tree=dict(type="dict"),
-    ))
-    reconcile(PolicyTree(module, GrafanaClient(module)))
+    grafana_main(PolicyTree, tree=dict(type="dict"))
 
 
 if __name__ == "__main__":

@@ -29,12 +29,7 @@ description:
   - Deleting a group (O(state=absent)) needs a Grafana recent enough to have the rule group
     DELETE endpoint (it is in the Grafana 11 and 12 API reference); older versions answer with an
     error and the task fails saying so.
-author:
-  - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.api
-  - vigil.monitoring.grafana
-  - vigil.monitoring.resource
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.grafana, vigil.monitoring.resource, vigil.monitoring.grafana_rule.group]
 options:
   folder_uid:
     description: UID of the Grafana folder of the group. It must exist.
@@ -48,9 +43,6 @@ options:
     description:
       - V(present) creates the group or makes it match O(interval) and O(rules).
       - V(absent) deletes the group and all its rules; a group that does not exist is no change.
-    type: str
-    choices: [present, absent]
-    default: present
   interval:
     description:
       - How often the rules are evaluated, as a duration such as C(1m). It must be a
@@ -64,61 +56,6 @@ options:
         O(vigil.monitoring.grafana_alert_rule#module:rule_group).
     type: list
     elements: dict
-    suboptions:
-      uid:
-        description: UID of the rule, 1 to 40 characters from C(a-z A-Z 0-9 - _).
-        type: str
-        required: true
-      title:
-        description: Title of the rule, unique within the folder.
-        type: str
-        required: true
-      condition:
-        description: The C(refId) of the entry of O(rules[].data) that decides whether the rule fires.
-        type: str
-        required: true
-      data:
-        description:
-          - Queries and expressions in Grafana's API format (C(refId), C(datasourceUid),
-            C(model), C(relativeTimeRange) for data-source queries).
-        type: list
-        elements: dict
-        required: true
-      pending_period:
-        description: How long the condition must hold before the rule fires (Grafana's C(for)).
-        type: str
-        default: 0s
-        aliases: [for]
-      keep_firing_for:
-        description:
-          - How long the rule keeps firing once the condition stops holding.
-          - Not compared nor changed when omitted.
-        type: str
-      no_data_state:
-        description: State when the query returns no data.
-        type: str
-        choices: [NoData, Alerting, OK, KeepLast]
-        default: NoData
-      exec_err_state:
-        description: State when the evaluation fails.
-        type: str
-        choices: [Error, Alerting, OK, KeepLast]
-        default: Error
-      labels:
-        description: Labels of the alerts. Values are strings.
-        type: dict
-        default: {}
-      annotations:
-        description: Annotations of the alerts. Values are strings.
-        type: dict
-        default: {}
-      is_paused:
-        description: Pause the evaluation of the rule.
-        type: bool
-        default: false
-      notification_settings:
-        description: Simplified routing in Grafana's API format. Not compared nor changed when omitted.
-        type: dict
 seealso:
   - module: vigil.monitoring.grafana_alert_rule
 """
@@ -173,7 +110,6 @@ group:
 
 from typing import Any, Dict, List, Optional
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import reconcile, state_option
 from ansible_collections.vigil.monitoring.plugins.module_utils.durations import (
     canonical_duration,
     check_duration,
@@ -182,16 +118,12 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.durations import 
 from ansible_collections.vigil.monitoring.plugins.module_utils.grafana import (
     PROVENANCE_API,
     PROVENANCE_NONE,
-    GrafanaClient,
     GrafanaResource,
     desired_rule,
-    grafana_argument_spec,
-    grafana_module,
-    managed_optional_fields,
-    normalise_rule,
-    provisioning_path,
-    rule_options_spec,
+    grafana_main,
+    rule_group_rules_spec,
     rule_payload,
+    rule_state,
     validate_rule_options,
 )
 
@@ -203,13 +135,7 @@ class RuleGroup(GrafanaResource):
     result_key = "group"
     api_to_none_allowed = True  # Grafana lets a group PUT move its rules from 'api' to ''.
 
-    @property
-    def name(self) -> str:
-        return "%s/%s" % (self.params["folder_uid"], self.params["name"])
-
-    @property
-    def path(self) -> str:
-        return provisioning_path("folder", self.params["folder_uid"], "rule-groups", self.params["name"])
+    url_segments = ("folder", "{folder_uid}", "rule-groups", "{name}")
 
     def rule_options(self) -> Dict[str, Dict[str, Any]]:
         return {opts["uid"]: opts for opts in self.params.get("rules") or []}
@@ -244,15 +170,11 @@ class RuleGroup(GrafanaResource):
             seen_titles.add(opts["title"])
         return None
 
-    def fetch(self) -> Optional[Dict[str, Any]]:
-        return self.client.get_optional(self.path, expect=dict)
-
     def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
         options = self.rule_options()
         rules = []
         for rule in raw.get("rules") or []:
-            optional = managed_optional_fields(options.get(rule.get("uid"), {}))
-            rules.append(normalise_rule(rule, optional))
+            rules.append(rule_state(rule, options.get(rule.get("uid"), {})))
         return {
             "title": raw.get("title"),
             "folderUid": raw.get("folderUid"),
@@ -293,9 +215,6 @@ class RuleGroup(GrafanaResource):
     def update(self, raw: Dict[str, Any]) -> None:
         self.client.write("PUT", self.path, self.body(raw), expected=(200, 201, 202), expect=dict)
 
-    def delete(self, raw: Dict[str, Any]) -> None:
-        self.client.delete(self.path)
-
     def conflict_hint(self) -> str:
         return ("Usually a rule title of the group is already used by another rule of folder %r."
                 % self.params["folder_uid"])
@@ -306,21 +225,13 @@ class RuleGroup(GrafanaResource):
 
 
 def main() -> None:
-    module = grafana_module(grafana_argument_spec(
+    grafana_main(
+        RuleGroup,
         folder_uid=dict(type="str", required=True),
         name=dict(type="str", required=True),
-        state=state_option(),
         interval=dict(type="str"),
-        rules=dict(type="list", elements="dict", options=rule_suboptions()),
-    ))
-    reconcile(RuleGroup(module, GrafanaClient(module)))
-
-
-def rule_suboptions() -> Dict[str, Dict[str, Any]]:
-    spec = rule_options_spec()
-    for name in ("title", "condition", "data"):
-        spec[name] = dict(spec[name], required=True)
-    return spec
+        rules=dict(type="list", elements="dict", options=rule_group_rules_spec()),
+    )
 
 
 if __name__ == "__main__":

@@ -43,10 +43,7 @@ description:
     the task (usually C(delegate_to: localhost)). Install the pycti release that matches the
     platform (this collection is tested with pycti 7.261026.0); the module warns when they differ."
   - The token (O(api_token)) must be allowed to create indicators, observables, labels and external references.
-author:
-  - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.opencti
+extends_documentation_fragment: [vigil.monitoring.opencti, vigil.monitoring.api.transport]
 options:
   path:
     description: CSV file to import, on the host that runs the task. Mutually exclusive with O(content).

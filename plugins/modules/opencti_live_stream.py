@@ -29,10 +29,7 @@ description:
   - Uses the pycti client's C(query) on the host that runs the task (pycti has no class for stream
     collections); the operations are those of OpenCTI's GraphQL schema (C(opencti.graphql) of the
     platform).
-author:
-  - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.opencti
+extends_documentation_fragment: [vigil.monitoring.opencti, vigil.monitoring.api.transport]
 options:
   name:
     description: Name of the stream, 2 characters or more; it identifies the stream.

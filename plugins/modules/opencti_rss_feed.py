@@ -28,10 +28,7 @@ description:
     the author, the markings and the report types given here.
   - Uses the pycti client on the host that runs the task (pycti has no class for RSS ingesters; the
     operations are those of OpenCTI's C(ingestion-rss.graphql) module).
-author:
-  - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.opencti
+extends_documentation_fragment: [vigil.monitoring.opencti, vigil.monitoring.api.transport]
 options:
   name:
     description: Name of the feed in OpenCTI, 2 characters or more; it identifies the feed.

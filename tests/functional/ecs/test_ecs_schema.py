@@ -86,6 +86,25 @@ def test_derive_renders_types_arrays_allowed_values_and_open_objects():
     assert all(len(line) <= 120 for line in text.splitlines())
 
 
+def test_derive_writes_a_long_value_list_shared_by_several_fields_once():
+    long_values = ["value-%02d-of-a-long-list" % index for index in range(8)]
+    flat = {
+        name: {"flat_name": name, "type": "keyword", "level": "extended", "normalize": [],
+               "allowed_values": [{"name": value} for value in long_values]}
+        for name in ("threat.indicator.type", "threat.enrichments.indicator.type")
+    }
+    flat["event.kind"] = {"flat_name": "event.kind", "type": "keyword", "level": "core", "normalize": [],
+                          "allowed_values": [{"name": "alert"}]}
+    text = derive.render(derive.derive(flat), "test.yml")
+    namespace: dict = {}
+    exec(compile(text, "generated", "exec"), namespace)  # noqa: S102 - our own generated module
+    assert namespace["ALLOWED_VALUES"]["threat.indicator.type"] == tuple(long_values)
+    assert namespace["ALLOWED_VALUES"]["threat.enrichments.indicator.type"] == tuple(long_values)
+    assert namespace["ALLOWED_VALUES"]["event.kind"] == ("alert",)
+    assert text.count('"value-00-of-a-long-list"') == 1
+    assert all(len(line) <= 120 for line in text.splitlines())
+
+
 def test_derive_refuses_an_inconsistent_flat_file():
     with pytest.raises(ValueError, match="flat_name"):
         derive.derive({"a.b": {"flat_name": "a.c", "type": "keyword", "level": "core"}})

@@ -103,6 +103,20 @@ def test_entries_accept_a_single_host_name_and_none():
     assert file_sd_entries(None, HOSTVARS, 9100) == []
 
 
+def test_entries_take_the_options_of_file_sd_entry_positionally_and_by_name():
+    by_name = file_sd_entries(["web1"], HOSTVARS, 9100, role="web", labels={"team": "ops"}, instance=False)
+    positional = file_sd_entries(["web1"], HOSTVARS, 9100, "web", {"team": "ops"}, None, False)
+    assert by_name == positional == [file_sd_entry("web1", HOSTVARS, 9100, role="web", labels={"team": "ops"},
+                                                   instance=False)]
+    assert by_name[0]["labels"]["role"] == "web"
+    assert "instance" not in by_name[0]["labels"]
+
+
+def test_entries_refuse_an_unknown_option_even_without_hosts():
+    with pytest.raises(AnsibleFilterError, match="file_sd_entries: .*colour"):
+        file_sd_entries([], HOSTVARS, 9100, colour="red")
+
+
 def test_two_hosts_with_the_same_target_are_refused():
     hostvars = {"a": {"ansible_host": "10.0.0.1"}, "b": {"vigil_metrics_address": "10.0.0.1"}}
     with pytest.raises(AnsibleFilterError, match=r"hosts 'a' and 'b' both resolve to target 10\.0\.0\.1:9100"):
