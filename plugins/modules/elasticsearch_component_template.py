@@ -75,13 +75,10 @@ component_template:
   type: dict
 """
 
-import copy  # noqa: E402
 from typing import Any, Dict, Optional  # noqa: E402
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import without_keys  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
-    ES_SERVER_DATE_FIELDS,
-    ElasticResource,
+    TemplateResource,
     normalize_template_section,
     run_body_resource,
 )
@@ -101,36 +98,21 @@ def body_problem(body: Optional[Dict[str, Any]]) -> Optional[str]:
     return None
 
 
-def normalize(body: Dict[str, Any]) -> Dict[str, Any]:
+def normalize(out: Dict[str, Any]) -> Dict[str, Any]:
     """A component template the way Elasticsearch stores and shows it (flat settings)."""
-    out = without_keys(copy.deepcopy(body), ES_SERVER_DATE_FIELDS)
     out["template"] = normalize_template_section(out.get("template") or {})
     return out
 
 
-class ComponentTemplate(ElasticResource):
+class ComponentTemplate(TemplateResource):
     kind = "component template"
     result_key = "component_template"
-    prefix = "/_component_template"
-
-    def validate(self) -> Optional[str]:
-        return body_problem(self.params["body"])
-
-    def fetch(self) -> Optional[Dict[str, Any]]:
-        return self.fetch_listed("component_templates")
-
-    def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
-        return normalize(raw.get("component_template") or {})
-
-    def desired(self) -> Dict[str, Any]:
-        return normalize(self.params["body"])
-
-    def body(self) -> Dict[str, Any]:
-        return self.params["body"]
+    document_problem = staticmethod(body_problem)
+    template_form = staticmethod(normalize)
 
 
 def main() -> None:
-    run_body_resource(ComponentTemplate, "body")
+    run_body_resource(ComponentTemplate)
 
 
 if __name__ == "__main__":

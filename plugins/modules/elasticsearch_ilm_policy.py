@@ -131,24 +131,15 @@ def with_defaults(policy: Dict[str, Any]) -> Dict[str, Any]:
 
 class IlmPolicy(VersionedResource):
     kind = "ILM policy"
-    result_key = "policy"
+    result_key = wrap_key = "policy"
     prefix = "/_ilm/policy"
-
-    def validate(self) -> Optional[str]:
-        return policy_problem(self.params["policy"])
-
-    def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
-        return raw.get("policy") or {}
-
-    def desired(self) -> Dict[str, Any]:
-        return with_defaults(self.params["policy"])
-
-    def body(self) -> Dict[str, Any]:
-        return {"policy": self.params["policy"]}
+    document_problem = staticmethod(policy_problem)
+    document_form = staticmethod(with_defaults)
+    stored_form = staticmethod(dict)
 
 
 def main() -> None:
-    run_body_resource(IlmPolicy, "policy")
+    run_body_resource(IlmPolicy)
 
 
 if __name__ == "__main__":

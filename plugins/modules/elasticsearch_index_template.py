@@ -85,13 +85,10 @@ template:
   type: dict
 """
 
-import copy  # noqa: E402
 from typing import Any, Dict, Optional  # noqa: E402
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import without_keys  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
-    ES_SERVER_DATE_FIELDS,
-    ElasticResource,
+    TemplateResource,
     normalize_template_section,
     run_body_resource,
 )
@@ -112,9 +109,8 @@ def body_problem(body: Optional[Dict[str, Any]]) -> Optional[str]:
     return None
 
 
-def normalize(body: Dict[str, Any]) -> Dict[str, Any]:
+def normalize(out: Dict[str, Any]) -> Dict[str, Any]:
     """A template the way Elasticsearch stores and shows it (flat settings)."""
-    out = without_keys(copy.deepcopy(body), ES_SERVER_DATE_FIELDS)
     if isinstance(out.get("index_patterns"), str):
         out["index_patterns"] = [out["index_patterns"]]
     out.setdefault("composed_of", [])
@@ -127,29 +123,15 @@ def normalize(body: Dict[str, Any]) -> Dict[str, Any]:
     return out
 
 
-class IndexTemplate(ElasticResource):
+class IndexTemplate(TemplateResource):
     kind = "index template"
     result_key = "template"
-    prefix = "/_index_template"
-
-    def validate(self) -> Optional[str]:
-        return body_problem(self.params["body"])
-
-    def fetch(self) -> Optional[Dict[str, Any]]:
-        return self.fetch_listed("index_templates")
-
-    def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
-        return normalize(raw.get("index_template") or {})
-
-    def desired(self) -> Dict[str, Any]:
-        return normalize(self.params["body"])
-
-    def body(self) -> Dict[str, Any]:
-        return self.params["body"]
+    document_problem = staticmethod(body_problem)
+    template_form = staticmethod(normalize)
 
 
 def main() -> None:
-    run_body_resource(IndexTemplate, "body")
+    run_body_resource(IndexTemplate)
 
 
 if __name__ == "__main__":

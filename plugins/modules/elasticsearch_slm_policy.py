@@ -113,22 +113,11 @@ class SlmPolicy(VersionedResource):
     kind = "SLM policy"
     result_key = "policy"
     prefix = "/_slm/policy"
-
-    def validate(self) -> Optional[str]:
-        return policy_problem(self.params["policy"])
-
-    def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
-        return raw.get("policy") or {}
-
-    def desired(self) -> Dict[str, Any]:
-        return dict(self.params["policy"])
-
-    def body(self) -> Dict[str, Any]:
-        return self.params["policy"]
+    document_problem = staticmethod(policy_problem)
 
 
 def main() -> None:
-    run_body_resource(SlmPolicy, "policy")
+    run_body_resource(SlmPolicy)
 
 
 if __name__ == "__main__":
