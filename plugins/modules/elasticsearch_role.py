@@ -105,12 +105,7 @@ role:
 
 from typing import Any, Dict, Optional  # noqa: E402
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import reconcile, state_option  # noqa: E402
-from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
-    ElasticsearchClient,
-    elastic_argument_spec,
-    elastic_module,
-)
+from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import named_resource_spec, run_resource  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic_security import (  # noqa: E402
     SecurityResource,
     descriptor_errors,
@@ -121,9 +116,7 @@ DESCRIPTOR_OPTIONS = ("cluster", "indices", "applications", "run_as", "metadata"
 
 
 def argument_spec() -> Dict[str, Any]:
-    return elastic_argument_spec(
-        name=dict(type="str", required=True),
-        state=state_option(),
+    return named_resource_spec(
         cluster=dict(type="list", elements="str", default=[]),
         indices=dict(type="list", elements="dict", default=[]),
         applications=dict(type="list", elements="dict", default=[]),
@@ -158,8 +151,7 @@ class Role(SecurityResource):
 
 
 def main() -> None:
-    module = elastic_module(argument_spec())
-    reconcile(Role(module, ElasticsearchClient(module)))
+    run_resource(Role, argument_spec())
 
 
 if __name__ == "__main__":

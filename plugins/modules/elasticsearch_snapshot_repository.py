@@ -87,13 +87,11 @@ repository:
 
 from typing import Any, Dict, Optional  # noqa: E402
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import reconcile, state_option  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
     ElasticResource,
-    ElasticsearchClient,
-    elastic_argument_spec,
-    elastic_module,
     flatten_settings,
+    named_resource_spec,
+    run_resource,
     settings_value,
 )
 
@@ -105,9 +103,7 @@ REQUIRED_SETTINGS = {"fs": ("location",), "s3": ("bucket",), "url": ("url",), "a
 
 
 def argument_spec() -> Dict[str, Any]:
-    return elastic_argument_spec(
-        name=dict(type="str", required=True),
-        state=state_option(),
+    return named_resource_spec(
         type=dict(type="str", choices=list(TYPES)),
         settings=dict(type="dict"),
         verify=dict(type="bool", default=True),
@@ -160,8 +156,7 @@ class SnapshotRepository(ElasticResource):
 
 
 def main() -> None:
-    module = elastic_module(argument_spec(), required_if=[("state", "present", ("type", "settings"))])
-    reconcile(SnapshotRepository(module, ElasticsearchClient(module)))
+    run_resource(SnapshotRepository, argument_spec(), required_if=[("state", "present", ("type", "settings"))])
 
 
 if __name__ == "__main__":

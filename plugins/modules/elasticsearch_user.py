@@ -102,13 +102,8 @@ password_changed:
 
 from typing import Any, Dict, List, Optional  # noqa: E402
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import reconcile, state_option  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.canonical import same  # noqa: E402
-from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
-    ElasticsearchClient,
-    elastic_argument_spec,
-    elastic_module,
-)
+from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import named_resource_spec, run_resource  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic_security import (  # noqa: E402
     SecurityResource,
     authenticate,
@@ -123,9 +118,7 @@ PASSWORD_KEPT = "unchanged"
 
 
 def argument_spec() -> Dict[str, Any]:
-    return elastic_argument_spec(
-        name=dict(type="str", required=True),
-        state=state_option(),
+    return named_resource_spec(
         user_password=dict(type="str", no_log=True),
         update_password=dict(type="str", choices=["always", "on_create"], default="always", no_log=False),
         roles=dict(type="list", elements="str", default=[]),
@@ -227,8 +220,7 @@ class User(SecurityResource):
 
 
 def main() -> None:
-    module = elastic_module(argument_spec())
-    reconcile(User(module, ElasticsearchClient(module)))
+    run_resource(User, argument_spec())
 
 
 if __name__ == "__main__":
