@@ -29,10 +29,8 @@ description:
   - O(state=absent) invalidates every active key with the name owned by the caller.
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.api
-  - vigil.monitoring.elasticsearch
-  - vigil.monitoring.resource
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 options:
   api_key:
     description:
@@ -46,9 +44,6 @@ options:
     required: true
   state:
     description: Whether an active key with this name must exist.
-    type: str
-    choices: [present, absent]
-    default: present
   role_descriptors:
     description:
       - The key's privileges, C({role name - descriptor}); each descriptor has the shape of a role

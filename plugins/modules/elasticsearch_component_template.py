@@ -23,20 +23,11 @@ description:
   - A missing template is recognised only by HTTP 404.
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.api
-  - vigil.monitoring.elasticsearch
-  - vigil.monitoring.resource
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 options:
   name:
     description: Component template name, for example C(logs-fortinet_fortigate.log@custom).
-    type: str
-    required: true
-  state:
-    description: Whether the template must exist.
-    type: str
-    choices: [present, absent]
-    default: present
   body:
     description:
       - The template as sent to C(PUT _component_template/<name>) - C(template) (C(settings), C(mappings),

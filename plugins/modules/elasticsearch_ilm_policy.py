@@ -21,20 +21,9 @@ description:
   - The policy is written only when it differs. A missing policy is recognised only by HTTP 404.
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.api
-  - vigil.monitoring.elasticsearch
-  - vigil.monitoring.resource
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 options:
-  name:
-    description: Policy name.
-    type: str
-    required: true
-  state:
-    description: Whether the policy must exist.
-    type: str
-    choices: [present, absent]
-    default: present
   policy:
     description:
       - The policy as sent under C(policy) to C(PUT _ilm/policy/<name>). Needs C(phases) (C(hot),

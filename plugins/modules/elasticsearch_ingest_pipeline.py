@@ -22,20 +22,9 @@ description:
   - A missing pipeline is recognised only by the documented HTTP 404; any other error fails the task.
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.api
-  - vigil.monitoring.elasticsearch
-  - vigil.monitoring.resource
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 options:
-  name:
-    description: Pipeline ID.
-    type: str
-    required: true
-  state:
-    description: Whether the pipeline must exist.
-    type: str
-    choices: [present, absent]
-    default: present
   body:
     description:
       - The pipeline definition as sent to C(PUT _ingest/pipeline/<name>) (C(description),

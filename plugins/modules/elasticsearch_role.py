@@ -25,20 +25,9 @@ description:
   - A missing role is recognised only by HTTP 404. Built-in (reserved) roles are refused.
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.api
-  - vigil.monitoring.elasticsearch
-  - vigil.monitoring.resource
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 options:
-  name:
-    description: Role name.
-    type: str
-    required: true
-  state:
-    description: Whether the role must exist.
-    type: str
-    choices: [present, absent]
-    default: present
   cluster:
     description: Cluster privileges, for example C(manage_ingest_pipelines).
     type: list

@@ -18,20 +18,13 @@ description:
   - The repository must exist before the policy is written (Elasticsearch refuses the policy otherwise).
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.api
-  - vigil.monitoring.elasticsearch
-  - vigil.monitoring.resource
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 options:
   name:
     description: Policy id. An ILM delete phase's C(wait_for_snapshot) action names it.
-    type: str
-    required: true
   state:
     description: Whether the policy must exist. Deleting it keeps the snapshots it took.
-    type: str
-    choices: [present, absent]
-    default: present
   policy:
     description:
       - The policy as sent to C(PUT _slm/policy/<name>) - C(name) (snapshot name, date math allowed, for example

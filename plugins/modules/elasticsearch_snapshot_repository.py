@@ -22,20 +22,11 @@ description:
     like credentials are refused before any request.
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.api
-  - vigil.monitoring.elasticsearch
-  - vigil.monitoring.resource
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 options:
-  name:
-    description: Repository name.
-    type: str
-    required: true
   state:
     description: Whether the repository must be registered. Removing it leaves its snapshots where they are.
-    type: str
-    choices: [present, absent]
-    default: present
   type:
     description: Repository type (C(fs) a shared file system, C(s3) S3 or an S3-compatible store, C(url), C(azure), C(gcs), C(source)).
     type: str

@@ -26,20 +26,11 @@ description:
     elasticsearch role's business.
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.api
-  - vigil.monitoring.elasticsearch
-  - vigil.monitoring.resource
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 options:
   name:
     description: User name (1 to 507 printable ASCII characters, no leading or trailing space).
-    type: str
-    required: true
-  state:
-    description: Whether the user must exist.
-    type: str
-    choices: [present, absent]
-    default: present
   user_password:
     description:
       - The user's password (at least 6 characters for Elasticsearch; Vigil's roles ask for 16). Never

@@ -25,10 +25,8 @@ description:
   - C(connector_type_id) cannot be changed by the update API; a different type fails the task.
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.api
-  - vigil.monitoring.kibana
-  - vigil.monitoring.resource
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.kibana,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 options:
   id:
     description:
@@ -36,11 +34,6 @@ options:
         v4; generate one once (for example with C(uuidgen)) and keep it in your variables.
     type: str
     required: true
-  state:
-    description: Whether the connector must exist.
-    type: str
-    choices: [present, absent]
-    default: present
   name:
     description: Display name. Required when O(state=present).
     type: str

@@ -27,10 +27,8 @@ description:
     C(api_key), C(username) or C(password) in O(config_yaml).
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.api
-  - vigil.monitoring.kibana
-  - vigil.monitoring.resource
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.kibana,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 options:
   id:
     description: Output ID, chosen by you so that runs are idempotent (for example C(vigil-elasticsearch)).
@@ -38,9 +36,6 @@ options:
     required: true
   state:
     description: Whether the output must exist. Fleet refuses to delete the default output.
-    type: str
-    choices: [present, absent]
-    default: present
   name:
     description: Display name (unique in Fleet). Required when O(state=present).
     type: str

@@ -23,10 +23,8 @@ description:
     a C(.tar.gz)); the file must hold C(<name>-<version>/manifest.yml).
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.api
-  - vigil.monitoring.kibana
-  - vigil.monitoring.resource
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.kibana,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 options:
   name:
     description: Package name, for example C(fortinet_fortigate), C(pfsense), C(cisco_ios), C(system), C(windows).
@@ -37,9 +35,6 @@ options:
     type: str
   state:
     description: Whether the package must be installed. Fleet refuses to remove a package that a policy uses.
-    type: str
-    choices: [present, absent]
-    default: present
   src:
     description:
       - A package file on the host that runs the module (the controller when delegated), installed by upload instead

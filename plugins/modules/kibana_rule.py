@@ -30,10 +30,8 @@ description:
   - A missing rule is recognised only by HTTP 404. Every request carries C(kbn-xsrf).
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.api
-  - vigil.monitoring.kibana
-  - vigil.monitoring.resource
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.kibana,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 options:
   id:
     description:
@@ -43,11 +41,6 @@ options:
     type: str
     required: true
     aliases: [rule_id]
-  state:
-    description: Whether the rule must exist.
-    type: str
-    choices: [present, absent]
-    default: present
   rule_type_id:
     description:
       - C(.es-query) (or another stack rule type) for the alerting API; C(siem.indicatorRule) (or
