@@ -23,8 +23,6 @@ description:
   - A missing template is recognised only by HTTP 404.
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
-  vigil.monitoring.resource, vigil.monitoring.resource.state]
 options:
   name:
     description: Component template name, for example C(logs-fortinet_fortigate.log@custom).
@@ -34,6 +32,8 @@ options:
         C(aliases), C(lifecycle)), and optionally C(version), C(_meta) and C(deprecated).
       - Required when O(state=present).
     type: dict
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 notes:
   - Elasticsearch refuses to delete a component template that an index template composes; its error is reported.
   - Needs the C(manage_index_templates) cluster privilege.

@@ -23,8 +23,6 @@ description:
   - A missing template is recognised only by HTTP 404.
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
-  vigil.monitoring.resource, vigil.monitoring.resource.state]
 options:
   body:
     description:
@@ -33,6 +31,8 @@ options:
         C(lifecycle) and C(data_stream_options), C(priority), C(composed_of), C(version), C(_meta), ...).
       - Required when O(state=present); C(index_patterns) is required by Elasticsearch.
     type: dict
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 notes:
   - A template used by a data stream cannot be deleted; Elasticsearch's error is reported.
 """

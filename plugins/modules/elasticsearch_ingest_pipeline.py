@@ -22,8 +22,6 @@ description:
   - A missing pipeline is recognised only by the documented HTTP 404; any other error fails the task.
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
-  vigil.monitoring.resource, vigil.monitoring.resource.state]
 options:
   body:
     description:
@@ -46,6 +44,8 @@ options:
         so a changed pipeline is recognisable from its metadata alone.
     type: bool
     default: true
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 notes:
   - Needs the C(manage_pipeline) (or C(manage_ingest_pipelines)) cluster privilege.
 """

@@ -25,8 +25,6 @@ description:
   - A missing role is recognised only by HTTP 404. Built-in (reserved) roles are refused.
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
-  vigil.monitoring.resource, vigil.monitoring.resource.state]
 options:
   cluster:
     description: Cluster privileges, for example C(manage_ingest_pipelines).
@@ -60,6 +58,8 @@ options:
   description:
     description: Description of the role (Elasticsearch 8.15 and later).
     type: str
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 notes:
   - Needs the C(manage_security) cluster privilege (the C(elastic) user during bootstrap).
 """

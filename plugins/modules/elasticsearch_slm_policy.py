@@ -18,8 +18,6 @@ description:
   - The repository must exist before the policy is written (Elasticsearch refuses the policy otherwise).
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
-  vigil.monitoring.resource, vigil.monitoring.resource.state]
 options:
   name:
     description: Policy id. An ILM delete phase's C(wait_for_snapshot) action names it.
@@ -34,6 +32,8 @@ options:
         as required, so send all three).
       - Required when O(state=present).
     type: dict
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 notes:
   - Needs the C(manage_slm) cluster privilege.
 """

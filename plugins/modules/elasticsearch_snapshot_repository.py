@@ -22,8 +22,6 @@ description:
     like credentials are refused before any request.
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
-  vigil.monitoring.resource, vigil.monitoring.resource.state]
 options:
   state:
     description: Whether the repository must be registered. Removing it leaves its snapshots where they are.
@@ -40,6 +38,8 @@ options:
     description: Let Elasticsearch check that every node can use the repository before it is registered.
     type: bool
     default: true
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 notes:
   - Needs the C(manage) cluster privilege (Elasticsearch has no narrower named privilege for registering a repository).
 """

@@ -26,8 +26,6 @@ description:
     elasticsearch role's business.
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
-  vigil.monitoring.resource, vigil.monitoring.resource.state]
 options:
   name:
     description: User name (1 to 507 printable ASCII characters, no leading or trailing space).
@@ -62,6 +60,8 @@ options:
     description: Whether the user may log in.
     type: bool
     default: true
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 notes:
   - Supports check mode and diff mode; the password never appears in the diff, only whether it changes.
   - Needs the C(manage_security) cluster privilege (the C(elastic) user during bootstrap).

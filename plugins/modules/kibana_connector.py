@@ -25,8 +25,6 @@ description:
   - C(connector_type_id) cannot be changed by the update API; a different type fails the task.
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.kibana,
-  vigil.monitoring.resource, vigil.monitoring.resource.state]
 options:
   id:
     description:
@@ -59,6 +57,8 @@ options:
         The task then reports C(changed) on every run.
     type: bool
     default: false
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.kibana,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 notes:
   - Supports check mode and diff mode; the diff never contains secrets.
   - Like every C(no_log) option, each value in O(secrets) (a user name too) is masked wherever it

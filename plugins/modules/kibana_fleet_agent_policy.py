@@ -23,8 +23,6 @@ description:
     package policies and compared on the keys you set. O(purge_package_policies) removes the others.
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.kibana,
-  vigil.monitoring.resource, vigil.monitoring.resource.state]
 options:
   id:
     description:
@@ -73,6 +71,8 @@ options:
     description: Delete the package policies of this agent policy that O(package_policies) does not name.
     type: bool
     default: false
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.kibana,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 notes:
   - Deleting a policy with enrolled agents fails; Fleet's error is reported.
 """

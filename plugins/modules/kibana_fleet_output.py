@@ -27,8 +27,6 @@ description:
     C(api_key), C(username) or C(password) in O(config_yaml).
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.kibana,
-  vigil.monitoring.resource, vigil.monitoring.resource.state]
 options:
   id:
     description: Output ID, chosen by you so that runs are idempotent (for example C(vigil-elasticsearch)).
@@ -87,6 +85,8 @@ options:
   proxy_id:
     description: ID of a Fleet proxy the agents use to reach the output.
     type: str
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.kibana,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 """
 
 EXAMPLES = r"""

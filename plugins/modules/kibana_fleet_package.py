@@ -23,8 +23,6 @@ description:
     a C(.tar.gz)); the file must hold C(<name>-<version>/manifest.yml).
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.kibana,
-  vigil.monitoring.resource, vigil.monitoring.resource.state]
 options:
   name:
     description: Package name, for example C(fortinet_fortigate), C(pfsense), C(cisco_ios), C(system), C(windows).
@@ -48,6 +46,8 @@ options:
     description: Install even when the package's Kibana version constraint does not match (registry installs only).
     type: bool
     default: false
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.kibana,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 """
 
 EXAMPLES = r"""
