@@ -23,7 +23,7 @@ import copy
 import json
 import re
 import uuid
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ansible_collections.vigil.monitoring.plugins.module_utils.alert_labels import ALERT_LABELS
 from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import (
@@ -239,18 +239,9 @@ class KibanaClient(ElasticsearchClient):
         super().__init__(module, headers)
         self.space_prefix = space_prefix(module.params.get("space_id"))
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        expected: Iterable[int] = (200,),
-        headers: Optional[Dict[str, str]] = None,
-        expect: Any = dict,
-    ) -> Tuple[int, Any]:
-        return super().request(
-            method, self.space_prefix + path, body=body, expected=expected, headers=headers, expect=expect
-        )
+    def request(self, method: str, path: str, *args: Any, **kwargs: Any) -> Tuple[int, Any]:
+        """ApiClient.request on the space's path."""
+        return super().request(method, self.space_prefix + path, *args, **kwargs)
 
 
 def kibana_returned(after: Optional[Dict[str, Any]], raw: Any, answer: Any, changed: bool, **ids: Any) -> Any:
@@ -530,9 +521,9 @@ def alertmanager_alert(
     return alert
 
 
-def alertmanager_alerts(labels: Dict[str, Any], **kwargs: Any) -> List[Dict[str, Any]]:
-    """The Alertmanager v2 request body: a list with one alert."""
-    return [alertmanager_alert(labels, **kwargs)]
+def alertmanager_alerts(labels: Dict[str, Any], *args: Any, **kwargs: Any) -> List[Dict[str, Any]]:
+    """The Alertmanager v2 request body: a list with one alert (the arguments of ``alertmanager_alert``)."""
+    return [alertmanager_alert(labels, *args, **kwargs)]
 
 
 def kibana_alertmanager_body(

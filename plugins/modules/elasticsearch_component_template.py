@@ -77,7 +77,7 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import ( 
 BODY_KEYS = ("template", "version", "_meta", "deprecated")
 
 
-def body_problem(body: Optional[Dict[str, Any]]) -> Optional[str]:
+def component_problem(body: Optional[Dict[str, Any]]) -> Optional[str]:
     if body is None:
         return None
     if not isinstance(body.get("template"), dict):
@@ -89,7 +89,7 @@ def body_problem(body: Optional[Dict[str, Any]]) -> Optional[str]:
     return None
 
 
-def normalize(out: Dict[str, Any]) -> Dict[str, Any]:
+def component_form(out: Dict[str, Any]) -> Dict[str, Any]:
     """A component template the way Elasticsearch stores and shows it (flat settings)."""
     out["template"] = normalize_template_section(out.get("template") or {})
     return out
@@ -98,8 +98,8 @@ def normalize(out: Dict[str, Any]) -> Dict[str, Any]:
 class ComponentTemplate(TemplateResource):
     kind = "component template"
     result_key = "component_template"
-    document_problem = staticmethod(body_problem)
-    template_form = staticmethod(normalize)
+    document_problem = staticmethod(component_problem)
+    template_form = staticmethod(component_form)
 
 
 def main() -> None:

@@ -77,10 +77,7 @@ version:
 import copy  # noqa: E402
 from typing import Any, Dict, Optional  # noqa: E402
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
-    VersionedResource,
-    run_body_resource,
-)
+from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import VersionedResource, run_body_resource  # noqa: E402
 
 PHASES = ("hot", "warm", "cold", "frozen", "delete")
 # Documented defaults Elasticsearch stores when an action leaves them out.

@@ -85,7 +85,7 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import ( 
 DATA_STREAM_DEFAULTS = {"hidden": False, "allow_custom_routing": False}
 
 
-def body_problem(body: Optional[Dict[str, Any]]) -> Optional[str]:
+def index_template_problem(body: Optional[Dict[str, Any]]) -> Optional[str]:
     if body is None:
         return None
     patterns = body.get("index_patterns")
@@ -98,7 +98,7 @@ def body_problem(body: Optional[Dict[str, Any]]) -> Optional[str]:
     return None
 
 
-def normalize(out: Dict[str, Any]) -> Dict[str, Any]:
+def index_template_form(out: Dict[str, Any]) -> Dict[str, Any]:
     """A template the way Elasticsearch stores and shows it (flat settings)."""
     if isinstance(out.get("index_patterns"), str):
         out["index_patterns"] = [out["index_patterns"]]
@@ -115,8 +115,8 @@ def normalize(out: Dict[str, Any]) -> Dict[str, Any]:
 class IndexTemplate(TemplateResource):
     kind = "index template"
     result_key = "template"
-    document_problem = staticmethod(body_problem)
-    template_form = staticmethod(normalize)
+    document_problem = staticmethod(index_template_problem)
+    template_form = staticmethod(index_template_form)
 
 
 def main() -> None:

@@ -58,23 +58,20 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-policy:
-  description: The policy as it is (or, in check mode, would be) stored; empty when absent.
-  returned: always
-  type: dict
 version:
   description: The policy version Elasticsearch reported before this run (it increments on every write).
   returned: when the policy existed
   type: int
+policy:
+  description: The policy as it is (or, in check mode, would be) stored; empty when absent.
+  returned: always
+  type: dict
 """
 
 import re  # noqa: E402
 from typing import Any, Dict, Optional  # noqa: E402
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
-    VersionedResource,
-    run_body_resource,
-)
+from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import VersionedResource, run_body_resource  # noqa: E402
 
 POLICY_KEYS = ("name", "schedule", "repository", "config", "retention")
 REQUIRED = ("name", "schedule", "repository")
