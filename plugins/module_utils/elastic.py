@@ -256,6 +256,65 @@ def kibana_returned(after: Optional[Dict[str, Any]], raw: Any, answer: Any, chan
     return dict(after, **ids)
 
 
+class KibanaObject(ApiResource):
+    """A Kibana object whose ID the user chooses (the ``id`` option), at ``<prefix>/<id>``; the object fetched
+    (the answer, or its ``item_key`` entry) is kept in ``raw``.
+
+    Its secrets are write-only (Kibana never returns them): ``secrets_given`` says whether the task has any
+    (by default: an option of ``secret_options`` is set), ``secrets_missing`` why the stored object lacks
+    them; ``with_secrets_reason`` adds to the changed fields why they alone force a write (also with the
+    ``force_secret_update`` option), and the result says ``secrets_sent``.
+    """
+
+    client_class = KibanaClient
+    prefix = ""
+    item_key = ""
+    secret_options: Tuple[str, ...] = ()
+    raw: Dict[str, Any] = {}
+
+    @property
+    def name(self) -> str:
+        return self.params["id"]
+
+    @property
+    def path(self) -> str:
+        return "%s/%s" % (self.prefix, quote_segment(self.params["id"]))
+
+    def fetch(self) -> Optional[Dict[str, Any]]:
+        found = self.client.get_optional(self.path) or {}
+        self.raw = (found.get(self.item_key) if self.item_key else found) or {}
+        return self.raw or None
+
+    def secrets_given(self) -> bool:
+        return any(self.params[option] is not None for option in self.secret_options)
+
+    def secrets_missing(self) -> Optional[str]:
+        """Why the stored object lacks the secrets; None when it shows them stored."""
+        return None
+
+    def secrets_reason(self) -> Optional[str]:
+        """Why the secrets alone force a write (None when they do not)."""
+        if not self.secrets_given():
+            return None
+        if self.params["force_secret_update"]:
+            return "secrets"
+        return self.secrets_missing()
+
+    def with_secrets_reason(self, fields: List[str]) -> List[str]:
+        reason = self.secrets_reason()
+        return fields + ([reason] if reason else [])
+
+    def same(self, current: Dict[str, Any], desired: Dict[str, Any]) -> bool:
+        return not self.changed_fields(current, desired)
+
+    def returned(self, after: Optional[Dict[str, Any]], raw: Any, answer: Any, changed: bool) -> Any:
+        return kibana_returned(after, raw, answer, changed, id=self.params["id"])
+
+    def extra_result(self) -> Dict[str, Any]:
+        sent = self.outcome in ("created", "updated") and self.secrets_given()
+        return {"id": self.params["id"], "secrets_sent": sent}
+
+
 def space_prefix(space_id: Optional[str]) -> str:
     """``/s/<space>`` for a named space; empty for the default space."""
     if not space_id or space_id == "default":
