@@ -98,7 +98,8 @@ class ElasticResource(ApiResource):
     def path(self) -> str:
         return "%s/%s" % (self.prefix, quote_segment(self.name))
 
-    def document_problem(self, document: Optional[Dict[str, Any]]) -> Optional[str]:
+    def document_problem(self, document: Dict[str, Any]) -> Optional[str]:
+        """What is wrong with the document option (given: state=present requires it)."""
         return None
 
     def document_form(self, document: Dict[str, Any]) -> Dict[str, Any]:
@@ -108,7 +109,8 @@ class ElasticResource(ApiResource):
         return self.document_form(document)
 
     def validate(self) -> Optional[str]:
-        return self.document_problem(self.params[self.body_option]) if self.body_option else None
+        document = self.params[self.body_option] if self.body_option else None
+        return None if document is None else self.document_problem(document)
 
     def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
         return self.stored_form(raw.get(self.stored_key) or {})

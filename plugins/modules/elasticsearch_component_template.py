@@ -61,45 +61,35 @@ EXAMPLES = r"""
 
 RETURN = r"""
 component_template:
-  description: The normalised template as it is (or, in check mode, would be) stored; empty when absent.
+  description: The normalised component template as it is (or, in check mode, would be) stored; empty when absent.
   returned: always
   type: dict
 """
 
 from typing import Any, Dict, Optional  # noqa: E402
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
-    TemplateResource,
-    normalize_template_section,
-    run_body_resource,
-)
+from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import TemplateResource, normalize_template_section, run_body_resource  # noqa: E402
 
 BODY_KEYS = ("template", "version", "_meta", "deprecated")
-
-
-def component_problem(body: Optional[Dict[str, Any]]) -> Optional[str]:
-    if body is None:
-        return None
-    if not isinstance(body.get("template"), dict):
-        return "body.template is required: a dict with settings, mappings, aliases or lifecycle"
-    unknown = sorted(set(body) - set(BODY_KEYS))
-    if unknown:
-        return "body has key(s) %s that a component template does not take; use %s" % (
-            ", ".join(unknown), ", ".join(BODY_KEYS))
-    return None
-
-
-def component_form(out: Dict[str, Any]) -> Dict[str, Any]:
-    """A component template the way Elasticsearch stores and shows it (flat settings)."""
-    out["template"] = normalize_template_section(out.get("template") or {})
-    return out
 
 
 class ComponentTemplate(TemplateResource):
     kind = "component template"
     result_key = "component_template"
-    document_problem = staticmethod(component_problem)
-    template_form = staticmethod(component_form)
+
+    def document_problem(self, document: Dict[str, Any]) -> Optional[str]:
+        if not isinstance(document.get("template"), dict):
+            return "body.template is required: a dict with settings, mappings, aliases or lifecycle"
+        unknown = sorted(set(document) - set(BODY_KEYS))
+        if unknown:
+            return "body has key(s) %s that a component template does not take; use %s" % (
+                ", ".join(unknown), ", ".join(BODY_KEYS))
+        return None
+
+    def template_form(self, document: Dict[str, Any]) -> Dict[str, Any]:
+        """A component template the way Elasticsearch stores and shows it (flat settings)."""
+        document["template"] = normalize_template_section(document.get("template") or {})
+        return document
 
 
 def main() -> None:

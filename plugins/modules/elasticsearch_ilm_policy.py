@@ -87,9 +87,7 @@ ACTION_DEFAULTS = {
 }
 
 
-def policy_problem(policy: Optional[Dict[str, Any]]) -> Optional[str]:
-    if policy is None:
-        return None
+def policy_problem(policy: Dict[str, Any]) -> Optional[str]:
     phases = policy.get("phases")
     if not isinstance(phases, dict) or not phases:
         return "policy.phases must be a dict of phases, for example {hot: {actions: {rollover: {max_age: 1d}}}}"

@@ -76,47 +76,37 @@ template:
 
 from typing import Any, Dict, Optional  # noqa: E402
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
-    TemplateResource,
-    normalize_template_section,
-    run_body_resource,
-)
+from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import TemplateResource, normalize_template_section, run_body_resource  # noqa: E402
 
 DATA_STREAM_DEFAULTS = {"hidden": False, "allow_custom_routing": False}
-
-
-def index_template_problem(body: Optional[Dict[str, Any]]) -> Optional[str]:
-    if body is None:
-        return None
-    patterns = body.get("index_patterns")
-    if not patterns or not isinstance(patterns, (list, str)):
-        return "body.index_patterns is required: a list of index patterns, for example ['logs-firewall-*']"
-    if "template" in body and not isinstance(body["template"], dict):
-        return "body.template must be a dict (settings, mappings, aliases, lifecycle, ...)"
-    if "composed_of" in body and not isinstance(body["composed_of"], list):
-        return "body.composed_of must be a list of component template names"
-    return None
-
-
-def index_template_form(out: Dict[str, Any]) -> Dict[str, Any]:
-    """A template the way Elasticsearch stores and shows it (flat settings)."""
-    if isinstance(out.get("index_patterns"), str):
-        out["index_patterns"] = [out["index_patterns"]]
-    out.setdefault("composed_of", [])
-    if isinstance(out.get("data_stream"), dict):
-        out["data_stream"] = dict(DATA_STREAM_DEFAULTS, **out["data_stream"])
-    if isinstance(out.get("template"), dict):
-        out["template"] = normalize_template_section(out["template"])
-        if not out["template"]:
-            del out["template"]
-    return out
 
 
 class IndexTemplate(TemplateResource):
     kind = "index template"
     result_key = "template"
-    document_problem = staticmethod(index_template_problem)
-    template_form = staticmethod(index_template_form)
+
+    def document_problem(self, document: Dict[str, Any]) -> Optional[str]:
+        patterns = document.get("index_patterns")
+        if not patterns or not isinstance(patterns, (list, str)):
+            return "body.index_patterns is required: a list of index patterns, for example ['logs-firewall-*']"
+        if "template" in document and not isinstance(document["template"], dict):
+            return "body.template must be a dict (settings, mappings, aliases, lifecycle, ...)"
+        if "composed_of" in document and not isinstance(document["composed_of"], list):
+            return "body.composed_of must be a list of component template names"
+        return None
+
+    def template_form(self, document: Dict[str, Any]) -> Dict[str, Any]:
+        """A template the way Elasticsearch stores and shows it (flat settings, data stream defaults)."""
+        if isinstance(document.get("index_patterns"), str):
+            document["index_patterns"] = [document["index_patterns"]]
+        document.setdefault("composed_of", [])
+        if isinstance(document.get("data_stream"), dict):
+            document["data_stream"] = dict(DATA_STREAM_DEFAULTS, **document["data_stream"])
+        if isinstance(document.get("template"), dict):
+            document["template"] = normalize_template_section(document["template"])
+            if not document["template"]:
+                del document["template"]
+        return document
 
 
 def main() -> None:

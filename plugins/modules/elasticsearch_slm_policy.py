@@ -81,9 +81,7 @@ CRON_FIELDS = (6, 7)
 TIME_VALUE = re.compile(r"^\d+(d|h|m|s|ms|micros|nanos)$")
 
 
-def policy_problem(policy: Optional[Dict[str, Any]]) -> Optional[str]:
-    if policy is None:
-        return None
+def policy_problem(policy: Dict[str, Any]) -> Optional[str]:
     unknown = sorted(set(policy) - set(POLICY_KEYS))
     if unknown:
         return "policy has key(s) %s that an SLM policy does not take; use %s" % (", ".join(unknown), ", ".join(POLICY_KEYS))

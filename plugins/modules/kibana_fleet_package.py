@@ -59,15 +59,19 @@ EXAMPLES = r"""
     name: fortinet_fortigate
     version: 1.25.6
 
-- name: The same package from a file (offline site)
-  vigil.monitoring.kibana_fleet_package:
-    url: https://kibana-1.example.org:5601
-    url_username: vigil_fleet
-    url_password: "{{ vault_es_fleet_password }}"
-    name: fortinet_fortigate
-    version: 1.25.6
-    src: /srv/packages/fortinet_fortigate-1.25.6.zip
-  delegate_to: localhost
+- name: The same package from a file (offline site), the connection set once for the block
+  module_defaults:
+    group/vigil.monitoring.kibana:
+      url: https://kibana-1.example.org:5601
+      url_username: vigil_fleet
+      url_password: "{{ vault_es_fleet_password }}"
+  block:
+    - name: Upload the package file
+      vigil.monitoring.kibana_fleet_package:
+        name: fortinet_fortigate
+        version: 1.25.6
+        src: /srv/packages/fortinet_fortigate-1.25.6.zip
+      delegate_to: localhost
 """
 
 RETURN = r"""
