@@ -21,3 +21,12 @@ attributes:
     support: full
     membership: [vigil.monitoring.elasticsearch]
 """
+
+    # vigil.monitoring.elasticsearch.name: the name of a resource at <API path>/<name> (a module may describe it).
+    NAME = r"""
+options:
+  name:
+    description: Name of the resource, the last segment of its API path.
+    type: str
+    required: true
+"""

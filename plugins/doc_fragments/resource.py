@@ -26,3 +26,13 @@ notes:
     server's own reason, and a hint where one helps), C(status) (-1 when no answer came), C(method), C(url) and
     C(response) (the server's answer)."
 """
+
+    # vigil.monitoring.resource.state: the state option (a module may give its own description).
+    STATE = r"""
+options:
+  state:
+    description: Whether the resource must exist (C(present), created or updated as needed) or not (C(absent), deleted).
+    type: str
+    choices: [present, absent]
+    default: present
+"""

@@ -29,71 +29,41 @@ exactly the same shape:
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Tuple, Type
 
 from ansible.errors import AnsibleFilterError
 from ansible.utils.unsafe_proxy import wrap_var
-from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (
-    alertmanager_alerts as _alerts,
-)
-from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (
-    kibana_alertmanager_actions as _actions,
-)
-from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (
-    kibana_alertmanager_body as _body,
-)
+from ansible_collections.vigil.monitoring.plugins.module_utils import elastic
 
 
-def alertmanager_alerts(
-    labels: Dict[str, Any],
-    annotations: Optional[Dict[str, Any]] = None,
-    generator_url: Optional[str] = None,
-    starts_at: Optional[str] = None,
-    ends_at: Optional[str] = None,
-) -> List[Dict[str, Any]]:
-    try:
-        return _alerts(
-            labels, annotations=annotations, generator_url=generator_url, starts_at=starts_at, ends_at=ends_at
-        )
-    except ValueError as exc:
-        raise AnsibleFilterError("alertmanager_alerts: %s" % exc) from exc
+def _filter(build: Callable[..., Any], unsafe: bool = False,
+            errors: Tuple[Type[Exception], ...] = (ValueError,)) -> Callable[..., Any]:
+    """The filter of a builder of ``module_utils/elastic.py``: the same arguments, its ValueError as the filter's
+    error (named after the builder), and with ``unsafe`` the result marked so that Ansible's templating leaves
+    the Kibana mustache placeholders alone."""
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            value = build(*args, **kwargs)
+        except errors as exc:
+            raise AnsibleFilterError("%s: %s" % (build.__name__, exc)) from exc
+        return wrap_var(value) if unsafe else value
+
+    run.__name__ = build.__name__
+    run.__doc__ = build.__doc__
+    return run
 
 
-def kibana_alertmanager_body(
-    labels: Dict[str, Any],
-    annotations: Optional[Dict[str, Any]] = None,
-    generator_url: Optional[str] = None,
-    starts_at: Optional[str] = None,
-    rule_kind: str = "stack",
-    ends_at: Optional[str] = None,
-) -> str:
-    try:
-        body = _body(
-            labels,
-            annotations=annotations,
-            generator_url=generator_url,
-            starts_at=starts_at,
-            rule_kind=rule_kind,
-            ends_at=ends_at,
-        )
-    except ValueError as exc:
-        raise AnsibleFilterError("kibana_alertmanager_body: %s" % exc) from exc
-    # The mustache placeholders are for Kibana, never for Ansible's templating.
-    return wrap_var(body)
+alertmanager_alerts = _filter(elastic.alertmanager_alerts)
+kibana_alertmanager_body = _filter(elastic.kibana_alertmanager_body, unsafe=True)
 
 
-def kibana_alertmanager_actions(
-    labels: Dict[str, Any], connector_id: str, interval: str = "1m", **options: Any
-) -> List[Dict[str, Any]]:
+def kibana_alertmanager_actions(labels: Any, connector_id: str, interval: str = "1m", **options: Any) -> Any:
     """Options: rule_kind, group (default 'query matched' for stack rules), annotations,
     hold_intervals, window; see module_utils.elastic.kibana_alertmanager_actions."""
     if options.get("rule_kind", "stack") == "stack" and not options.get("group"):
         options["group"] = "query matched"
-    try:
-        actions = _actions(connector_id, labels, interval, **options)
-    except (TypeError, ValueError) as exc:
-        raise AnsibleFilterError("kibana_alertmanager_actions: %s" % exc) from exc
-    return wrap_var(actions)
+    return _filter(elastic.kibana_alertmanager_actions, True, (TypeError, ValueError))(connector_id, labels, interval, **options)
 
 
 class FilterModule:

@@ -23,7 +23,7 @@ import copy
 import json
 import re
 import uuid
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ansible_collections.vigil.monitoring.plugins.module_utils.alert_labels import ALERT_LABELS
 from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import (
@@ -32,6 +32,7 @@ from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource impo
     error_reason,
     reconcile,
     state_option,
+    without_keys,
 )
 from ansible_collections.vigil.monitoring.plugins.module_utils.canonical import same
 from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import (
@@ -74,19 +75,53 @@ def elastic_module(argument_spec: Dict[str, Any], **kwargs: Any) -> ApiModule:
 
 class ElasticResource(ApiResource):
     """An Elasticsearch resource at ``<prefix>/<name>``: GET answers ``{name: resource}``, one PUT creates or
-    replaces it, one DELETE removes it."""
+    replaces it, one DELETE removes it.
+
+    A resource given as one document option (templates, ILM and SLM policies) declares it instead of writing
+    the hooks: ``body_option`` (the option), ``stored_key`` (the key of the fetched entry holding the
+    document), ``wrap_key`` (the PUT body carries the document under this key), ``listed_key`` (GET answers a
+    list under this key, read with ``flat_settings=true``), ``document_problem`` (the option's checks),
+    ``document_form`` (the comparable form of the option) and ``stored_form`` (of the stored document; by
+    default ``document_form``).
+    """
 
     prefix = ""
     delete_expected: Tuple[int, ...] = (200, 404)
     delete_expect: Any = None
+    client_class: Any = None  # None: ElasticsearchClient
+    body_option = ""
+    stored_key = ""
+    wrap_key = ""
+    listed_key = ""
 
     @property
     def path(self) -> str:
         return "%s/%s" % (self.prefix, quote_segment(self.name))
 
+    def document_problem(self, document: Dict[str, Any]) -> Optional[str]:
+        """What is wrong with the document option (given: state=present requires it)."""
+        return None
+
+    def document_form(self, document: Dict[str, Any]) -> Dict[str, Any]:
+        return dict(document)
+
+    def stored_form(self, document: Dict[str, Any]) -> Dict[str, Any]:
+        return self.document_form(document)
+
+    def validate(self) -> Optional[str]:
+        document = self.params[self.body_option] if self.body_option else None
+        return None if document is None else self.document_problem(document)
+
+    def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
+        return self.stored_form(raw.get(self.stored_key) or {})
+
+    def desired(self) -> Dict[str, Any]:
+        return self.document_form(self.params[self.body_option])
+
     def body(self) -> Dict[str, Any]:
         """The PUT body."""
-        raise NotImplementedError
+        document = self.params[self.body_option]
+        return {self.wrap_key: document} if self.wrap_key else document
 
     def fetch_named(self, suffix: str = "") -> Optional[Dict[str, Any]]:
         entry = (self.client.get_optional(self.path + suffix) or {}).get(self.name)
@@ -98,7 +133,7 @@ class ElasticResource(ApiResource):
         return next((item for item in (found or {}).get(key, []) if item.get("name") == self.name), None)
 
     def fetch(self) -> Optional[Dict[str, Any]]:
-        return self.fetch_named()
+        return self.fetch_listed(self.listed_key) if self.listed_key else self.fetch_named()
 
     def create(self) -> Any:
         return self.client.request("PUT", self.path, body=self.body(), expect=dict)[1]
@@ -113,11 +148,38 @@ class ElasticResource(ApiResource):
         return {"name": self.name}
 
 
+class TemplateResource(ElasticResource):
+    """An index or component template (``kind`` ``<type> template``): ``/_<type>_template/<name>``, listed under
+    ``<type>_templates``, given as the ``body`` option; the server's dates are not compared."""
+
+    body_option = "body"
+
+    @property
+    def stored_key(self) -> str:  # type: ignore[override]
+        return self.kind.replace(" ", "_")
+
+    @property
+    def listed_key(self) -> str:  # type: ignore[override]
+        return self.stored_key + "s"
+
+    @property
+    def prefix(self) -> str:  # type: ignore[override]
+        return "/_" + self.stored_key
+
+    def template_form(self, document: Dict[str, Any]) -> Dict[str, Any]:
+        """The template's own normalisation of ``document`` (a copy without the server's dates)."""
+        return document
+
+    def document_form(self, document: Dict[str, Any]) -> Dict[str, Any]:
+        return self.template_form(without_keys(copy.deepcopy(document), ES_SERVER_DATE_FIELDS))
+
+
 class VersionedResource(ElasticResource):
     """A resource whose GET reports a ``version`` Elasticsearch raises on every write (ILM and SLM
-    policies): the version seen before the task is returned as ``version``."""
+    policies), given as the ``policy`` option: the version seen before the task is returned as ``version``."""
 
     version: Optional[int] = None
+    body_option = stored_key = "policy"
 
     def fetch(self) -> Optional[Dict[str, Any]]:
         entry = self.fetch_named()
@@ -131,15 +193,23 @@ class VersionedResource(ElasticResource):
         return extra
 
 
-def body_resource_spec(body_option: str) -> Dict[str, Dict[str, Any]]:
-    """The options of a resource given as one document: ``name``, ``state`` and ``<body_option>`` (a dict)."""
-    return elastic_argument_spec(name=dict(type="str", required=True), state=state_option(), **{body_option: dict(type="dict")})
+def named_resource_spec(**extra: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+    """The options of an Elasticsearch resource named by ``name``: ``name``, ``state`` and the module's own."""
+    return elastic_argument_spec(name=dict(type="str", required=True), state=state_option(), **extra)
 
 
-def run_body_resource(resource: Any, body_option: str) -> None:
-    """main() of such a module: the document is required for state=present."""
-    module = elastic_module(body_resource_spec(body_option), required_if=[("state", "present", (body_option,))])
-    reconcile(resource(module, ElasticsearchClient(module)))
+def run_resource(resource: Any, argument_spec: Dict[str, Any], **kwargs: Any) -> None:
+    """main() of an Elasticsearch or Kibana module: the module (with ``kwargs`` such as ``required_if``), the
+    family's client (the resource's ``client_class``), ``reconcile``."""
+    module = elastic_module(argument_spec, **kwargs)
+    reconcile(resource(module, (resource.client_class or ElasticsearchClient)(module)))
+
+
+def run_body_resource(resource: Any) -> None:
+    """main() of a resource given as one document: ``name``, ``state`` and the document option (a dict), which
+    state=present requires."""
+    option = resource.body_option
+    run_resource(resource, named_resource_spec(**{option: dict(type="dict")}), required_if=[("state", "present", (option,))])
 
 
 def encode_api_key(value: str) -> str:
@@ -171,18 +241,9 @@ class KibanaClient(ElasticsearchClient):
         super().__init__(module, headers)
         self.space_prefix = space_prefix(module.params.get("space_id"))
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        expected: Iterable[int] = (200,),
-        headers: Optional[Dict[str, str]] = None,
-        expect: Any = dict,
-    ) -> Tuple[int, Any]:
-        return super().request(
-            method, self.space_prefix + path, body=body, expected=expected, headers=headers, expect=expect
-        )
+    def request(self, method: str, path: str, *args: Any, **kwargs: Any) -> Tuple[int, Any]:
+        """ApiClient.request on the space's path."""
+        return super().request(method, self.space_prefix + path, *args, **kwargs)
 
 
 def kibana_returned(after: Optional[Dict[str, Any]], raw: Any, answer: Any, changed: bool, **ids: Any) -> Any:
@@ -195,6 +256,65 @@ def kibana_returned(after: Optional[Dict[str, Any]], raw: Any, answer: Any, chan
     if not changed:
         return raw
     return dict(after, **ids)
+
+
+class KibanaObject(ApiResource):
+    """A Kibana object whose ID the user chooses (the ``id`` option), at ``<prefix>/<id>``; the object fetched
+    (the answer, or its ``item_key`` entry) is kept in ``raw``.
+
+    Its secrets are write-only (Kibana never returns them): ``secrets_given`` says whether the task has any
+    (by default: an option of ``secret_options`` is set), ``secrets_missing`` why the stored object lacks
+    them; ``with_secrets_reason`` adds to the changed fields why they alone force a write (also with the
+    ``force_secret_update`` option), and the result says ``secrets_sent``.
+    """
+
+    client_class = KibanaClient
+    prefix = ""
+    item_key = ""
+    secret_options: Tuple[str, ...] = ()
+    raw: Dict[str, Any] = {}
+
+    @property
+    def name(self) -> str:
+        return self.params["id"]
+
+    @property
+    def path(self) -> str:
+        return "%s/%s" % (self.prefix, quote_segment(self.params["id"]))
+
+    def fetch(self) -> Optional[Dict[str, Any]]:
+        found = self.client.get_optional(self.path) or {}
+        self.raw = (found.get(self.item_key) if self.item_key else found) or {}
+        return self.raw or None
+
+    def secrets_given(self) -> bool:
+        return any(self.params[option] is not None for option in self.secret_options)
+
+    def secrets_missing(self) -> Optional[str]:
+        """Why the stored object lacks the secrets; None when it shows them stored."""
+        return None
+
+    def secrets_reason(self) -> Optional[str]:
+        """Why the secrets alone force a write (None when they do not)."""
+        if not self.secrets_given():
+            return None
+        if self.params["force_secret_update"]:
+            return "secrets"
+        return self.secrets_missing()
+
+    def with_secrets_reason(self, fields: List[str]) -> List[str]:
+        reason = self.secrets_reason()
+        return fields + ([reason] if reason else [])
+
+    def same(self, current: Dict[str, Any], desired: Dict[str, Any]) -> bool:
+        return not self.changed_fields(current, desired)
+
+    def returned(self, after: Optional[Dict[str, Any]], raw: Any, answer: Any, changed: bool) -> Any:
+        return kibana_returned(after, raw, answer, changed, id=self.params["id"])
+
+    def extra_result(self) -> Dict[str, Any]:
+        sent = self.outcome in ("created", "updated") and self.secrets_given()
+        return {"id": self.params["id"], "secrets_sent": sent}
 
 
 def space_prefix(space_id: Optional[str]) -> str:
@@ -462,9 +582,9 @@ def alertmanager_alert(
     return alert
 
 
-def alertmanager_alerts(labels: Dict[str, Any], **kwargs: Any) -> List[Dict[str, Any]]:
-    """The Alertmanager v2 request body: a list with one alert."""
-    return [alertmanager_alert(labels, **kwargs)]
+def alertmanager_alerts(labels: Dict[str, Any], *args: Any, **kwargs: Any) -> List[Dict[str, Any]]:
+    """The Alertmanager v2 request body: a list with one alert (the arguments of ``alertmanager_alert``)."""
+    return [alertmanager_alert(labels, *args, **kwargs)]
 
 
 def kibana_alertmanager_body(

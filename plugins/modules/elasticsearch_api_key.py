@@ -29,10 +29,6 @@ description:
   - O(state=absent) invalidates every active key with the name owned by the caller.
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.api
-  - vigil.monitoring.elasticsearch
-  - vigil.monitoring.resource
 options:
   api_key:
     description:
@@ -46,9 +42,6 @@ options:
     required: true
   state:
     description: Whether an active key with this name must exist.
-    type: str
-    choices: [present, absent]
-    default: present
   role_descriptors:
     description:
       - The key's privileges, C({role name - descriptor}); each descriptor has the shape of a role
@@ -71,6 +64,8 @@ options:
       - The key the consumer holds now (C(encoded) or C(id:api_key)); an empty string when it holds none.
         Never logged. When given, only this key counts as the existing key (see the description).
     type: str
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 notes:
   - Supports check mode (nothing is minted, updated or invalidated) and diff mode (descriptors and metadata;
     never key material).

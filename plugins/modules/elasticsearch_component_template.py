@@ -23,26 +23,17 @@ description:
   - A missing template is recognised only by HTTP 404.
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.api
-  - vigil.monitoring.elasticsearch
-  - vigil.monitoring.resource
 options:
   name:
     description: Component template name, for example C(logs-fortinet_fortigate.log@custom).
-    type: str
-    required: true
-  state:
-    description: Whether the template must exist.
-    type: str
-    choices: [present, absent]
-    default: present
   body:
     description:
       - The template as sent to C(PUT _component_template/<name>) - C(template) (C(settings), C(mappings),
         C(aliases), C(lifecycle)), and optionally C(version), C(_meta) and C(deprecated).
       - Required when O(state=present).
     type: dict
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 notes:
   - Elasticsearch refuses to delete a component template that an index template composes; its error is reported.
   - Needs the C(manage_index_templates) cluster privilege.
@@ -70,67 +61,39 @@ EXAMPLES = r"""
 
 RETURN = r"""
 component_template:
-  description: The normalised template as it is (or, in check mode, would be) stored; empty when absent.
+  description: The normalised component template as it is (or, in check mode, would be) stored; empty when absent.
   returned: always
   type: dict
 """
 
-import copy  # noqa: E402
 from typing import Any, Dict, Optional  # noqa: E402
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import without_keys  # noqa: E402
-from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
-    ES_SERVER_DATE_FIELDS,
-    ElasticResource,
-    normalize_template_section,
-    run_body_resource,
-)
+from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import TemplateResource, normalize_template_section, run_body_resource  # noqa: E402
 
 BODY_KEYS = ("template", "version", "_meta", "deprecated")
 
 
-def body_problem(body: Optional[Dict[str, Any]]) -> Optional[str]:
-    if body is None:
-        return None
-    if not isinstance(body.get("template"), dict):
-        return "body.template is required: a dict with settings, mappings, aliases or lifecycle"
-    unknown = sorted(set(body) - set(BODY_KEYS))
-    if unknown:
-        return "body has key(s) %s that a component template does not take; use %s" % (
-            ", ".join(unknown), ", ".join(BODY_KEYS))
-    return None
-
-
-def normalize(body: Dict[str, Any]) -> Dict[str, Any]:
-    """A component template the way Elasticsearch stores and shows it (flat settings)."""
-    out = without_keys(copy.deepcopy(body), ES_SERVER_DATE_FIELDS)
-    out["template"] = normalize_template_section(out.get("template") or {})
-    return out
-
-
-class ComponentTemplate(ElasticResource):
+class ComponentTemplate(TemplateResource):
     kind = "component template"
     result_key = "component_template"
-    prefix = "/_component_template"
 
-    def validate(self) -> Optional[str]:
-        return body_problem(self.params["body"])
+    def document_problem(self, document: Dict[str, Any]) -> Optional[str]:
+        if not isinstance(document.get("template"), dict):
+            return "body.template is required: a dict with settings, mappings, aliases or lifecycle"
+        unknown = sorted(set(document) - set(BODY_KEYS))
+        if unknown:
+            return "body has key(s) %s that a component template does not take; use %s" % (
+                ", ".join(unknown), ", ".join(BODY_KEYS))
+        return None
 
-    def fetch(self) -> Optional[Dict[str, Any]]:
-        return self.fetch_listed("component_templates")
-
-    def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
-        return normalize(raw.get("component_template") or {})
-
-    def desired(self) -> Dict[str, Any]:
-        return normalize(self.params["body"])
-
-    def body(self) -> Dict[str, Any]:
-        return self.params["body"]
+    def template_form(self, document: Dict[str, Any]) -> Dict[str, Any]:
+        """A component template the way Elasticsearch stores and shows it (flat settings)."""
+        document["template"] = normalize_template_section(document.get("template") or {})
+        return document
 
 
 def main() -> None:
-    run_body_resource(ComponentTemplate, "body")
+    run_body_resource(ComponentTemplate)
 
 
 if __name__ == "__main__":

@@ -21,25 +21,14 @@ description:
   - The policy is written only when it differs. A missing policy is recognised only by HTTP 404.
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.api
-  - vigil.monitoring.elasticsearch
-  - vigil.monitoring.resource
 options:
-  name:
-    description: Policy name.
-    type: str
-    required: true
-  state:
-    description: Whether the policy must exist.
-    type: str
-    choices: [present, absent]
-    default: present
   policy:
     description:
       - The policy as sent under C(policy) to C(PUT _ilm/policy/<name>). Needs C(phases) (C(hot),
         C(warm), C(cold), C(frozen), C(delete)); may set C(_meta). Required when O(state=present).
     type: dict
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 notes:
   - A policy in use cannot be deleted; Elasticsearch answers with an error that the task reports.
 """
@@ -88,10 +77,7 @@ version:
 import copy  # noqa: E402
 from typing import Any, Dict, Optional  # noqa: E402
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
-    VersionedResource,
-    run_body_resource,
-)
+from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import VersionedResource, run_body_resource  # noqa: E402
 
 PHASES = ("hot", "warm", "cold", "frozen", "delete")
 # Documented defaults Elasticsearch stores when an action leaves them out.
@@ -101,9 +87,7 @@ ACTION_DEFAULTS = {
 }
 
 
-def policy_problem(policy: Optional[Dict[str, Any]]) -> Optional[str]:
-    if policy is None:
-        return None
+def policy_problem(policy: Dict[str, Any]) -> Optional[str]:
     phases = policy.get("phases")
     if not isinstance(phases, dict) or not phases:
         return "policy.phases must be a dict of phases, for example {hot: {actions: {rollover: {max_age: 1d}}}}"
@@ -131,24 +115,15 @@ def with_defaults(policy: Dict[str, Any]) -> Dict[str, Any]:
 
 class IlmPolicy(VersionedResource):
     kind = "ILM policy"
-    result_key = "policy"
+    result_key = wrap_key = "policy"
     prefix = "/_ilm/policy"
-
-    def validate(self) -> Optional[str]:
-        return policy_problem(self.params["policy"])
-
-    def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
-        return raw.get("policy") or {}
-
-    def desired(self) -> Dict[str, Any]:
-        return with_defaults(self.params["policy"])
-
-    def body(self) -> Dict[str, Any]:
-        return {"policy": self.params["policy"]}
+    document_problem = staticmethod(policy_problem)
+    document_form = staticmethod(with_defaults)
+    stored_form = staticmethod(dict)
 
 
 def main() -> None:
-    run_body_resource(IlmPolicy, "policy")
+    run_body_resource(IlmPolicy)
 
 
 if __name__ == "__main__":

@@ -23,20 +23,7 @@ description:
   - A missing template is recognised only by HTTP 404.
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.api
-  - vigil.monitoring.elasticsearch
-  - vigil.monitoring.resource
 options:
-  name:
-    description: Template name.
-    type: str
-    required: true
-  state:
-    description: Whether the template must exist.
-    type: str
-    choices: [present, absent]
-    default: present
   body:
     description:
       - The template as sent to C(PUT _index_template/<name>) (C(index_patterns), C(data_stream),
@@ -44,6 +31,8 @@ options:
         C(lifecycle) and C(data_stream_options), C(priority), C(composed_of), C(version), C(_meta), ...).
       - Required when O(state=present); C(index_patterns) is required by Elasticsearch.
     type: dict
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 notes:
   - A template used by a data stream cannot be deleted; Elasticsearch's error is reported.
 """
@@ -85,71 +74,43 @@ template:
   type: dict
 """
 
-import copy  # noqa: E402
 from typing import Any, Dict, Optional  # noqa: E402
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import without_keys  # noqa: E402
-from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
-    ES_SERVER_DATE_FIELDS,
-    ElasticResource,
-    normalize_template_section,
-    run_body_resource,
-)
+from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import TemplateResource, normalize_template_section, run_body_resource  # noqa: E402
 
 DATA_STREAM_DEFAULTS = {"hidden": False, "allow_custom_routing": False}
 
 
-def body_problem(body: Optional[Dict[str, Any]]) -> Optional[str]:
-    if body is None:
-        return None
-    patterns = body.get("index_patterns")
-    if not patterns or not isinstance(patterns, (list, str)):
-        return "body.index_patterns is required: a list of index patterns, for example ['logs-firewall-*']"
-    if "template" in body and not isinstance(body["template"], dict):
-        return "body.template must be a dict (settings, mappings, aliases, lifecycle, ...)"
-    if "composed_of" in body and not isinstance(body["composed_of"], list):
-        return "body.composed_of must be a list of component template names"
-    return None
-
-
-def normalize(body: Dict[str, Any]) -> Dict[str, Any]:
-    """A template the way Elasticsearch stores and shows it (flat settings)."""
-    out = without_keys(copy.deepcopy(body), ES_SERVER_DATE_FIELDS)
-    if isinstance(out.get("index_patterns"), str):
-        out["index_patterns"] = [out["index_patterns"]]
-    out.setdefault("composed_of", [])
-    if isinstance(out.get("data_stream"), dict):
-        out["data_stream"] = dict(DATA_STREAM_DEFAULTS, **out["data_stream"])
-    if isinstance(out.get("template"), dict):
-        out["template"] = normalize_template_section(out["template"])
-        if not out["template"]:
-            del out["template"]
-    return out
-
-
-class IndexTemplate(ElasticResource):
+class IndexTemplate(TemplateResource):
     kind = "index template"
     result_key = "template"
-    prefix = "/_index_template"
 
-    def validate(self) -> Optional[str]:
-        return body_problem(self.params["body"])
+    def document_problem(self, document: Dict[str, Any]) -> Optional[str]:
+        patterns = document.get("index_patterns")
+        if not patterns or not isinstance(patterns, (list, str)):
+            return "body.index_patterns is required: a list of index patterns, for example ['logs-firewall-*']"
+        if "template" in document and not isinstance(document["template"], dict):
+            return "body.template must be a dict (settings, mappings, aliases, lifecycle, ...)"
+        if "composed_of" in document and not isinstance(document["composed_of"], list):
+            return "body.composed_of must be a list of component template names"
+        return None
 
-    def fetch(self) -> Optional[Dict[str, Any]]:
-        return self.fetch_listed("index_templates")
-
-    def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
-        return normalize(raw.get("index_template") or {})
-
-    def desired(self) -> Dict[str, Any]:
-        return normalize(self.params["body"])
-
-    def body(self) -> Dict[str, Any]:
-        return self.params["body"]
+    def template_form(self, document: Dict[str, Any]) -> Dict[str, Any]:
+        """A template the way Elasticsearch stores and shows it (flat settings, data stream defaults)."""
+        if isinstance(document.get("index_patterns"), str):
+            document["index_patterns"] = [document["index_patterns"]]
+        document.setdefault("composed_of", [])
+        if isinstance(document.get("data_stream"), dict):
+            document["data_stream"] = dict(DATA_STREAM_DEFAULTS, **document["data_stream"])
+        if isinstance(document.get("template"), dict):
+            document["template"] = normalize_template_section(document["template"])
+            if not document["template"]:
+                del document["template"]
+        return document
 
 
 def main() -> None:
-    run_body_resource(IndexTemplate, "body")
+    run_body_resource(IndexTemplate)
 
 
 if __name__ == "__main__":

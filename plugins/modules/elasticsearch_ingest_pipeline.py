@@ -22,20 +22,7 @@ description:
   - A missing pipeline is recognised only by the documented HTTP 404; any other error fails the task.
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.api
-  - vigil.monitoring.elasticsearch
-  - vigil.monitoring.resource
 options:
-  name:
-    description: Pipeline ID.
-    type: str
-    required: true
-  state:
-    description: Whether the pipeline must exist.
-    type: str
-    choices: [present, absent]
-    default: present
   body:
     description:
       - The pipeline definition as sent to C(PUT _ingest/pipeline/<name>) (C(description),
@@ -57,6 +44,8 @@ options:
         so a changed pipeline is recognisable from its metadata alone.
     type: bool
     default: true
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 notes:
   - Needs the C(manage_pipeline) (or C(manage_ingest_pipelines)) cluster privilege.
 """
@@ -111,29 +100,22 @@ simulate_results:
 
 from typing import Any, Dict, List, Optional  # noqa: E402
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import (  # noqa: E402
-    reconcile,
-    state_option,
-    without_keys,
-)
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import without_keys  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.canonical import with_content_hash  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
     ES_SERVER_DATE_FIELDS,
     ElasticResource,
-    ElasticsearchClient,
     describe_simulation_failures,
-    elastic_argument_spec,
-    elastic_module,
     evaluate_simulation,
+    named_resource_spec,
+    run_resource,
     simulate_request,
     validate_samples,
 )
 
 
 def argument_spec() -> Dict[str, Any]:
-    return elastic_argument_spec(
-        name=dict(type="str", required=True),
-        state=state_option(),
+    return named_resource_spec(
         body=dict(type="dict"),
         simulate_samples=dict(type="list", elements="dict"),
         content_hash=dict(type="bool", default=True),
@@ -207,8 +189,7 @@ class IngestPipeline(ElasticResource):
 
 
 def main() -> None:
-    module = elastic_module(argument_spec(), required_if=[("state", "present", ("body",))])
-    reconcile(IngestPipeline(module, ElasticsearchClient(module)))
+    run_resource(IngestPipeline, argument_spec(), required_if=[("state", "present", ("body",))])
 
 
 if __name__ == "__main__":

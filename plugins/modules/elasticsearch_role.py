@@ -25,20 +25,7 @@ description:
   - A missing role is recognised only by HTTP 404. Built-in (reserved) roles are refused.
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.api
-  - vigil.monitoring.elasticsearch
-  - vigil.monitoring.resource
 options:
-  name:
-    description: Role name.
-    type: str
-    required: true
-  state:
-    description: Whether the role must exist.
-    type: str
-    choices: [present, absent]
-    default: present
   cluster:
     description: Cluster privileges, for example C(manage_ingest_pipelines).
     type: list
@@ -71,6 +58,8 @@ options:
   description:
     description: Description of the role (Elasticsearch 8.15 and later).
     type: str
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 notes:
   - Needs the C(manage_security) cluster privilege (the C(elastic) user during bootstrap).
 """
@@ -105,12 +94,7 @@ role:
 
 from typing import Any, Dict, Optional  # noqa: E402
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import reconcile, state_option  # noqa: E402
-from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
-    ElasticsearchClient,
-    elastic_argument_spec,
-    elastic_module,
-)
+from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import named_resource_spec, run_resource  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic_security import (  # noqa: E402
     SecurityResource,
     descriptor_errors,
@@ -121,9 +105,7 @@ DESCRIPTOR_OPTIONS = ("cluster", "indices", "applications", "run_as", "metadata"
 
 
 def argument_spec() -> Dict[str, Any]:
-    return elastic_argument_spec(
-        name=dict(type="str", required=True),
-        state=state_option(),
+    return named_resource_spec(
         cluster=dict(type="list", elements="str", default=[]),
         indices=dict(type="list", elements="dict", default=[]),
         applications=dict(type="list", elements="dict", default=[]),
@@ -158,8 +140,7 @@ class Role(SecurityResource):
 
 
 def main() -> None:
-    module = elastic_module(argument_spec())
-    reconcile(Role(module, ElasticsearchClient(module)))
+    run_resource(Role, argument_spec())
 
 
 if __name__ == "__main__":

@@ -18,20 +18,11 @@ description:
   - The repository must exist before the policy is written (Elasticsearch refuses the policy otherwise).
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.api
-  - vigil.monitoring.elasticsearch
-  - vigil.monitoring.resource
 options:
   name:
     description: Policy id. An ILM delete phase's C(wait_for_snapshot) action names it.
-    type: str
-    required: true
   state:
     description: Whether the policy must exist. Deleting it keeps the snapshots it took.
-    type: str
-    choices: [present, absent]
-    default: present
   policy:
     description:
       - The policy as sent to C(PUT _slm/policy/<name>) - C(name) (snapshot name, date math allowed, for example
@@ -41,6 +32,8 @@ options:
         as required, so send all three).
       - Required when O(state=present).
     type: dict
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 notes:
   - Needs the C(manage_slm) cluster privilege.
 """
@@ -65,23 +58,20 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-policy:
-  description: The policy as it is (or, in check mode, would be) stored; empty when absent.
-  returned: always
-  type: dict
 version:
   description: The policy version Elasticsearch reported before this run (it increments on every write).
   returned: when the policy existed
   type: int
+policy:
+  description: The policy as it is (or, in check mode, would be) stored; empty when absent.
+  returned: always
+  type: dict
 """
 
 import re  # noqa: E402
 from typing import Any, Dict, Optional  # noqa: E402
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
-    VersionedResource,
-    run_body_resource,
-)
+from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import VersionedResource, run_body_resource  # noqa: E402
 
 POLICY_KEYS = ("name", "schedule", "repository", "config", "retention")
 REQUIRED = ("name", "schedule", "repository")
@@ -91,9 +81,7 @@ CRON_FIELDS = (6, 7)
 TIME_VALUE = re.compile(r"^\d+(d|h|m|s|ms|micros|nanos)$")
 
 
-def policy_problem(policy: Optional[Dict[str, Any]]) -> Optional[str]:
-    if policy is None:
-        return None
+def policy_problem(policy: Dict[str, Any]) -> Optional[str]:
     unknown = sorted(set(policy) - set(POLICY_KEYS))
     if unknown:
         return "policy has key(s) %s that an SLM policy does not take; use %s" % (", ".join(unknown), ", ".join(POLICY_KEYS))
@@ -113,22 +101,11 @@ class SlmPolicy(VersionedResource):
     kind = "SLM policy"
     result_key = "policy"
     prefix = "/_slm/policy"
-
-    def validate(self) -> Optional[str]:
-        return policy_problem(self.params["policy"])
-
-    def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
-        return raw.get("policy") or {}
-
-    def desired(self) -> Dict[str, Any]:
-        return dict(self.params["policy"])
-
-    def body(self) -> Dict[str, Any]:
-        return self.params["policy"]
+    document_problem = staticmethod(policy_problem)
 
 
 def main() -> None:
-    run_body_resource(SlmPolicy, "policy")
+    run_body_resource(SlmPolicy)
 
 
 if __name__ == "__main__":

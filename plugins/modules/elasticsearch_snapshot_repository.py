@@ -22,20 +22,9 @@ description:
     like credentials are refused before any request.
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.api
-  - vigil.monitoring.elasticsearch
-  - vigil.monitoring.resource
 options:
-  name:
-    description: Repository name.
-    type: str
-    required: true
   state:
     description: Whether the repository must be registered. Removing it leaves its snapshots where they are.
-    type: str
-    choices: [present, absent]
-    default: present
   type:
     description: Repository type (C(fs) a shared file system, C(s3) S3 or an S3-compatible store, C(url), C(azure), C(gcs), C(source)).
     type: str
@@ -49,6 +38,8 @@ options:
     description: Let Elasticsearch check that every node can use the repository before it is registered.
     type: bool
     default: true
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 notes:
   - Needs the C(manage) cluster privilege (Elasticsearch has no narrower named privilege for registering a repository).
 """
@@ -87,13 +78,11 @@ repository:
 
 from typing import Any, Dict, Optional  # noqa: E402
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import reconcile, state_option  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
     ElasticResource,
-    ElasticsearchClient,
-    elastic_argument_spec,
-    elastic_module,
     flatten_settings,
+    named_resource_spec,
+    run_resource,
     settings_value,
 )
 
@@ -105,9 +94,7 @@ REQUIRED_SETTINGS = {"fs": ("location",), "s3": ("bucket",), "url": ("url",), "a
 
 
 def argument_spec() -> Dict[str, Any]:
-    return elastic_argument_spec(
-        name=dict(type="str", required=True),
-        state=state_option(),
+    return named_resource_spec(
         type=dict(type="str", choices=list(TYPES)),
         settings=dict(type="dict"),
         verify=dict(type="bool", default=True),
@@ -160,8 +147,7 @@ class SnapshotRepository(ElasticResource):
 
 
 def main() -> None:
-    module = elastic_module(argument_spec(), required_if=[("state", "present", ("type", "settings"))])
-    reconcile(SnapshotRepository(module, ElasticsearchClient(module)))
+    run_resource(SnapshotRepository, argument_spec(), required_if=[("state", "present", ("type", "settings"))])
 
 
 if __name__ == "__main__":

@@ -26,20 +26,9 @@ description:
     elasticsearch role's business.
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.api
-  - vigil.monitoring.elasticsearch
-  - vigil.monitoring.resource
 options:
   name:
     description: User name (1 to 507 printable ASCII characters, no leading or trailing space).
-    type: str
-    required: true
-  state:
-    description: Whether the user must exist.
-    type: str
-    choices: [present, absent]
-    default: present
   user_password:
     description:
       - The user's password (at least 6 characters for Elasticsearch; Vigil's roles ask for 16). Never
@@ -71,6 +60,8 @@ options:
     description: Whether the user may log in.
     type: bool
     default: true
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 notes:
   - Supports check mode and diff mode; the password never appears in the diff, only whether it changes.
   - Needs the C(manage_security) cluster privilege (the C(elastic) user during bootstrap).
@@ -102,13 +93,8 @@ password_changed:
 
 from typing import Any, Dict, List, Optional  # noqa: E402
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import reconcile, state_option  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.canonical import same  # noqa: E402
-from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
-    ElasticsearchClient,
-    elastic_argument_spec,
-    elastic_module,
-)
+from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import named_resource_spec, run_resource  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic_security import (  # noqa: E402
     SecurityResource,
     authenticate,
@@ -123,9 +109,7 @@ PASSWORD_KEPT = "unchanged"
 
 
 def argument_spec() -> Dict[str, Any]:
-    return elastic_argument_spec(
-        name=dict(type="str", required=True),
-        state=state_option(),
+    return named_resource_spec(
         user_password=dict(type="str", no_log=True),
         update_password=dict(type="str", choices=["always", "on_create"], default="always", no_log=False),
         roles=dict(type="list", elements="str", default=[]),
@@ -227,8 +211,7 @@ class User(SecurityResource):
 
 
 def main() -> None:
-    module = elastic_module(argument_spec())
-    reconcile(User(module, ElasticsearchClient(module)))
+    run_resource(User, argument_spec())
 
 
 if __name__ == "__main__":

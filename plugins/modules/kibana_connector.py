@@ -25,10 +25,6 @@ description:
   - C(connector_type_id) cannot be changed by the update API; a different type fails the task.
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.api
-  - vigil.monitoring.kibana
-  - vigil.monitoring.resource
 options:
   id:
     description:
@@ -36,11 +32,6 @@ options:
         v4; generate one once (for example with C(uuidgen)) and keep it in your variables.
     type: str
     required: true
-  state:
-    description: Whether the connector must exist.
-    type: str
-    choices: [present, absent]
-    default: present
   name:
     description: Display name. Required when O(state=present).
     type: str
@@ -66,6 +57,8 @@ options:
         The task then reports C(changed) on every run.
     type: bool
     default: false
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.kibana,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 notes:
   - Supports check mode and diff mode; the diff never contains secrets.
   - Like every C(no_log) option, each value in O(secrets) (a user name too) is masked wherever it
@@ -119,21 +112,14 @@ secrets_sent:
 
 from typing import Any, Dict, List, Optional  # noqa: E402
 
-from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import (  # noqa: E402
-    ApiResource,
-    project,
-    reconcile,
-    state_option,
-    subset_changed_paths,
-)
+from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import project, state_option, subset_changed_paths  # noqa: E402
 from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
-    KibanaClient,
-    elastic_module,
+    KibanaObject,
     kibana_argument_spec,
-    kibana_returned,
     looks_like_uuid,
+    run_resource,
 )
-from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiError, quote_segment  # noqa: E402
+from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import ApiError  # noqa: E402
 
 MANAGED = ("name", "connector_type_id", "config")
 
@@ -150,24 +136,13 @@ def argument_spec() -> Dict[str, Any]:
     )
 
 
-class Connector(ApiResource):
+class Connector(KibanaObject):
     """A connector; Kibana adds defaults to ``config`` (only the keys set are compared) and never returns secrets."""
 
     kind = "Kibana connector"
     result_key = "connector"
-    raw: Dict[str, Any] = {}
-
-    @property
-    def name(self) -> str:
-        return self.params["id"]
-
-    @property
-    def path(self) -> str:
-        return "/api/actions/connector/%s" % quote_segment(self.params["id"])
-
-    def fetch(self) -> Optional[Dict[str, Any]]:
-        self.raw = self.client.get_optional(self.path) or {}
-        return self.raw or None
+    prefix = "/api/actions/connector"
+    secret_options = ("secrets",)
 
     def normalise(self, raw: Dict[str, Any]) -> Dict[str, Any]:
         return project(raw, MANAGED)
@@ -176,19 +151,6 @@ class Connector(ApiResource):
         p = self.params
         return {"name": p["name"], "connector_type_id": p["connector_type_id"], "config": p["config"] or {}}
 
-    def secrets_reason(self) -> Optional[str]:
-        """Why secrets alone force a write (None when they do not)."""
-        if self.params["secrets"] is None:
-            return None
-        if self.params["force_secret_update"]:
-            return "secrets"
-        if self.raw.get("is_missing_secrets"):
-            return "secrets (Kibana reports them missing)"
-        return None
-
-    def same(self, current: Dict[str, Any], desired: Dict[str, Any]) -> bool:
-        return not self.changed_fields(current, desired)
-
     def changed_fields(self, current: Optional[Dict[str, Any]], desired: Optional[Dict[str, Any]]) -> List[str]:
         if current is None or desired is None:
             return list(MANAGED)
@@ -196,8 +158,10 @@ class Connector(ApiResource):
             return ["connector_type_id"]
         found = [] if desired["name"] == current.get("name") else ["name"]
         found += subset_changed_paths({"config": desired["config"]}, {"config": current.get("config") or {}})
-        reason = self.secrets_reason()
-        return found + ([reason] if reason else [])
+        return self.with_secrets_reason(found)
+
+    def secrets_missing(self) -> Optional[str]:
+        return "secrets (Kibana reports them missing)" if self.raw.get("is_missing_secrets") else None
 
     def update_problem(self, raw: Any, current: Dict[str, Any], desired: Dict[str, Any]) -> Optional[str]:
         if current.get("connector_type_id") != desired["connector_type_id"]:
@@ -218,23 +182,15 @@ class Connector(ApiResource):
     def delete(self, raw: Dict[str, Any]) -> None:
         self.client.request("DELETE", self.path, expected=(200, 204, 404), expect=None)
 
-    def returned(self, after: Optional[Dict[str, Any]], raw: Any, answer: Any, changed: bool) -> Any:
-        return kibana_returned(after, raw, answer, changed, id=self.params["id"])
-
     def error_hint(self, exc: ApiError) -> str:
         if exc.status == 400 and not looks_like_uuid(self.params["id"]):
             return ("Kibana 8.x documents connector ids as UUID v1/v4; generate one once (uuidgen) and keep it in "
                     "your variables")
         return ""
 
-    def extra_result(self) -> Dict[str, Any]:
-        sent = self.outcome in ("created", "updated") and self.params["secrets"] is not None
-        return {"id": self.params["id"], "secrets_sent": sent}
-
 
 def main() -> None:
-    module = elastic_module(argument_spec(), required_if=[("state", "present", ("name",))])
-    reconcile(Connector(module, KibanaClient(module)))
+    run_resource(Connector, argument_spec(), required_if=[("state", "present", ("name",))])
 
 
 if __name__ == "__main__":

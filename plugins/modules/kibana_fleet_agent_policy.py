@@ -23,10 +23,6 @@ description:
     package policies and compared on the keys you set. O(purge_package_policies) removes the others.
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.api
-  - vigil.monitoring.kibana
-  - vigil.monitoring.resource
 options:
   id:
     description:
@@ -36,11 +32,6 @@ options:
   name:
     description: Agent policy name (unique in Fleet). Required when O(state=present).
     type: str
-  state:
-    description: Whether the policy must exist.
-    type: str
-    choices: [present, absent]
-    default: present
   namespace:
     description: Default data stream namespace of the policy's integrations.
     type: str
@@ -80,6 +71,8 @@ options:
     description: Delete the package policies of this agent policy that O(package_policies) does not name.
     type: bool
     default: false
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.kibana,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 notes:
   - Deleting a policy with enrolled agents fails; Fleet's error is reported.
 """

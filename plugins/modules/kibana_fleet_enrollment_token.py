@@ -25,9 +25,6 @@ description:
     module warns when the task runs without C(no_log).
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.api
-  - vigil.monitoring.kibana
 options:
   policy_id:
     description: ID of the agent policy. One of O(policy_id) and O(policy_name) is required.
@@ -40,9 +37,8 @@ options:
     type: str
   state:
     description: C(present) returns (creating if needed) a key; C(absent) revokes the matching keys.
-    type: str
-    choices: [present, absent]
-    default: present
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.kibana,
+  vigil.monitoring.resource.state]
 notes:
   - Supports check mode (no key is created, so no token is returned when none exists yet) and diff mode.
 """

@@ -27,10 +27,6 @@ description:
     C(api_key), C(username) or C(password) in O(config_yaml).
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.api
-  - vigil.monitoring.kibana
-  - vigil.monitoring.resource
 options:
   id:
     description: Output ID, chosen by you so that runs are idempotent (for example C(vigil-elasticsearch)).
@@ -38,9 +34,6 @@ options:
     required: true
   state:
     description: Whether the output must exist. Fleet refuses to delete the default output.
-    type: str
-    choices: [present, absent]
-    default: present
   name:
     description: Display name (unique in Fleet). Required when O(state=present).
     type: str
@@ -92,6 +85,8 @@ options:
   proxy_id:
     description: ID of a Fleet proxy the agents use to reach the output.
     type: str
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.kibana,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 """
 
 EXAMPLES = r"""
@@ -142,19 +137,11 @@ import re  # noqa: E402
 from typing import Any, Dict, List, Optional  # noqa: E402
 
 from ansible_collections.vigil.monitoring.plugins.module_utils.api_resource import (  # noqa: E402
-    ApiResource,
-    reconcile,
     require_present_options,
     state_option,
     subset_changed_paths,
 )
-from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import (  # noqa: E402
-    KibanaClient,
-    elastic_module,
-    kibana_argument_spec,
-    kibana_returned,
-)
-from ansible_collections.vigil.monitoring.plugins.module_utils.vigil_http import quote_segment  # noqa: E402
+from ansible_collections.vigil.monitoring.plugins.module_utils.elastic import KibanaObject, kibana_argument_spec, run_resource  # noqa: E402
 
 OUTPUTS = "/api/fleet/outputs"
 PLAIN_FIELDS = ("name", "type", "hosts", "is_default", "is_default_monitoring", "ca_trusted_fingerprint", "ssl",
@@ -190,20 +177,13 @@ def fingerprint(value: Optional[str]) -> Optional[str]:
     return None if value is None else value.replace(":", "").strip().lower()
 
 
-class Output(ApiResource):
+class Output(KibanaObject):
     """A Fleet output, compared on the fields set; its secrets are write-only."""
 
     kind = "Fleet output"
     result_key = "output"
-    raw: Dict[str, Any] = {}
-
-    @property
-    def name(self) -> str:
-        return self.params["id"]
-
-    @property
-    def path(self) -> str:
-        return "%s/%s" % (OUTPUTS, quote_segment(self.params["id"]))
+    prefix = OUTPUTS
+    item_key = "item"
 
     # -- options ----------------------------------------------------------------------
     def validate(self) -> Optional[str]:
@@ -231,11 +211,6 @@ class Output(ApiResource):
         return None
 
     # -- the resource -----------------------------------------------------------------
-    def fetch(self) -> Optional[Dict[str, Any]]:
-        found = self.client.get_optional(self.path)
-        self.raw = (found or {}).get("item") or {}
-        return self.raw or None
-
     def refusal(self, raw: Dict[str, Any]) -> Optional[str]:
         if raw.get("is_preconfigured"):
             return ("Fleet output %s is preconfigured in kibana.yml (xpack.fleet.outputs); Fleet's API cannot change it. "
@@ -255,28 +230,20 @@ class Output(ApiResource):
             state["ca_trusted_fingerprint"] = fingerprint(state["ca_trusted_fingerprint"])
         return state
 
-    def secrets_reason(self) -> Optional[str]:
-        """Why the secrets alone force a write (None when they do not)."""
-        given = [option for option in SECRETS if self.params[option]]
-        if not given:
-            return None
-        if self.params["force_secret_update"]:
-            return "secrets"
+    def secrets_given(self) -> bool:
+        return any(self.params[option] for option in SECRETS)
+
+    def secrets_missing(self) -> Optional[str]:
         stored = self.raw.get("secrets") or {}
         refs = {"service_token": stored.get("service_token") or self.raw.get("service_token"),
                 "ssl_key": (stored.get("ssl") or {}).get("key")}
-        missing = [option for option in given if not refs.get(option)]
+        missing = [option for option in SECRETS if self.params[option] and not refs.get(option)]
         return "secrets (%s not stored in Fleet)" % ", ".join(missing) if missing else None
-
-    def same(self, current: Dict[str, Any], desired: Dict[str, Any]) -> bool:
-        return not self.changed_fields(current, desired)
 
     def changed_fields(self, current: Optional[Dict[str, Any]], desired: Optional[Dict[str, Any]]) -> List[str]:
         if current is None or desired is None:
             return sorted((desired if current is None else current) or {})
-        found = subset_changed_paths(desired, current)
-        reason = self.secrets_reason()
-        return found + ([reason] if reason else [])
+        return self.with_secrets_reason(subset_changed_paths(desired, current))
 
     def body(self) -> Dict[str, Any]:
         body = self.desired()
@@ -296,23 +263,12 @@ class Output(ApiResource):
     def delete(self, raw: Dict[str, Any]) -> None:
         self.client.request("DELETE", self.path, expect=None)
 
-    def view(self, state: Optional[Dict[str, Any]]) -> Dict[str, Any]:
-        return dict(state) if state is not None else {}
-
-    def returned(self, after: Optional[Dict[str, Any]], raw: Any, answer: Any, changed: bool) -> Any:
-        return kibana_returned(after, raw, answer, changed, id=self.params["id"])
-
     def delete_hint(self) -> str:
         return "Fleet refuses to delete the default output and an output a policy uses; move them elsewhere first"
 
-    def extra_result(self) -> Dict[str, Any]:
-        sent = self.outcome in ("created", "updated") and any(self.params[o] for o in SECRETS)
-        return {"id": self.params["id"], "secrets_sent": bool(sent)}
-
 
 def main() -> None:
-    module = elastic_module(argument_spec())
-    reconcile(Output(module, KibanaClient(module)))
+    run_resource(Output, argument_spec())
 
 
 if __name__ == "__main__":

@@ -23,10 +23,6 @@ description:
     a C(.tar.gz)); the file must hold C(<name>-<version>/manifest.yml).
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.api
-  - vigil.monitoring.kibana
-  - vigil.monitoring.resource
 options:
   name:
     description: Package name, for example C(fortinet_fortigate), C(pfsense), C(cisco_ios), C(system), C(windows).
@@ -37,9 +33,6 @@ options:
     type: str
   state:
     description: Whether the package must be installed. Fleet refuses to remove a package that a policy uses.
-    type: str
-    choices: [present, absent]
-    default: present
   src:
     description:
       - A package file on the host that runs the module (the controller when delegated), installed by upload instead
@@ -53,6 +46,8 @@ options:
     description: Install even when the package's Kibana version constraint does not match (registry installs only).
     type: bool
     default: false
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.kibana,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 """
 
 EXAMPLES = r"""
@@ -64,15 +59,19 @@ EXAMPLES = r"""
     name: fortinet_fortigate
     version: 1.25.6
 
-- name: The same package from a file (offline site)
-  vigil.monitoring.kibana_fleet_package:
-    url: https://kibana-1.example.org:5601
-    url_username: vigil_fleet
-    url_password: "{{ vault_es_fleet_password }}"
-    name: fortinet_fortigate
-    version: 1.25.6
-    src: /srv/packages/fortinet_fortigate-1.25.6.zip
-  delegate_to: localhost
+- name: The same package from a file (offline site), the connection set once for the block
+  module_defaults:
+    group/vigil.monitoring.kibana:
+      url: https://kibana-1.example.org:5601
+      url_username: vigil_fleet
+      url_password: "{{ vault_es_fleet_password }}"
+  block:
+    - name: Upload the package file
+      vigil.monitoring.kibana_fleet_package:
+        name: fortinet_fortigate
+        version: 1.25.6
+        src: /srv/packages/fortinet_fortigate-1.25.6.zip
+      delegate_to: localhost
 """
 
 RETURN = r"""

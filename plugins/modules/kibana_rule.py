@@ -30,10 +30,6 @@ description:
   - A missing rule is recognised only by HTTP 404. Every request carries C(kbn-xsrf).
 author:
   - Vigil maintainers (@vigil-monitoring)
-extends_documentation_fragment:
-  - vigil.monitoring.api
-  - vigil.monitoring.kibana
-  - vigil.monitoring.resource
 options:
   id:
     description:
@@ -43,11 +39,6 @@ options:
     type: str
     required: true
     aliases: [rule_id]
-  state:
-    description: Whether the rule must exist.
-    type: str
-    choices: [present, absent]
-    default: present
   rule_type_id:
     description:
       - C(.es-query) (or another stack rule type) for the alerting API; C(siem.indicatorRule) (or
@@ -163,6 +154,8 @@ options:
           - Detection rules only. How long the alert stays open after the last run with new matches, for
             example C(1h). Default O(alertmanager.hold_intervals) x O(interval).
         type: str
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.kibana,
+  vigil.monitoring.resource, vigil.monitoring.resource.state]
 notes:
   - Keys you remove from O(params) or O(detection) are not noticed by themselves, because Kibana fills
     defaults in; detection rules are replaced as a whole (C(PUT)) whenever anything you set differs.
