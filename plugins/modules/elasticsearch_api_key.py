@@ -64,7 +64,7 @@ options:
       - The key the consumer holds now (C(encoded) or C(id:api_key)); an empty string when it holds none.
         Never logged. When given, only this key counts as the existing key (see the description).
     type: str
-extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch,
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.api.transport, vigil.monitoring.elasticsearch,
   vigil.monitoring.resource, vigil.monitoring.resource.state]
 notes:
   - Supports check mode (nothing is minted, updated or invalidated) and diff mode (descriptors and metadata;

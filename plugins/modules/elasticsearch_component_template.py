@@ -32,7 +32,7 @@ options:
         C(aliases), C(lifecycle)), and optionally C(version), C(_meta) and C(deprecated).
       - Required when O(state=present).
     type: dict
-extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.api.transport, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
   vigil.monitoring.resource, vigil.monitoring.resource.state]
 notes:
   - Elasticsearch refuses to delete a component template that an index template composes; its error is reported.

@@ -27,7 +27,7 @@ options:
       - The policy as sent under C(policy) to C(PUT _ilm/policy/<name>). Needs C(phases) (C(hot),
         C(warm), C(cold), C(frozen), C(delete)); may set C(_meta). Required when O(state=present).
     type: dict
-extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.api.transport, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
   vigil.monitoring.resource, vigil.monitoring.resource.state]
 notes:
   - A policy in use cannot be deleted; Elasticsearch answers with an error that the task reports.

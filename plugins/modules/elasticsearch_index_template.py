@@ -31,7 +31,7 @@ options:
         C(lifecycle) and C(data_stream_options), C(priority), C(composed_of), C(version), C(_meta), ...).
       - Required when O(state=present); C(index_patterns) is required by Elasticsearch.
     type: dict
-extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.api.transport, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
   vigil.monitoring.resource, vigil.monitoring.resource.state]
 notes:
   - A template used by a data stream cannot be deleted; Elasticsearch's error is reported.

@@ -44,7 +44,7 @@ options:
         so a changed pipeline is recognisable from its metadata alone.
     type: bool
     default: true
-extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.api.transport, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
   vigil.monitoring.resource, vigil.monitoring.resource.state]
 notes:
   - Needs the C(manage_pipeline) (or C(manage_ingest_pipelines)) cluster privilege.

@@ -58,7 +58,7 @@ options:
   description:
     description: Description of the role (Elasticsearch 8.15 and later).
     type: str
-extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.api.transport, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
   vigil.monitoring.resource, vigil.monitoring.resource.state]
 notes:
   - Needs the C(manage_security) cluster privilege (the C(elastic) user during bootstrap).

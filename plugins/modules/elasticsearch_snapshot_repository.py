@@ -38,7 +38,7 @@ options:
     description: Let Elasticsearch check that every node can use the repository before it is registered.
     type: bool
     default: true
-extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.api.transport, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
   vigil.monitoring.resource, vigil.monitoring.resource.state]
 notes:
   - Needs the C(manage) cluster privilege (Elasticsearch has no narrower named privilege for registering a repository).

@@ -60,7 +60,7 @@ options:
     description: Whether the user may log in.
     type: bool
     default: true
-extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.api.transport, vigil.monitoring.elasticsearch, vigil.monitoring.elasticsearch.name,
   vigil.monitoring.resource, vigil.monitoring.resource.state]
 notes:
   - Supports check mode and diff mode; the password never appears in the diff, only whether it changes.

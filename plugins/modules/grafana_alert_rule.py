@@ -37,7 +37,8 @@ description:
     the task fails with Grafana's message."
   - Fields of the rule this module has no option for (for example C(record) or
     C(missingSeriesEvalsToResolve)) are kept as they are on update.
-extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.grafana, vigil.monitoring.resource, vigil.monitoring.grafana_rule]
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.api.transport, vigil.monitoring.grafana,
+                                  vigil.monitoring.resource, vigil.monitoring.grafana_rule]
 options:
   state:
     description:

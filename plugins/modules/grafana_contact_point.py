@@ -35,7 +35,7 @@ description:
   - "UID clash: if the create answers HTTP 409 because the UID appeared since the list was
     read, the module reads it again and updates it, with a warning. If the UID is still not
     visible the task fails with Grafana's message."
-extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.grafana, vigil.monitoring.resource]
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.api.transport, vigil.monitoring.grafana, vigil.monitoring.resource]
 options:
   uid:
     description: UID of the integration, 1 to 40 characters from C(a-z A-Z 0-9 - _).

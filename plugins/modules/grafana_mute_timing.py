@@ -27,7 +27,7 @@ description:
     with a warning."
   - Grafana refuses to delete a mute timing that a notification policy uses; change the
     policy tree first.
-extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.grafana, vigil.monitoring.resource]
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.api.transport, vigil.monitoring.grafana, vigil.monitoring.resource]
 options:
   name:
     description: Name of the mute timing, as referenced by notification policies (C(mute_time_intervals)).

@@ -34,7 +34,7 @@ description:
   - Contact points (C(receiver)) and mute timings (C(mute_time_intervals)) named in the tree
     must exist; create them first with M(vigil.monitoring.grafana_contact_point) and
     M(vigil.monitoring.grafana_mute_timing). Grafana refuses the tree otherwise (HTTP 400).
-extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.grafana, vigil.monitoring.resource]
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.api.transport, vigil.monitoring.grafana, vigil.monitoring.resource]
 options:
   state:
     description:

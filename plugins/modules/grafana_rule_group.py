@@ -29,7 +29,8 @@ description:
   - Deleting a group (O(state=absent)) needs a Grafana recent enough to have the rule group
     DELETE endpoint (it is in the Grafana 11 and 12 API reference); older versions answer with an
     error and the task fails saying so.
-extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.grafana, vigil.monitoring.resource, vigil.monitoring.grafana_rule.group]
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.api.transport, vigil.monitoring.grafana,
+                                  vigil.monitoring.resource, vigil.monitoring.grafana_rule.group]
 options:
   folder_uid:
     description: UID of the Grafana folder of the group. It must exist.

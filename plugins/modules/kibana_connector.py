@@ -57,7 +57,7 @@ options:
         The task then reports C(changed) on every run.
     type: bool
     default: false
-extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.kibana,
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.api.transport, vigil.monitoring.kibana,
   vigil.monitoring.resource, vigil.monitoring.resource.state]
 notes:
   - Supports check mode and diff mode; the diff never contains secrets.

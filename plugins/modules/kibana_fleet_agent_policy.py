@@ -71,7 +71,7 @@ options:
     description: Delete the package policies of this agent policy that O(package_policies) does not name.
     type: bool
     default: false
-extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.kibana,
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.api.transport, vigil.monitoring.kibana,
   vigil.monitoring.resource, vigil.monitoring.resource.state]
 notes:
   - Deleting a policy with enrolled agents fails; Fleet's error is reported.

@@ -37,7 +37,7 @@ options:
     type: str
   state:
     description: C(present) returns (creating if needed) a key; C(absent) revokes the matching keys.
-extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.kibana,
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.api.transport, vigil.monitoring.kibana,
   vigil.monitoring.resource.state]
 notes:
   - Supports check mode (no key is created, so no token is returned when none exists yet) and diff mode.

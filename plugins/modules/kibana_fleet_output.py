@@ -85,7 +85,7 @@ options:
   proxy_id:
     description: ID of a Fleet proxy the agents use to reach the output.
     type: str
-extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.kibana,
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.api.transport, vigil.monitoring.kibana,
   vigil.monitoring.resource, vigil.monitoring.resource.state]
 """
 

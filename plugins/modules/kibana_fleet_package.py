@@ -46,7 +46,7 @@ options:
     description: Install even when the package's Kibana version constraint does not match (registry installs only).
     type: bool
     default: false
-extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.kibana,
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.api.transport, vigil.monitoring.kibana,
   vigil.monitoring.resource, vigil.monitoring.resource.state]
 """
 

@@ -154,7 +154,7 @@ options:
           - Detection rules only. How long the alert stays open after the last run with new matches, for
             example C(1h). Default O(alertmanager.hold_intervals) x O(interval).
         type: str
-extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.kibana,
+extends_documentation_fragment: [vigil.monitoring.api, vigil.monitoring.api.transport, vigil.monitoring.kibana,
   vigil.monitoring.resource, vigil.monitoring.resource.state]
 notes:
   - Keys you remove from O(params) or O(detection) are not noticed by themselves, because Kibana fills
